@@ -1,0 +1,84 @@
+"""Load a policy by preset name or path, with every error as `path.to.field: what is wrong`."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from warroom.policy.model import Policy
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+class PolicyError(ValueError):
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+def resolve_source(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise PolicyError(name_or_path, [f"no policy file at {candidate}"])
+        return candidate
+    preset = PRESET_DIR / f"{name_or_path}.yaml"
+    if not preset.is_file():
+        raise PolicyError(name_or_path, [f"no preset named '{name_or_path}'; presets: {', '.join(list_presets())}"])
+    return preset
+
+
+_PATHED = re.compile(r"^[\w.\-]+: ")
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """Flatten pydantic errors; validators that already name full paths keep them."""
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        parts = msg.split("; ")
+        if all(_PATHED.match(part) for part in parts):
+            out.extend(parts)
+        else:
+            out.append(f"{path}: {msg}")
+    return out
+
+
+def parse_policy(data: Any, source: str = "<policy>") -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError(source, ["(top level): a policy file must be a YAML mapping"])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(source, _problems(exc)) from None
+
+
+def read_policy_file(path: Path) -> Policy:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PolicyError(str(path), [f"(yaml): {exc}"]) from None
+    except UnicodeDecodeError:
+        raise PolicyError(str(path), ["(file): not UTF-8 text"]) from None
+    return parse_policy(data, str(path))
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: str, mtime: float) -> Policy:
+    return read_policy_file(Path(path))
+
+
+def load_policy(name_or_path: str) -> Policy:
+    path = resolve_source(name_or_path)
+    return _load_cached(str(path.resolve()), path.stat().st_mtime)
