@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from warroom.cli import policy, server
 from warroom.cli.app import app
-from warroom.cli import policy as _policy  # noqa: F401  (registers `warroom policy ...`)
+
+__all__ = ["app", "main", "policy", "server"]
 
 
 def main() -> None:

@@ -1,0 +1,155 @@
+"""/api/v1/incidents: one endpoint per use case, each a thin call into warroom.incidents.service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import PlainTextResponse
+
+from warroom.api.deps import ctx
+from warroom.incidents import service
+from warroom.incidents.schemas import (
+    ActorRequest,
+    DecisionRequest,
+    DeclareRequest,
+    FlagRequest,
+    HypothesisRequest,
+    HypothesisStatusRequest,
+    ImpactRequest,
+    IncidentSummary,
+    IncidentView,
+    LogRequest,
+    MitigateRequest,
+    ResolveRequest,
+    RoleRequest,
+    SeverityRequest,
+    StatusRequest,
+    TimelineView,
+    UpdateRequest,
+    UpdateView,
+)
+from warroom.incidents.service import Context
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+Ctx = Annotated[Context, Depends(ctx)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such incident (problem+json)"},
+    409: {"description": "Not allowed in the incident's current state (problem+json)"},
+    422: {"description": "Invalid input; `field` names it (problem+json)"},
+}
+
+
+@router.post("", status_code=201, response_model=IncidentView, responses=ERRORS)
+def declare(body: DeclareRequest, c: Ctx) -> IncidentView:
+    """Declare an incident; paging starts at once."""
+    return service.declare(c, body)
+
+
+@router.get("", response_model=list[IncidentSummary])
+def list_incidents(
+    c: Ctx,
+    status: str = Query("open", description="open, all, or one status"),
+    severity: str | None = None,
+    service_name: str | None = Query(None, alias="service"),
+    q: str | None = Query(None, max_length=200),
+    limit: int = Query(200, ge=1, le=1000),
+) -> list[IncidentSummary]:
+    """Incidents sorted by severity then age, each with its nearest SLA deadline."""
+    return service.search(c, status=status, severity=severity, service=service_name, q=q, limit=limit)
+
+
+@router.get("/{incident_id}", response_model=IncidentView, responses=ERRORS)
+def show(incident_id: str, c: Ctx) -> IncidentView:
+    return service.get(c, incident_id)
+
+
+@router.post("/{incident_id}/ack", response_model=IncidentView, responses=ERRORS)
+def ack(incident_id: str, body: ActorRequest, c: Ctx) -> IncidentView:
+    """Acknowledge: stops the paging escalation. A second acknowledgement gets 409."""
+    return service.acknowledge(c, incident_id, body.by)
+
+
+@router.post("/{incident_id}/status", response_model=IncidentView, responses=ERRORS)
+def status(incident_id: str, body: StatusRequest, c: Ctx) -> IncidentView:
+    return service.set_status(c, incident_id, body.status, body.by, body.note)
+
+
+@router.post("/{incident_id}/severity", response_model=IncidentView, responses=ERRORS)
+def severity(incident_id: str, body: SeverityRequest, c: Ctx) -> IncidentView:
+    return service.change_severity(c, incident_id, body.severity, body.by, body.reason)
+
+
+@router.post("/{incident_id}/decision", response_model=IncidentView, responses=ERRORS)
+def decision(incident_id: str, body: DecisionRequest, c: Ctx) -> IncidentView:
+    return service.decide(c, incident_id, body.path, body.reason, body.by)
+
+
+@router.post("/{incident_id}/mitigations", response_model=IncidentView, responses=ERRORS)
+def mitigate(incident_id: str, body: MitigateRequest, c: Ctx) -> IncidentView:
+    return service.mitigate(c, incident_id, body.strategy, body.worked, body.by, body.note)
+
+
+@router.post("/{incident_id}/resolve", response_model=IncidentView, responses=ERRORS)
+def resolve(incident_id: str, body: ResolveRequest, c: Ctx) -> IncidentView:
+    """Refused with the time left while the quiet window runs, unless forced with a reason."""
+    return service.resolve(c, incident_id, body.by, body.force, body.reason)
+
+
+@router.post("/{incident_id}/reopen", response_model=IncidentView, responses=ERRORS)
+def reopen(incident_id: str, body: ResolveRequest, c: Ctx) -> IncidentView:
+    return service.reopen(c, incident_id, body.by, body.reason)
+
+
+@router.post("/{incident_id}/close", response_model=IncidentView, responses=ERRORS)
+def close(incident_id: str, body: ActorRequest, c: Ctx) -> IncidentView:
+    return service.close(c, incident_id, body.by)
+
+
+@router.post("/{incident_id}/flags", response_model=IncidentView, responses=ERRORS)
+def flags(incident_id: str, body: FlagRequest, c: Ctx) -> IncidentView:
+    """Set or clear flags; floor rules may raise the severity (recorded on the timeline)."""
+    return service.set_flags(c, incident_id, body.flags, body.by)
+
+
+@router.post("/{incident_id}/impact", response_model=IncidentView, responses=ERRORS)
+def impact(incident_id: str, body: ImpactRequest, c: Ctx) -> IncidentView:
+    return service.set_impact(c, incident_id, body)
+
+
+@router.put("/{incident_id}/roles/{role}", response_model=IncidentView, responses=ERRORS)
+def role(incident_id: str, role: str, body: RoleRequest, c: Ctx) -> IncidentView:
+    """Assign or hand over a role."""
+    return service.assign_role(c, incident_id, role, body.person, body.by)
+
+
+@router.post("/{incident_id}/hypotheses", response_model=IncidentView, status_code=201, responses=ERRORS)
+def hypothesis(incident_id: str, body: HypothesisRequest, c: Ctx) -> IncidentView:
+    return service.add_hypothesis(c, incident_id, body.text, body.evidence, body.confidence, body.by)
+
+
+@router.post("/{incident_id}/hypotheses/{number}", response_model=IncidentView, responses=ERRORS)
+def hypothesis_status(incident_id: str, number: int, body: HypothesisStatusRequest, c: Ctx) -> IncidentView:
+    return service.set_hypothesis_status(c, incident_id, number, body.status, body.by, body.note)
+
+
+@router.post("/{incident_id}/updates", response_model=UpdateView, status_code=201, responses=ERRORS)
+def update(incident_id: str, body: UpdateRequest, c: Ctx) -> UpdateView:
+    return service.post_update(c, incident_id, body.audience, body.text, body.by, body.next)
+
+
+@router.get("/{incident_id}/timeline", response_model=list[TimelineView], responses=ERRORS)
+def timeline(incident_id: str, c: Ctx) -> list[TimelineView]:
+    return service.timeline(c, incident_id)
+
+
+@router.post("/{incident_id}/timeline", response_model=TimelineView, status_code=201, responses=ERRORS)
+def log(incident_id: str, body: LogRequest, c: Ctx) -> TimelineView:
+    """Append a free entry; `corrects` points at an earlier entry this one corrects."""
+    return service.log(c, incident_id, body.what, body.by, body.outcome, body.corrects)
+
+
+@router.get("/{incident_id}/brief", response_class=PlainTextResponse, responses=ERRORS)
+def brief(incident_id: str, c: Ctx) -> str:
+    """The live working document rendered from the record (Markdown)."""
+    return service.brief(c, incident_id)

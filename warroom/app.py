@@ -1,0 +1,119 @@
+"""Composition: settings, database, policy, clock and the HTTP faces in one ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from warroom import __version__
+from warroom.api import incidents as incidents_api
+from warroom.api import problems
+from warroom.domain.clock import SystemClock, iso_z
+from warroom.incidents.service import Context
+from warroom.policy import load_policy
+from warroom.settings import Settings, get_settings
+from warroom.store.db import Database
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = (
+            b'{"type":"about:blank","title":"Payload too large","status":413,'
+            b'"detail":"request body is larger than ' + str(self.limit).encode() + b' bytes"}'
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def build_context(settings: Settings) -> Context:
+    return Context(db=Database(settings.database_url), policy=load_policy(settings.policy), clock=SystemClock())
+
+
+def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = context or build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.db.dispose()
+
+    app = FastAPI(
+        title="warroom",
+        version=__version__,
+        description="Incident response as running software: alerts, incidents, paging, war room, postmortems.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(incidents_api.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, Any]:
+        """Liveness with the database and engine state."""
+        try:
+            with ctx.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            database = {"ok": True, "dialect": ctx.db.dialect}
+        except Exception as exc:  # report, don't crash: this is what operators look at when things are bad
+            database = {"ok": False, "dialect": ctx.db.dialect, "error": str(exc)}
+        return {
+            "status": "ok" if database["ok"] else "degraded",
+            "version": __version__,
+            "policy": ctx.policy.name,
+            "time": iso_z(ctx.clock.now()),
+            "database": database,
+            "engine": {"running": False},
+        }
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,26 @@
+"""Configuration from WARROOM_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    database_url: str = "sqlite:///./warroom.db"
+    policy: str = "nself"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    url: str | None = None
+    engine_enabled: bool = True
+    engine_interval: float = 0.5
+    worker_id: str | None = None
+    max_body_bytes: int = 1_048_576
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
