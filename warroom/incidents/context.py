@@ -82,6 +82,8 @@ def for_incident(policy: Policy, inc: Incident, now: datetime, *, commander: str
         "channel": inc.channel,
         "url": f"/incidents/{inc.id}",
         "action_items": [],
+        "responders": [inc.declared_by],
+        "bridge_url": None,
     }
     return {
         "incident": data,
@@ -89,6 +91,8 @@ def for_incident(policy: Policy, inc: Incident, now: datetime, *, commander: str
         "next_update_at": now,
         "actor": commander or inc.declared_by,
         "update": {"number": 0, "text": "", "next": "", "audience": "internal"},
+        "entry": {"at": now, "actor": commander or inc.declared_by, "what": "", "outcome": ""},
+        "hypothesis": {"number": 0, "text": "", "evidence": "", "confidence": 0, "status": "open"},
         "recipient": "there",
         "eta": None,
         "link": f"/incidents/{inc.id}/postmortem",
@@ -115,6 +119,7 @@ def full(session: Session, policy: Policy, inc: Incident, now: datetime) -> dict
         session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id).order_by(TimelineEntry.id))
     )
     data["timeline"] = [{"at": e.at, "actor": e.actor, "what": e.what, "outcome": e.outcome} for e in entries]
+    data["responders"] = list(dict.fromkeys(e.actor for e in entries if e.actor != "warroom"))
     data["actions"] = [{"at": e.at, "what": e.what, "outcome": e.outcome} for e in entries if e.kind in _ACTION_KINDS]
     data["symptoms"] = [{"at": e.at, "text": e.what} for e in entries if e.kind == "symptom"]
     if inc.summary:

@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is here for them.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+SYNCED := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint bench env clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(SYNCED): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	rm -f $(VENV)/.synced-*
+	touch $@
+
+env: $(SYNCED)
+
+run: $(SYNCED)
+	$(VENV)/bin/warroom db upgrade
+	$(VENV)/bin/warroom serve
+
+lint: $(SYNCED)
+	$(VENV)/bin/ruff check warroom tests bench
+	$(VENV)/bin/mypy warroom
+
+test: $(SYNCED)
+	bash scripts/prepare-test-env.sh
+	$(MAKE) --no-print-directory lint
+	bash scripts/run-tests.sh
+
+bench: $(SYNCED)
+	bash scripts/prepare-test-env.sh
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf .tools $(VENV) warroom.db warroom.db-wal warroom.db-shm

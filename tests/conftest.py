@@ -1,0 +1,200 @@
+"""Shared fixtures: fresh databases on SQLite and PostgreSQL, and real `warroom serve` processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from warroom.domain.clock import FakeClock
+from warroom.incidents.service import Context
+from warroom.policy import load_policy
+from warroom.store.db import Database
+from warroom.store.migrate import upgrade
+
+PG_ADMIN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI") == "true"
+BACKENDS = ["sqlite", "postgresql"]
+START = datetime(2026, 5, 7, 14, 17, tzinfo=UTC)
+
+
+def _pg_ok() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def require_pg() -> None:
+    """Skip loudly on a laptop without PostgreSQL; under CI=true, fail."""
+    if _pg_ok():
+        return
+    message = f"PostgreSQL is not reachable at {PG_ADMIN}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: a missing component is a failure)")
+    pytest.skip(message)
+
+
+def _pg_url(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _pg_exec(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """One migrated PostgreSQL database per run; each test copies it (CREATE DATABASE ... TEMPLATE)."""
+    require_pg()
+    name = f"warroom_tpl_{uuid.uuid4().hex[:10]}"
+    _pg_exec(f'CREATE DATABASE "{name}"')
+    upgrade(_pg_url(name))
+    yield name
+    _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "warroom.db"
+        path.write_bytes(template.read_bytes())
+        yield f"sqlite:///{path}"
+        return
+    tpl = request.getfixturevalue("pg_template")
+    name = f"warroom_t_{uuid.uuid4().hex[:12]}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: once on SQLite, once on PostgreSQL."""
+    yield from fresh_database(request.param, request, tmp_path)
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database("postgresql", request, tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+def make_context(url: str, policy: str, clock: FakeClock) -> Context:
+    return Context(db=Database(url), policy=load_policy(policy), clock=clock)
+
+
+@pytest.fixture
+def ctx(db_url: str, clock: FakeClock) -> Iterator[Context]:
+    context = make_context(db_url, "nself", clock)
+    yield context
+    context.db.dispose()
+
+
+# --- real server processes ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A real `warroom serve` process on 127.0.0.1."""
+
+    def __init__(self, url: str, env: dict[str, str]) -> None:
+        self.db_url = url
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "WARROOM_DATABASE_URL": url, "WARROOM_PORT": str(self.port)}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "warroom", "serve"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"warroom serve exited early: {err[-2000:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("warroom serve did not answer /healthz within 30 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, timeout=10)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per backend for the whole run (tests create their own incidents)."""
+    tmp = tmp_path_factory.mktemp(f"srv-{request.param}")
+    gen = _session_database(request.param, request, tmp)
+    url = next(gen)
+    srv = Server(url, {"WARROOM_POLICY": "nself"}).start()
+    yield srv
+    srv.stop()
+    next(gen, None)
+
+
+def _session_database(backend: str, request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'server.db'}"
+        upgrade(url)
+        yield url
+        return
+    tpl = request.getfixturevalue("pg_template")
+    name = f"warroom_srv_{uuid.uuid4().hex[:10]}"
+    _pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def api(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as client:
+        yield client
