@@ -11,7 +11,7 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from warroom.domain.calendar import WEEKDAYS, BusinessCalendar
 from warroom.domain.durations import DurationError, Span, parse_span
@@ -49,7 +49,9 @@ def _span_out(value: Span | None) -> str | None:
     return None if value is None else str(value)
 
 
-Duration = Annotated[Span | None, BeforeValidator(_to_span), PlainSerializer(_span_out, return_type=str | None)]
+Duration = Annotated[
+    Span | None, BeforeValidator(_to_span), PlainSerializer(_span_out, return_type=str | None)
+]
 """A deadline-style duration that may depend on the calendar, or null for none."""
 
 FixedDuration = Annotated[Span, BeforeValidator(_to_fixed), PlainSerializer(str, return_type=str)]
@@ -64,6 +66,21 @@ def _kebab(value: Any) -> str:
 
 Name = Annotated[str, BeforeValidator(_kebab)]
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Method = Literal["page", "push", "sms", "email", "phone", "chat"]
+PAGING_METHODS: frozenset[str] = frozenset({"page", "push", "sms", "phone"})
+"""Methods that interrupt a person (as opposed to a chat post or an e-mail they read later)."""
+
+
+def _weekdays() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+def _known_flag(value: str) -> str:
+    if value not in KNOWN_FLAGS:
+        raise ValueError(f"unknown flag '{value}'; known flags: {', '.join(sorted(KNOWN_FLAGS))}")
+    return value
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -74,9 +91,7 @@ class Strict(BaseModel):
 
 class CalendarSpec(Strict):
     timezone: str = "UTC"
-    working_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
+    working_days: list[Weekday] = Field(default_factory=_weekdays)
     hours_start: time = time(9, 0)
     hours_end: time = time(17, 0)
     holidays: list[date] = Field(default_factory=list)
@@ -106,6 +121,10 @@ class CalendarSpec(Strict):
 
 class SLA(Strict):
     ack: Duration = None
+    respond: Duration = Field(
+        default=None,
+        description="responders engaged in the war room, when a runbook times that apart from the ack",
+    )
     mitigate: Duration = None
     resolve: Duration = None
 
@@ -122,6 +141,11 @@ class PostmortemRule(Strict):
     anchor: Literal["resolved", "mitigated", "declared"] = "resolved"
     publish_within: Duration = None
     reminders_before: list[FixedDuration] = Field(default_factory=list)
+    earliest: FixedDuration | None = Field(
+        default=None, description="not before this long after the anchor (e.g. SO1: 24-48h after resolution)"
+    )
+    analysis: Literal["5-whys"] | None = None
+    owner: Name | None = Field(default=None, description="a role or target that leads the postmortem")
 
 
 class Cadence(Strict):
@@ -129,11 +153,18 @@ class Cadence(Strict):
 
     every: FixedDuration | None = None
     on: list[Literal["declared", "state_change", "mitigated", "resolved"]] = Field(default_factory=list)
+    first_within: FixedDuration | None = Field(
+        default=None, description="the first message to this audience is due this long after declaration"
+    )
+    channel: str | None = Field(default=None, description="where this audience reads it, e.g. #incidents")
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
         """Accept the runbook's own phrases: `every 10m`, `on state change`, `on resolution`."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            # YAML 1.1 reads a bare `on:` key as the boolean true; take it as the `on` field it was meant to be.
+            return {("on" if k is True else k): v for k, v in data.items()}
         if not isinstance(data, str):
             return data
         text = data.strip().lower()
@@ -158,14 +189,18 @@ class StatusPageRule(Strict):
 class CustomerEmailRule(Strict):
     send: Literal["never", "after_mitigation", "after_resolution", "optional"] = "never"
     within: FixedDuration | None = None
+    on_request: bool = Field(default=False, description="also send when a customer asks (contacts support)")
 
 
 class NotifyRule(Strict):
     """One row of the notification matrix."""
 
     who: list[Name]
-    channels: list[str] = Field(default_factory=list)
-    methods: list[Literal["page", "push", "sms", "email", "phone", "chat"]] = Field(default_factory=list)
+    channels: list[str] = Field(
+        default_factory=list, description="chat channels; the name `war-room` means the incident's own channel"
+    )
+    methods: list[Method] = Field(default_factory=list)
+    any_method: bool = Field(default=False, description="one of the methods is enough ('page or push')")
     timing: Literal["immediately", "within_ack_sla", "business_hours"] = "immediately"
 
 
@@ -205,6 +240,9 @@ class Severity(Strict):
 class Role(Strict):
     title: str
     responsibility: str = ""
+    filled_by: list[Name] = Field(
+        default_factory=list, description="targets that can take this role; a target of the same name also can"
+    )
 
 
 class Target(Strict):
@@ -214,11 +252,12 @@ class Target(Strict):
     via: Literal["schedule", "person", "channel"] = "schedule"
     ref: str | None = None
     response_time: FixedDuration | None = None
+    methods: list[Method] = Field(default_factory=list, description="how this target is usually reached")
 
 
 class Tier(Strict):
     targets: list[Name]
-    methods: list[Literal["page", "push", "sms", "email", "phone", "chat"]] = Field(default_factory=list)
+    methods: list[Method] = Field(default_factory=list)
     wait: FixedDuration = Field(description="how long this tier has to acknowledge before the next")
 
 
@@ -254,9 +293,12 @@ class ConditionTrigger(Strict):
                 "a condition needs exactly one of unresolved_for, unacknowledged_for, no_hypothesis_for, "
                 "mitigation_failures, flag, revenue_impact_over"
             )
-        if self.flag is not None and self.flag not in KNOWN_FLAGS:
-            raise ValueError(f"unknown flag '{self.flag}'; known flags: {', '.join(sorted(KNOWN_FLAGS))}")
         return self
+
+    @field_validator("flag")
+    @classmethod
+    def _flag_known(cls, value: str | None) -> str | None:
+        return None if value is None else _known_flag(value)
 
 
 class Condition(Strict):
@@ -276,6 +318,7 @@ class Phase(Strict):
     due: Duration = None
     exit: str = ""
     exit_when: Literal["hypothesis", "decision", "mitigated", "resolved", "postmortem"] | None = None
+    checklist: list[str] = Field(default_factory=list)
 
 
 # --- classification -----------------------------------------------------------------------------
@@ -287,11 +330,10 @@ class Floor(Strict):
     at_least: str
     reason: str
 
-    @model_validator(mode="after")
-    def _known(self) -> Floor:
-        if self.flag not in KNOWN_FLAGS:
-            raise ValueError(f"unknown flag '{self.flag}'; known flags: {', '.join(sorted(KNOWN_FLAGS))}")
-        return self
+    @field_validator("flag")
+    @classmethod
+    def _flag_known(cls, value: str) -> str:
+        return _known_flag(value)
 
 
 class UncertainRule(Strict):
@@ -374,7 +416,9 @@ class Templates(Strict):
     """Jinja2 sources, rendered in a sandbox with the incident record."""
 
     channel_name: str = "#incident-{{ incident.declared_at | date }}-{{ incident.slug }}"
-    channel_topic: str = "{{ incident.severity }} | {{ incident.title }} | IC: {{ incident.commander or 'unassigned' }}"
+    channel_topic: str = (
+        "{{ incident.severity }} | {{ incident.title }} | IC: {{ incident.commander or 'unassigned' }}"
+    )
     ack: str = "{{ incident.severity }} acknowledged by {{ actor }}"
     war_room_opening: str = ""
     internal_update: str = "[{{ now | hhmm }}] Update #{{ update.number }}: {{ update.text }}"
@@ -388,6 +432,9 @@ class Templates(Strict):
     resolution: str = ""
     working_doc: str = ""
     postmortem: str = ""
+    timeline_entry: str = "{{ entry.at | hhmm }} | {{ entry.actor }} | {{ entry.what }} | {{ entry.outcome }}"
+    hypothesis: str = ""
+    page: str = ""
 
     @model_validator(mode="after")
     def _compile(self) -> Templates:
@@ -423,7 +470,10 @@ class Policy(Strict):
     scenarios: dict[Name, Scenario] = Field(default_factory=dict)
     mitigation_strategies: list[MitigationStrategy] = Field(default_factory=list)
     decision_tree: list[DecisionBranch] = Field(default_factory=list)
-    channels: dict[str, str] = Field(default_factory=dict)
+    runbook_fallback: str = Field(default="", description="what to do when no runbook route matches")
+    channels: dict[str, str] = Field(
+        default_factory=dict, description="channel name -> what it is for (and any fallback)"
+    )
     templates: Templates = Field(default_factory=Templates)
 
     @model_validator(mode="after")
@@ -457,10 +507,18 @@ class Policy(Strict):
             for t in sev.commander:
                 target_ok(f"{where}.commander", t)
             if sev.escalation_policy and sev.escalation_policy not in self.escalation_policies:
-                errors.append(f"{where}.escalation_policy: unknown escalation policy '{sev.escalation_policy}'")
-            for j, rule in enumerate(sev.notify):
-                for t in rule.who:
+                errors.append(
+                    f"{where}.escalation_policy: unknown escalation policy '{sev.escalation_policy}'"
+                )
+            for j, notify in enumerate(sev.notify):
+                for t in notify.who:
                     target_ok(f"{where}.notify.{j}.who", t)
+            owner = sev.postmortem.owner
+            if owner and owner not in self.roles and owner not in self.targets:
+                errors.append(f"{where}.postmortem.owner: '{owner}' is neither a role nor a target")
+        for name, role in self.roles.items():
+            for t in role.filled_by:
+                target_ok(f"roles.{name}.filled_by", t)
         for name, pol in self.escalation_policies.items():
             for i, tier in enumerate(pol.tiers):
                 for t in tier.targets:
@@ -502,7 +560,9 @@ class Policy(Strict):
         for sev in self.severities:
             if key in (n.upper() for n in sev.all_names):
                 return sev
-        known = ", ".join(f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities)
+        known = ", ".join(
+            f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities
+        )
         raise UnknownSeverity(f"unknown severity '{name}'; this policy knows {known}")
 
     def rank(self, name: str) -> int:

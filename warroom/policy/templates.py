@@ -33,7 +33,11 @@ def _minutes(seconds: Any) -> int:
 
 def make_environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
     )
     env.filters["hhmm"] = _fmt("%H:%M UTC", "pending")
     env.filters["hhmm_bare"] = _fmt("%H:%M", "pending")
@@ -52,8 +56,16 @@ def render(source: str, context: dict[str, Any]) -> str:
 
 
 def sample_context() -> dict[str, Any]:
-    """A realistic record for trial renders at validation time, so a broken template fails at load."""
+    """A realistic record for trial renders at validation time, so a broken template fails at load.
+
+    This is the contract with the services that render templates: every key here must be supplied.
+    `entry` is the timeline entry being posted (templates.timeline_entry); `hypothesis` is the one
+    being posted (templates.hypothesis); `incident.responders` lists everyone who took part;
+    `incident.bridge_url` is the call link or None.
+    """
     declared = datetime(2026, 5, 7, 14, 17, tzinfo=UTC)
+    hypothesis = {"number": 1, "text": "Bad deploy", "evidence": "logs", "confidence": 80, "status": "open"}
+    entry = {"at": declared, "actor": "alice", "what": "Declared", "outcome": ""}
     incident = {
         "id": "INC-20260507-0001",
         "title": "Auth down for all users",
@@ -81,22 +93,31 @@ def sample_context() -> dict[str, Any]:
         },
         "flags": {"customer_facing": True},
         "cause": "a bad deploy",
-        "hypotheses": [{"number": 1, "text": "Bad deploy", "evidence": "logs", "confidence": 80, "status": "open"}],
+        "hypotheses": [hypothesis],
         "actions": [{"at": declared, "what": "Rolled back", "outcome": "errors clearing"}],
         "symptoms": [{"at": declared, "text": "500s on /login"}],
-        "timeline": [{"at": declared, "actor": "alice", "what": "Declared", "outcome": ""}],
+        "timeline": [entry],
         "mitigations": [{"strategy": "rollback", "worked": True, "note": ""}],
         "postmortem_due_at": declared,
         "channel": "#incident-2026-05-07-auth-down-for-all-users",
         "url": "http://127.0.0.1:8080/incidents/INC-20260507-0001",
         "action_items": [{"action": "Add a canary", "owner": "bob", "due": "2026-05-14", "status": "open"}],
+        "responders": ["alice", "bob"],
+        "bridge_url": None,
     }
     return {
         "incident": incident,
         "now": declared,
         "next_update_at": declared,
         "actor": "alice",
-        "update": {"number": 3, "text": "Rolled back the deploy", "next": "watching error rates", "audience": "internal"},
+        "update": {
+            "number": 3,
+            "text": "Rolled back the deploy",
+            "next": "watching error rates",
+            "audience": "internal",
+        },
+        "entry": entry,
+        "hypothesis": hypothesis,
         "recipient": "there",
         "eta": declared,
         "link": "http://127.0.0.1:8080/postmortems/INC-20260507-0001",
