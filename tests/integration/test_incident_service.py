@@ -114,7 +114,7 @@ def test_ack_makes_acker_commander_and_roles_show_missing(ctx: Context) -> None:
     assert "IC: bob" in after.topic
     handed = service.assign_role(ctx, iid, "incident-commander", "carol", "bob")
     assert next(r for r in handed.roles if r.role == "incident-commander").person == "carol"
-    assert service.timeline(ctx, iid)[-1].what .endswith("handed over from bob to carol")
+    assert service.timeline(ctx, iid)[-1].what.endswith("handed over from bob to carol")
     with pytest.raises(Invalid, match="unknown role"):
         service.assign_role(ctx, iid, "chief-of-vibes", "dan", "bob")
 

@@ -107,7 +107,11 @@ def declare(
 ) -> None:
     """Declare an incident."""
     req = DeclareRequest(
-        severity=severity, title=title, service=service, summary=summary, by=by or default_actor(),
+        severity=severity,
+        title=title,
+        service=service,
+        summary=summary,
+        by=by or default_actor(),
         flags=dict.fromkeys(flag, True),
     )
     inc = backend().declare(req)
@@ -125,8 +129,13 @@ def _cmd(incident_id: str, verb: str, body: dict[str, Any], as_json: bool, line:
 @handled
 def ack(incident_id: str, by: str = BY, as_json: bool = JSON) -> None:
     """Acknowledge: stops paging."""
-    _cmd(incident_id, "ack", {"by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} acknowledged by {i.acknowledged_by} at {hhmm_utc(i.acknowledged_at or i.declared_at)}")
+    _cmd(
+        incident_id,
+        "ack",
+        {"by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} acknowledged by {i.acknowledged_by} at {hhmm_utc(i.acknowledged_at or i.declared_at)}",
+    )
 
 
 @app.command()
@@ -139,8 +148,13 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """Move the incident to investigating or identified."""
-    _cmd(incident_id, "status", {"status": new_status, "note": note, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} is {i.status}")
+    _cmd(
+        incident_id,
+        "status",
+        {"status": new_status, "note": note, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} is {i.status}",
+    )
 
 
 @app.command()
@@ -149,8 +163,13 @@ def severity(
     incident_id: str, new_severity: str, reason: str = typer.Option("", "--reason"), by: str = BY, as_json: bool = JSON
 ) -> None:
     """Raise or lower the severity (SLA clocks are recomputed from declaration)."""
-    _cmd(incident_id, "severity", {"severity": new_severity, "reason": reason, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} is now {i.severity}")
+    _cmd(
+        incident_id,
+        "severity",
+        {"severity": new_severity, "reason": reason, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} is now {i.severity}",
+    )
 
 
 @app.command()
@@ -165,8 +184,13 @@ def mitigate(
 ) -> None:
     """Record a mitigation attempt; a working one moves the incident to mitigated and starts the watch."""
     body = {"strategy": strategy, "worked": not failed, "note": note, "by": by or default_actor()}
-    _cmd(incident_id, "mitigations", body, as_json,
-         lambda i: f"{i.id} is {i.status} ({i.mitigation_failures} failed attempts)")
+    _cmd(
+        incident_id,
+        "mitigations",
+        body,
+        as_json,
+        lambda i: f"{i.id} is {i.status} ({i.mitigation_failures} failed attempts)",
+    )
 
 
 @app.command()
@@ -179,8 +203,13 @@ def decide(
     as_json: bool = JSON,
 ) -> None:
     """Record the mitigate-vs-dig decision."""
-    _cmd(incident_id, "decision", {"path": path, "reason": reason, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id}: {path.replace('_', ' ')}")
+    _cmd(
+        incident_id,
+        "decision",
+        {"path": path, "reason": reason, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id}: {path.replace('_', ' ')}",
+    )
 
 
 @app.command()
@@ -193,6 +222,7 @@ def resolve(
     as_json: bool = JSON,
 ) -> None:
     """Resolve (refused while the quiet window runs, unless forced with a reason)."""
+
     def line(i: IncidentView) -> str:
         due = f"; postmortem due {i.postmortem_due_at.strftime('%Y-%m-%d %H:%M UTC')}" if i.postmortem_due_at else ""
         return f"{i.id} resolved at {hhmm_utc(i.resolved_at or i.declared_at)}{due}"
@@ -204,8 +234,13 @@ def resolve(
 @handled
 def reopen(incident_id: str, reason: str = typer.Option("", "--reason"), by: str = BY, as_json: bool = JSON) -> None:
     """Reopen a resolved incident (back to investigating; clocks restart)."""
-    _cmd(incident_id, "reopen", {"reason": reason, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} reopened; it is {i.status}")
+    _cmd(
+        incident_id,
+        "reopen",
+        {"reason": reason, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} reopened; it is {i.status}",
+    )
 
 
 @app.command()
@@ -225,8 +260,13 @@ def flag(
 ) -> None:
     """Set or clear flags (credential_exposed, data_breach_suspected, ...); floor rules may raise severity."""
     flags = {n.removeprefix("no-"): not n.startswith("no-") for n in names}
-    _cmd(incident_id, "flags", {"flags": flags, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} {i.severity}; flags: {', '.join(sorted(i.flags)) or 'none'}")
+    _cmd(
+        incident_id,
+        "flags",
+        {"flags": flags, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} {i.severity}; flags: {', '.join(sorted(i.flags)) or 'none'}",
+    )
 
 
 @app.command()
@@ -248,21 +288,38 @@ def impact(
 ) -> None:
     """Record impact: users/orgs affected, broken vs degraded, surfaces, flags."""
     body = {
-        "users_affected": users, "users_estimate": estimate, "orgs_affected": orgs, "state": state,
-        "services": service or None, "description": description, "revenue_impact": revenue,
-        "customer_facing": customer_facing, "data_at_risk": data_at_risk, "security_breach": security_breach,
+        "users_affected": users,
+        "users_estimate": estimate,
+        "orgs_affected": orgs,
+        "state": state,
+        "services": service or None,
+        "description": description,
+        "revenue_impact": revenue,
+        "customer_facing": customer_facing,
+        "data_at_risk": data_at_risk,
+        "security_breach": security_breach,
         "by": by or default_actor(),
     }
-    _cmd(incident_id, "impact", {k: v for k, v in body.items() if v is not None}, as_json,
-         lambda i: f"{i.id} impact: {json.dumps(i.impact)}")
+    _cmd(
+        incident_id,
+        "impact",
+        {k: v for k, v in body.items() if v is not None},
+        as_json,
+        lambda i: f"{i.id} impact: {json.dumps(i.impact)}",
+    )
 
 
 @app.command()
 @handled
 def role(incident_id: str, role_name: str, person: str, by: str = BY, as_json: bool = JSON) -> None:
     """Assign or hand over a role (incident-commander, technical-lead, scribe, comms-officer, ...)."""
-    _cmd(incident_id, f"roles/{role_name}", {"person": person, "by": by or default_actor()}, as_json,
-         lambda i: f"{i.id} {role_name}: {person}")
+    _cmd(
+        incident_id,
+        f"roles/{role_name}",
+        {"person": person, "by": by or default_actor()},
+        as_json,
+        lambda i: f"{i.id} {role_name}: {person}",
+    )
 
 
 @app.command()
@@ -283,13 +340,23 @@ def hypothesis(
     if rule_out is not None or confirm is not None:
         number = rule_out if rule_out is not None else confirm
         new = "ruled_out" if rule_out is not None else "confirmed"
-        _cmd(incident_id, f"hypotheses/{number}", {"status": new, "note": note, "by": who}, as_json,
-             lambda i: f"{i.id} H{number} {new.replace('_', ' ')}")
+        _cmd(
+            incident_id,
+            f"hypotheses/{number}",
+            {"status": new, "note": note, "by": who},
+            as_json,
+            lambda i: f"{i.id} H{number} {new.replace('_', ' ')}",
+        )
         return
     if not text:
         fail("give the hypothesis text, or --rule-out N / --confirm N")
-    _cmd(incident_id, "hypotheses", {"text": text, "evidence": evidence, "confidence": confidence, "by": who},
-         as_json, lambda i: f"{i.id} H{i.hypotheses[-1].number}: {text}")
+    _cmd(
+        incident_id,
+        "hypotheses",
+        {"text": text, "evidence": evidence, "confidence": confidence, "by": who},
+        as_json,
+        lambda i: f"{i.id} H{i.hypotheses[-1].number}: {text}",
+    )
 
 
 @app.command()
