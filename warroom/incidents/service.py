@@ -445,6 +445,9 @@ def _apply_flags(
     session: Session, policy: Policy, inc: Incident, flags: dict[str, bool], who: str, now: datetime
 ) -> None:
     merged = dict(inc.flags)
+    if all(bool(merged.get(name)) == value for name, value in flags.items()):
+        shown = ", ".join(f"{n} is already {'set' if v else 'clear'}" for n, v in flags.items())
+        raise Conflict(f"{inc.id}: {shown}")
     for name, value in flags.items():
         if bool(merged.get(name)) == value:
             continue
@@ -473,9 +476,12 @@ def set_impact(ctx: Context, incident_id: str, req: ImpactRequest) -> IncidentVi
             fields["description"] = clean_text("description", fields["description"], limit=TEXT_LIMIT, multiline=True)
         if "services" in fields:
             fields["services"] = [clean_text("services", s, limit=200) for s in fields["services"]]
-        flags = {k: v for k in _IMPACT_FLAGS if (v := getattr(req, k)) is not None}
-        if not fields and not flags:
+        given = {k: v for k in _IMPACT_FLAGS if (v := getattr(req, k)) is not None}
+        if not fields and not given:
             raise Invalid("give at least one impact field", field="impact")
+        flags = {k: v for k, v in given.items() if bool(inc.flags.get(k)) != v}
+        if not fields and not flags:
+            raise Conflict(f"{inc.id}: the impact is already recorded as given")
         if fields:
             inc.impact = {**inc.impact, **fields}
             shown = ", ".join(f"{k}={v}" for k, v in fields.items())
