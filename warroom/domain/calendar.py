@@ -61,18 +61,20 @@ class BusinessCalendar:
         return self._at(self._next_business_date(day), self.day_start)
 
     def add_business_days(self, start: datetime, days: int) -> datetime:
-        """Same local time N business days later; a start on a closed day counts from the next opening."""
+        """Same local time N business days later.
+
+        A start outside business hours counts from the next opening (no business time passes in
+        between), so Friday 20:00, Saturday and Monday 08:00 all give Tuesday 09:00 for 1bd. That
+        keeps the answer monotonic in the start and always inside business hours.
+        """
         if days < 0:
             raise ValueError("business days to add must be zero or more")
         start = ensure_utc(start)
         if days == 0:
             return start
-        local = self._local(start)
+        local = self._local(self.next_business_open(start))
         day = local.date()
-        clock_time = local.time().replace(tzinfo=None)
-        if not self.is_business_day(day):
-            day = self._next_business_date(day)
-            clock_time = self.day_start
+        clock_time = local.time().replace(tzinfo=None, fold=0)
         for _ in range(days):
             day = self._next_business_date(day)
         return max(start, self._at(day, clock_time))
