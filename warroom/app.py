@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from warroom import __version__
 from warroom.api import incidents as incidents_api
 from warroom.api import problems
+from warroom.web import routes as web_routes
 from warroom.domain.clock import SystemClock, iso_z
 from warroom.incidents.service import Context
 from warroom.policy import load_policy
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.settings = settings
     problems.install(app)
     app.include_router(incidents_api.router)
+    app.include_router(web_routes.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,95 @@
+"""The responders' pages in headless Chromium: declare, acknowledge, log, mitigate, read the timeline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, Server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (CI=true: a missing component is a failure)")
+        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it with apt-get")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server, tmp_path: Path) -> None:
+    page = browser.new_page(timezone_id="Europe/Berlin")  # type: ignore[attr-defined]
+    page.set_default_timeout(15_000)
+    page.goto(server.base + "/")
+    form = page.locator("#declare")
+    form.locator("select[name=severity]").select_option("P1")
+    form.locator("input[name=title]").fill("Checkout broken in the browser")
+    form.locator("input[name=service]").fill("checkout")
+    form.locator("input[name=by]").fill("alice")
+    form.locator("button").click()
+    page.wait_for_url("**/incidents/INC-*")
+    assert page.locator("#status").text_content() == "triggered"
+    assert "#incident-" in page.content()
+
+    page.locator("#ack").click()
+    page.wait_for_load_state()
+    assert page.locator("#status").text_content() == "acknowledged"
+    # The name typed once is remembered for the next form.
+    assert page.locator("form:has(#log) input[name=by]").input_value() == "alice"
+
+    page.locator("input[name=what]").fill("Restarted the checkout pods")
+    page.locator("input[name=outcome]").fill("errors clearing")
+    page.locator("#log").click()
+    page.wait_for_load_state()
+    rows = page.locator("#timeline tbody tr")
+    assert "Restarted the checkout pods" in rows.last.inner_text()
+
+    page.locator("#mitigate").click()
+    page.wait_for_load_state()
+    assert page.locator("#status").text_content() == "mitigated"
+    page.locator("#resolve").click()
+    page.wait_for_load_state()
+    alert = page.locator("[role=alert]")
+    assert "without new errors" in alert.inner_text()
+
+    # Stored in UTC, shown in UTC and in the viewer's zone.
+    first = page.locator("#timeline time").first
+    assert first.inner_text().split(" UTC")[0].count(":") == 1
+    assert "(" in first.inner_text() and (
+        "CET" in first.inner_text() or "CEST" in first.inner_text() or "GMT+" in first.inner_text()
+    )
+    if os.environ.get("WARROOM_SCREENSHOTS"):
+        page.screenshot(path=str(Path(os.environ["WARROOM_SCREENSHOTS"]) / "incident.png"), full_page=True)
+    page.goto(server.base + "/")
+    assert "Checkout broken in the browser" in page.locator("#incidents").inner_text()
+    page.close()
+
+
+def test_bad_declare_shows_the_reason(browser: object, server: Server) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(server.base + "/")
+    form = page.locator("#declare")
+    form.locator("input[name=title]").fill("   ")
+    form.locator("input[name=by]").fill("alice")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert "title: must not be empty" in page.locator("[role=alert]").inner_text()
+    page.close()

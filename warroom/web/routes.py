@@ -1,0 +1,137 @@
+"""The responders' web pages: server-rendered HTML whose forms call the same service functions as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from warroom.domain.flags import KNOWN_FLAGS
+from warroom.incidents import service
+from warroom.incidents.errors import Invalid, ServiceError
+from warroom.incidents.schemas import DeclareRequest
+from warroom.incidents.service import Context
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+USER_COOKIE = "warroom_user"
+
+
+def _ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def _user(request: Request) -> str:
+    return request.cookies.get(USER_COOKIE, "")
+
+
+def _page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResponse:
+    ctx = _ctx(request)
+    data.setdefault("error", None)
+    return templates.TemplateResponse(
+        request, name, {"policy": ctx.policy, "user": _user(request), "flags": KNOWN_FLAGS, **data}, status_code=code
+    )
+
+
+def _remember(response: Response, by: str) -> Response:
+    if by:
+        response.set_cookie(USER_COOKIE, by, max_age=30 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, status: str = "open") -> HTMLResponse:
+    ctx = _ctx(request)
+    rows = service.search(ctx, status=status if status in ("open", "all") else "open")
+    return _page(request, "index.html", incidents=rows, status=status)
+
+
+@router.post("/incidents")
+async def declare(request: Request) -> Response:
+    form = await request.form()
+    by = str(form.get("by", "")).strip() or "web"
+    flags = {str(f): True for f in form.getlist("flag")}
+    try:
+        inc = service.declare(
+            _ctx(request),
+            DeclareRequest(
+                severity=str(form.get("severity", "")),
+                title=str(form.get("title", "")),
+                service=str(form.get("service", "")).strip() or None,
+                summary=str(form.get("summary", "")),
+                by=by,
+                flags=flags,
+            ),
+        )
+    except ServiceError as exc:
+        rows = service.search(_ctx(request))
+        return _page(request, "index.html", exc.status, incidents=rows, status="open", error=exc.detail)
+    return _remember(RedirectResponse(f"/incidents/{inc.id}", status_code=303), by)
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(request: Request, incident_id: str) -> HTMLResponse:
+    return _show(request, incident_id)
+
+
+def _show(request: Request, incident_id: str, code: int = 200, error: str | None = None) -> HTMLResponse:
+    ctx = _ctx(request)
+    try:
+        inc = service.get(ctx, incident_id)
+    except ServiceError as exc:
+        return _page(request, "missing.html", exc.status, error=exc.detail)
+    entries = service.timeline(ctx, inc.id)
+    return _page(request, "incident.html", code, inc=inc, timeline=entries, error=error)
+
+
+Action = Callable[[Context, str, dict[str, str], str], object]
+
+ACTIONS: dict[str, Action] = {
+    "ack": lambda c, i, f, by: service.acknowledge(c, i, by),
+    "status": lambda c, i, f, by: service.set_status(c, i, f.get("status", ""), by, f.get("note", "")),
+    "severity": lambda c, i, f, by: service.change_severity(c, i, f.get("severity", ""), by, f.get("reason", "")),
+    "mitigate": lambda c, i, f, by: service.mitigate(
+        c, i, f.get("strategy", ""), f.get("worked", "yes") == "yes", by, f.get("note", "")
+    ),
+    "resolve": lambda c, i, f, by: service.resolve(c, i, by, f.get("force") == "on", f.get("reason", "")),
+    "reopen": lambda c, i, f, by: service.reopen(c, i, by, f.get("reason", "")),
+    "close": lambda c, i, f, by: service.close(c, i, by),
+    "update": lambda c, i, f, by: service.post_update(
+        c, i, f.get("audience", "internal"), f.get("text", ""), by, f.get("next", "")
+    ),
+    "log": lambda c, i, f, by: service.log(c, i, f.get("what", ""), by, f.get("outcome", "")),
+    "hypothesis": lambda c, i, f, by: service.add_hypothesis(
+        c, i, f.get("text", ""), f.get("evidence", ""), _int(f.get("confidence", ""), "confidence"), by
+    ),
+    "hypothesis-status": lambda c, i, f, by: service.set_hypothesis_status(
+        c, i, _int(f.get("number", ""), "number"), f.get("status", ""), by
+    ),
+    "role": lambda c, i, f, by: service.assign_role(c, i, f.get("role", ""), f.get("person", ""), by),
+    "flag": lambda c, i, f, by: service.set_flags(c, i, {f.get("flag", ""): f.get("value", "on") == "on"}, by),
+}
+
+
+def _int(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise Invalid(f"{field} must be a whole number", field=field) from None
+
+
+@router.post("/incidents/{incident_id}/{action}")
+async def act(request: Request, incident_id: str, action: str) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    by = form.get("by", "").strip() or _user(request) or "web"
+    handler = ACTIONS.get(action)
+    if handler is None:
+        return _show(request, incident_id, 404, f"unknown action '{action}'")
+    try:
+        handler(_ctx(request), incident_id, form, by)
+    except ServiceError as exc:
+        return _show(request, incident_id, exc.status, exc.detail)
+    return _remember(RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
