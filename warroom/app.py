@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from warroom import __version__
+from warroom.api import engine as engine_api
 from warroom.api import incidents as incidents_api
 from warroom.api import problems
 from warroom.web import routes as web_routes
@@ -84,7 +85,15 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from warroom.engine.loop import EngineLoop
+
+        engine = EngineLoop(ctx, worker_id=settings.worker_id, interval=settings.engine_interval)
+        app.state.engine = engine if settings.engine_enabled else None
+        if settings.engine_enabled:
+            engine.start()
         yield
+        if settings.engine_enabled:
+            engine.stop()
         ctx.db.dispose()
 
     app = FastAPI(
@@ -97,6 +106,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.settings = settings
     problems.install(app)
     app.include_router(incidents_api.router)
+    app.include_router(engine_api.router)
     app.include_router(web_routes.router)
 
     @app.get("/healthz", tags=["health"])
@@ -114,7 +124,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
             "policy": ctx.policy.name,
             "time": iso_z(ctx.clock.now()),
             "database": database,
-            "engine": {"running": False},
+            "engine": app.state.engine.status() if getattr(app.state, "engine", None) else {"running": False},
         }
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

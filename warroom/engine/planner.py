@@ -1,17 +1,156 @@
-"""Turns what just happened to an incident into durable timers (filled in by the engine)."""
+"""Turns what just happened to an incident into durable timers, inside the same transaction.
+
+Paging follows events (declare starts it, acknowledge or resolve stops it). Everything else
+is reconciled: from the incident's current state the planner works out which SLA, cadence,
+condition, watch, phase and postmortem timers should exist, cancels live ones that should
+not, and inserts the missing ones (keys make this idempotent).
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from warroom.store.models import TimelineEntry
+from warroom.engine import (
+    breaches,
+    cadence,
+    conditions,
+    escalation,
+    phases,
+    postmortem,
+    timers,
+    watch,
+)
+from warroom.engine import facts as facts_mod
+from warroom.engine.timers import Plan
+from warroom.policy.model import Policy
+from warroom.store.engine_models import Timer
+from warroom.store.models import Incident, TimelineEntry
 
 if TYPE_CHECKING:
     from warroom.incidents.service import Context
 
+ENGINE_KINDS = frozenset(
+    {
+        "page",
+        "reminder",
+        "sla_breach",
+        "escalation",
+        "postmortem_due",
+        "postmortem_reminder",
+        "postmortem_publish_due",
+        "phase_overrun",
+        "watch_passed",
+    }
+)
+"""Entries the engine writes that change nothing it plans from."""
+
+QUIET_KINDS = frozenset({"note", "correction", "role"})
+MANAGED = (breaches.PREFIX, cadence.PREFIX, conditions.PREFIX, watch.PREFIX, phases.PREFIX, postmortem.PREFIX)
+
 
 def on_entries(session: Session, ctx: Context, entries: list[TimelineEntry], now: datetime) -> None:
     """Called in the transaction of every incident change with the timeline entries it wrote."""
+    plan_entries(session, ctx.policy, entries, now)
+
+
+def plan_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
+    by_incident: dict[str, list[TimelineEntry]] = defaultdict(list)
+    for e in entries:
+        by_incident[e.incident_id].append(e)
+    touched = False
+    for incident_id, items in by_incident.items():
+        inc = session.get(Incident, incident_id)
+        if inc is None:
+            continue
+        if _apply_events(session, policy, inc, items, now):
+            reconcile(session, policy, inc, now)
+            touched = True
+    if touched:
+        _wake_after_commit(session)
+
+
+def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[TimelineEntry], now: datetime) -> bool:
+    """Paging and event-cadence follow events; returns whether the rest needs reconciling."""
+    kinds = {e.kind for e in items}
+    declared = "declared" in kinds
+    for e in items:
+        if e.kind == "declared":
+            escalation.start(session, policy, inc, now)
+            cadence.on_event(session, policy, inc, "declared", e.id, now)
+        elif e.kind in ("acknowledged", "resolved"):
+            escalation.stop(session, inc, now, e.kind)
+        elif e.kind == "severity_changed" and not declared:
+            escalation.on_severity_change(session, policy, inc, str(e.data.get("from", "")), now)
+        elif e.kind == "status":
+            target = e.data.get("to")
+            cadence.on_event(session, policy, inc, "state_change", e.id, now)
+            if target in ("mitigated", "resolved"):
+                cadence.on_event(session, policy, inc, str(target), e.id, now)
+    return not kinds <= (ENGINE_KINDS | QUIET_KINDS)
+
+
+def desired(f: facts_mod.Facts) -> list[Plan]:
+    return [
+        *breaches.plan(f),
+        *cadence.plan(f),
+        *conditions.plan(f),
+        *watch.plan(f),
+        *phases.plan(f),
+        *postmortem.plan(f),
+    ]
+
+
+def reconcile(session: Session, policy: Policy, inc: Incident, now: datetime) -> None:
+    """Make the incident's live state-driven timers exactly the ones its current state calls for."""
+    session.flush()
+    f = facts_mod.load(session, policy, inc, now)
+    plans = desired(f)
+    wanted = {p.key for p in plans}
+    families = tuple(p.family for p in plans if p.family)
+    live = session.execute(
+        select(Timer.id, Timer.key).where(Timer.incident_id == inc.id, Timer.state.in_(timers.LIVE))
+    ).all()
+    stale = [
+        row.id
+        for row in live
+        if row.key.startswith(MANAGED) and row.key not in wanted and not (families and row.key.startswith(families))
+    ]
+    timers.cancel_ids(session, stale, now, f"no longer due: {inc.status}")
+    have = {row.key for row in live}
+    missing = [p for p in plans if p.key not in have and not (p.family and _has_family(have, p.family))]
+    timers.schedule(session, inc.id, missing, now)
+
+
+def _has_family(keys: set[str], family: str) -> bool:
+    return any(k.startswith(family) for k in keys)
+
+
+# --- waking the in-process loop -----------------------------------------------------------------
+
+_listeners: list[Any] = []
+
+
+def add_listener(callback: Any) -> None:
+    _listeners.append(callback)
+
+
+def remove_listener(callback: Any) -> None:
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+def _notify(_: Session) -> None:
+    for callback in list(_listeners):
+        callback()
+
+
+def _wake_after_commit(session: Session) -> None:
+    """New timers may be due at once: wake a loop in this process as soon as they are visible."""
+    if _listeners and not session.info.get("warroom.engine.wake"):
+        session.info["warroom.engine.wake"] = True
+        event.listen(session, "after_commit", _notify, once=True)

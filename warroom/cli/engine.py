@@ -1,0 +1,366 @@
+"""`warroom worker`, `warroom drill`, `warroom oncall ...` and `warroom engine timers|pages`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.table import Table
+
+from warroom.cli.app import app, console, err_console, fail
+from warroom.domain.clock import ensure_utc, iso_z
+from warroom.domain.durations import DurationError, parse_fixed
+from warroom.incidents.errors import ServiceError
+from warroom.incidents.service import Context
+from warroom.settings import get_settings
+
+
+def _context() -> Context:
+    from warroom.app import build_context
+    from warroom.policy.loader import PolicyError
+
+    try:
+        return build_context(get_settings())
+    except PolicyError as exc:
+        fail(str(exc))
+
+
+def _when(text: str | None, what: str = "--at") -> datetime | None:
+    """An ISO-8601 time (Z or offset), `now`, or an offset from now such as +2h or -30m."""
+    if text is None or text.strip().lower() == "now":
+        return None
+    value = text.strip()
+    if value[0] in "+-":
+        try:
+            delta = parse_fixed(value[1:])
+        except DurationError as exc:
+            fail(f"{what}: {exc}")
+        return datetime.now().astimezone() + (delta if value[0] == "+" else -delta)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{what}: '{value}' is not a time; use ISO-8601 such as 2026-05-07T14:00Z, or +2h")
+    if parsed.tzinfo is None:
+        fail(f"{what}: '{value}' has no time zone; add Z for UTC")
+    return ensure_utc(parsed)
+
+
+def _fmt(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+# --- worker -------------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    worker_id: str = typer.Option(None, "--id", help="name of this worker (default host:pid:random)"),
+    interval: float = typer.Option(None, help="longest sleep between polls, seconds (default WARROOM_ENGINE_INTERVAL)"),
+    batch: int = typer.Option(50, min=1, max=1000, help="timers claimed per round"),
+    lease: float = typer.Option(30.0, min=1.0, help="seconds a claim is held before another worker may take it"),
+) -> None:
+    """Run the engine loop on its own until SIGTERM: pages, reminders, SLA breaches, escalations."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
+
+    from warroom.engine.loop import EngineLoop
+    from warroom.store.engine_models import Timer
+
+    settings = get_settings()
+    ctx = _context()
+    try:
+        with ctx.db.unit() as session:
+            session.execute(select(Timer.id).limit(1))
+    except DBAPIError:
+        fail("the database has no engine tables; run `warroom db upgrade` first")
+    loop = EngineLoop(
+        ctx,
+        worker_id=worker_id or settings.worker_id,
+        batch=batch,
+        lease=timedelta(seconds=lease),
+        interval=interval if interval is not None else settings.engine_interval,
+    )
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        err_console.print(f"worker {loop.worker_id}: {signal.Signals(signum).name}, stopping after this timer")
+        stop.set()
+        loop.wake()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    err_console.print(f"worker {loop.worker_id}: policy {ctx.policy.name}, database {ctx.db.dialect}")
+    loop.run(stop)
+    ctx.db.dispose()
+    err_console.print(f"worker {loop.worker_id}: stopped after {loop.stats.fired} timers")
+
+
+# --- drill --------------------------------------------------------------------------------------
+
+
+@app.command()
+def drill(
+    scenario: Path = typer.Argument(..., help="scenario YAML (policy, start, until, oncall, events, expect)"),
+    policy: str = typer.Option(None, "--policy", help="preset name or policy file; overrides the scenario's"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line instead of a table"),
+    check: bool = typer.Option(False, "--check", help="compare with the scenario's expect: list; exit 1 if different"),
+) -> None:
+    """Run a scenario on a simulated clock and print every action the engine takes."""
+    import time
+
+    from warroom.drill import report
+    from warroom.drill.runner import run
+    from warroom.drill.scenario import ScenarioError, load_scenario
+    from warroom.policy import load_policy
+    from warroom.policy.loader import PolicyError
+
+    started = time.perf_counter()
+    try:
+        spec = load_scenario(scenario)
+        name = policy or spec.policy or get_settings().policy
+        pol = load_policy(name)
+        result = run(spec, pol)
+    except (ScenarioError, PolicyError) as exc:
+        fail(str(exc))
+    elapsed = time.perf_counter() - started
+    if as_json:
+        sys.stdout.write(report.json_lines(result) + ("\n" if result.actions else ""))
+    else:
+        console.print(report.table(result))
+        simulated = result.until - result.start
+        console.print(
+            f"{len(result.incidents)} incident(s), {len(result.actions)} actions, "
+            f"{simulated.total_seconds() / 3600:g} simulated hours in {elapsed:.2f}s"
+        )
+    if check:
+        if spec.expect is None:
+            fail(f"{scenario} has no expect: list to check against")
+        try:
+            problems = report.check(result, spec.expect)
+        except ScenarioError as exc:
+            fail(str(exc))
+        if problems:
+            for p in problems:
+                err_console.print(f"drill: {p}", markup=False, soft_wrap=True)
+            err_console.print(f"drill: {len(problems)} difference(s) from expect:", markup=False)
+            raise typer.Exit(1)
+        err_console.print(f"drill: all {len(spec.expect)} expectations met", markup=False)
+
+
+# --- on-call ------------------------------------------------------------------------------------
+
+oncall_app = typer.Typer(
+    help="On-call schedules: rotations, layers, overrides; with no subcommand, who is on call.",
+    invoke_without_command=True,
+)
+app.add_typer(oncall_app, name="oncall")
+
+
+@oncall_app.callback()
+def oncall_now(
+    ctx: typer.Context,
+    at: str = typer.Option(None, "--at", help="a time (ISO-8601, or +2h / -30m from now); default now"),
+) -> None:
+    """Who is on call on every schedule (primary, backup, ...), now or at --at."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from warroom.oncall import service
+
+    c = _context()
+    when = _when(at)
+    rows = service.who_is_on_call(c, when)
+    if not rows:
+        console.print("no on-call schedules yet; create one with `warroom oncall set NAME --members alice,bob`")
+        return
+    t = Table(title=f"on call at {_fmt(when or c.clock.now())}")
+    for col in ("schedule", "targets", "person", "from", "until"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.schedule, ", ".join(r.targets), r.person or "[red]nobody[/]", r.source, _fmt(r.until))
+    console.print(t)
+
+
+def _members(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+@oncall_app.command("set")
+def oncall_set(
+    name: str = typer.Argument(..., help="schedule name, e.g. primary-on-call"),
+    members: str = typer.Option(..., "--members", help="comma-separated, in rotation order"),
+    length: str = typer.Option("weekly", help="daily, weekly, or a duration such as 12h or 3d"),
+    handoff: str = typer.Option("09:00", help="local handoff time"),
+    start: str = typer.Option(None, help="YYYY-MM-DD the first member's first shift starts (default today)"),
+    timezone: str = typer.Option(None, "--timezone", "--tz", help="IANA time zone of the schedule"),
+    layer: int = typer.Option(1, help="layer number; higher layers win where they are active"),
+    days: str = typer.Option(None, help="restrict this layer to days, e.g. mon-fri"),
+    hours: str = typer.Option(None, help="restrict this layer to local hours, e.g. 09:00-17:00"),
+    description: str = typer.Option(None, help="what this schedule is for"),
+) -> None:
+    """Create a schedule or replace one of its layers (a rotation)."""
+    from warroom.oncall import service
+    from warroom.oncall.schemas import LayerRequest
+
+    try:
+        first = date.fromisoformat(start) if start else None
+    except ValueError:
+        fail(f"--start '{start}' must be a date such as 2026-05-04")
+    try:
+        req = LayerRequest(
+            members=_members(members),
+            length=length,
+            handoff=handoff,
+            start=first,
+            timezone=timezone,
+            days=days,
+            hours=hours,
+            description=description,
+        )
+        view = service.set_layer(_context(), name, req, position=layer)
+    except ServiceError as exc:
+        fail(exc.detail)
+    except ValueError as exc:
+        fail(str(exc))
+    la = next(x for x in view.layers if x.position == layer)
+    limits = " ".join(x for x in (la.days, la.hours) if x)
+    console.print(
+        f"{view.name} layer {la.position}: {', '.join(la.members)} · {la.length} handoff {la.handoff} "
+        f"{view.timezone} from {la.start_date}" + (f" · only {limits}" if limits else "")
+    )
+    if view.on_call:
+        console.print(f"on call now: {view.on_call.person or 'nobody'} until {_fmt(view.on_call.until)}")
+
+
+@oncall_app.command("override")
+def oncall_override(
+    name: str = typer.Argument(..., help="schedule name"),
+    person: str = typer.Option(..., "--person", help="who covers"),
+    start: str = typer.Option(..., "--from", help="start (ISO-8601 or +offset)"),
+    end: str = typer.Option(..., "--to", help="end (ISO-8601 or +offset)"),
+    reason: str = typer.Option("", help="why (shown with the schedule)"),
+    by: str = typer.Option("cli", help="who is making the change"),
+) -> None:
+    """A person covers a schedule for a window (swaps, holidays, sick days)."""
+    from warroom.oncall import service
+    from warroom.oncall.schemas import OverrideRequest
+
+    c = _context()
+    begins = _when(start, "--from") or c.clock.now()
+    ends = _when(end, "--to") or c.clock.now()
+    try:
+        row = service.add_override(
+            c, name, OverrideRequest(person=person, starts_at=begins, ends_at=ends, reason=reason, by=by)
+        )
+    except ServiceError as exc:
+        fail(exc.detail)
+    console.print(f"{name}: {row.person} covers {_fmt(row.starts_at)} → {_fmt(row.ends_at)}")
+
+
+@oncall_app.command("show")
+def oncall_show(
+    name: str = typer.Argument(None, help="schedule name (default: all)"),
+    days: int = typer.Option(7, min=0, max=90, help="list shifts this many days ahead"),
+    at: str = typer.Option(None, "--at", help="start of the listing (default now)"),
+) -> None:
+    """A schedule's layers, overrides and upcoming shifts."""
+    from warroom.oncall import service
+
+    c = _context()
+    try:
+        views = [service.get_schedule(c, name, days, _when(at))] if name else service.list_schedules(c)
+        if not name:
+            views = [service.get_schedule(c, v.name, days, _when(at)) for v in views]
+    except ServiceError as exc:
+        fail(exc.detail)
+    if not views:
+        console.print("no on-call schedules yet; create one with `warroom oncall set NAME --members alice,bob`")
+    for v in views:
+        console.print(f"[bold]{v.name}[/] ({v.timezone}){' — ' + v.description if v.description else ''}")
+        for la in v.layers:
+            limits = " ".join(x for x in (la.days, la.hours) if x)
+            console.print(
+                f"  layer {la.position}: {', '.join(la.members)} · {la.length} at {la.handoff} from {la.start_date}"
+                + (f" · only {limits}" if limits else "")
+            )
+        for o in v.overrides:
+            console.print(f"  override: {o.person} {_fmt(o.starts_at)} → {_fmt(o.ends_at)} {o.reason}")
+        if v.shifts:
+            t = Table(show_header=True, box=None, padding=(0, 2))
+            for col in ("from", "to", "person", "by"):
+                t.add_column(col)
+            for s in v.shifts:
+                t.add_row(_fmt(s.start), _fmt(s.end), s.person or "[red]nobody[/]", s.source)
+            console.print(t)
+
+
+@oncall_app.command("remove")
+def oncall_remove(
+    name: str = typer.Argument(...),
+    layer: int = typer.Option(None, help="remove only this layer"),
+) -> None:
+    """Delete a schedule (or one layer of it)."""
+    from warroom.oncall import service
+
+    try:
+        service.remove(_context(), name, layer)
+    except ServiceError as exc:
+        fail(exc.detail)
+    console.print(f"removed {name}" + (f" layer {layer}" if layer else ""))
+
+
+# --- engine state -------------------------------------------------------------------------------
+
+engine_app = typer.Typer(help="Look inside the engine: timers and pages.", no_args_is_help=True)
+app.add_typer(engine_app, name="engine")
+
+
+@engine_app.command("timers")
+def engine_timers(
+    incident: str = typer.Option(None, help="only this incident"),
+    state: str = typer.Option("live", help="live (pending or claimed), all, or one state"),
+    limit: int = typer.Option(50, min=1, max=1000),
+) -> None:
+    """Durable timers: what the engine will do, and when."""
+    from warroom.engine import views
+
+    try:
+        rows = views.timers(_context(), incident=incident, state=state, limit=limit)
+    except ServiceError as exc:
+        fail(exc.detail)
+    t = Table(title=f"timers ({state})")
+    for col in ("due", "kind", "incident", "state", "attempts", "key"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(_fmt(r.due_at), r.kind, r.incident_id or "", r.state, str(r.attempts), r.key)
+    console.print(t)
+
+
+@engine_app.command("pages")
+def engine_pages(
+    incident: str = typer.Option(None, help="only this incident"),
+    limit: int = typer.Option(50, min=1, max=1000),
+) -> None:
+    """Pages recorded (the hand-off to delivery), newest first."""
+    from warroom.engine import views
+
+    rows = views.pages(_context(), incident=incident, limit=limit)
+    t = Table(title="pages")
+    for col in ("at", "incident", "kind", "tier", "target", "person", "methods", "delivery"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            iso_z(r.created_at),
+            r.incident_id,
+            r.kind,
+            str(r.tier or ""),
+            r.target,
+            r.person or r.channel or "nobody",
+            ", ".join(r.methods),
+            r.delivery,
+        )
+    console.print(t)

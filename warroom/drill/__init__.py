@@ -1,0 +1,1 @@
+"""`warroom drill`: run a scenario against a policy on a simulated clock — the runbook's unit test."""

@@ -1,0 +1,337 @@
+"""Run a scenario on a simulated clock against a fresh throwaway SQLite database.
+
+The drill calls the same incident use cases as the API and CLI and runs the same engine loop;
+between events it jumps the clock from one due timer to the next, so 72 simulated hours take
+a moment. Every timeline entry becomes an action in the output, in time order.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, select
+
+from warroom.domain.clock import FakeClock, iso_z
+from warroom.engine.loop import EngineLoop
+from warroom.engine.people import Directory
+from warroom.incidents import service
+from warroom.incidents.errors import ServiceError
+from warroom.incidents.schemas import DeclareRequest, ImpactRequest
+from warroom.incidents.service import Context
+from warroom.oncall import service as oncall
+from warroom.oncall.schemas import LayerRequest
+from warroom.policy.model import Policy
+from warroom.store.db import Database
+from warroom.store.migrate import upgrade
+from warroom.store.models import Incident, TimelineEntry
+
+from .scenario import Event, LayerSpec, Scenario, ScenarioError
+
+
+@dataclass
+class Action:
+    at: datetime
+    kind: str
+    incident: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"at": iso_z(self.at), "kind": self.kind, "incident": self.incident}
+        out.update(self.fields)
+        out["text"] = self.text
+        return out
+
+
+@dataclass
+class DrillResult:
+    policy: str
+    start: datetime
+    until: datetime
+    actions: list[Action]
+    incidents: list[str]
+
+
+# --- a migrated template database, copied per drill ------------------------------------------
+
+_template_lock = threading.Lock()
+_template: Path | None = None
+
+
+def _template_db() -> Path:
+    global _template
+    with _template_lock:
+        if _template is None or not _template.exists():
+            folder = Path(tempfile.mkdtemp(prefix="warroom-drill-template-"))
+            path = folder / "template.db"
+            upgrade(f"sqlite:///{path}")
+            _template = path
+        return _template
+
+
+def _fast(dbapi_conn: Any, _record: Any) -> None:
+    # A drill database is thrown away afterwards: durability buys nothing here.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA synchronous=OFF")
+    cur.close()
+
+
+# --- mapping the timeline to actions ----------------------------------------------------------
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "page": ("target", "person", "tier", "channels", "round"),
+    "reminder": ("audience", "overdue", "event"),
+    "sla_breach": ("clock", "deadline"),
+    "escalation": ("target", "person", "reason", "condition"),
+    "postmortem_due": ("due_at",),
+    "postmortem_reminder": ("due_at", "overdue", "remaining_seconds"),
+    "postmortem_publish_due": ("due_at", "publish_by"),
+    "phase_overrun": ("phase",),
+    "watch_passed": ("since", "window"),
+    "unacknowledged": ("policy",),
+    "update": ("audience", "number"),
+    "hypothesis": ("number", "confidence", "status"),
+    "flag": ("flag", "value"),
+    "severity_changed": ("from", "to"),
+    "status": ("from", "to"),
+    "role": ("role", "person"),
+    "decision": ("path",),
+    "impact": ("impact",),
+}
+
+
+def to_action(e: TimelineEntry) -> Action | None:
+    data = e.data or {}
+    kind = e.kind
+    fields: dict[str, Any] = {}
+    if kind == "declared":
+        fields = {"severity": data.get("severity"), "by": e.actor}
+    elif kind == "acknowledged":
+        fields = {"by": e.actor}
+    elif kind == "status" and data.get("to") in ("mitigated", "resolved"):
+        return None  # the mitigation / resolution entry of the same change says it better
+    elif kind == "mitigation":
+        if data.get("worked"):
+            kind, fields = "mitigated", {"by": e.actor, "strategy": data.get("strategy")}
+        else:
+            kind = "mitigation_failed"
+            fields = {"by": e.actor, "strategy": data.get("strategy"), "failures": data.get("failures")}
+    elif kind == "resolved":
+        fields = {"by": e.actor, "forced": bool(data.get("forced"))}
+    else:
+        fields = {k: data[k] for k in _FIELDS.get(kind, ()) if k in data}
+        if kind in ("update", "hypothesis", "status", "role", "decision", "severity_changed", "flag", "impact"):
+            fields["by"] = e.actor
+    text = e.what + (f" — {e.outcome}" if e.outcome else "")
+    return Action(e.at, kind, e.incident_id, fields, text)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+class Drill:
+    def __init__(self, scenario: Scenario, policy: Policy, folder: Path) -> None:
+        self.scenario = scenario
+        self.policy = policy
+        path = folder / "drill.db"
+        shutil.copyfile(_template_db(), path)
+        self.db = Database(f"sqlite:///{path}")
+        event.listen(self.db.engine, "connect", _fast)
+        self.clock = FakeClock(scenario.start)
+        self.ctx = Context(self.db, policy, self.clock)
+        self.loop = EngineLoop(
+            self.ctx,
+            worker_id="drill",
+            directory=Directory(expand_oncall(policy, scenario.oncall)),
+            batch=500,
+            lease=timedelta(days=3650),
+            strict=True,
+        )
+        self.actions: list[Action] = []
+        self.incidents: list[str] = []
+        self.refs: dict[str, str] = {}
+        self.seen = 0
+
+    def run(self) -> DrillResult:
+        try:
+            self._schedules()
+            for ev in self.scenario.parsed_events():
+                at = self.scenario.start + ev.offset
+                self._advance(at)
+                self._apply(ev, at)
+                self._collect()
+                self._advance(at)
+            self._advance(self.scenario.end())
+            return DrillResult(self.policy.name, self.scenario.start, self.scenario.end(), self.actions, self.incidents)
+        finally:
+            self.db.dispose()
+
+    def _schedules(self) -> None:
+        for name, spec in self.scenario.schedules.items():
+            layers = spec if isinstance(spec, list) else [spec]
+            for layer in layers:
+                try:
+                    oncall.set_layer(self.ctx, name, _layer_request(layer), position=layer.layer)
+                except ServiceError as exc:
+                    raise ScenarioError(f"schedules.{name}: {exc.detail}") from None
+
+    def _advance(self, until: datetime) -> None:
+        """Fire every timer due up to `until`, one due time after another."""
+        while True:
+            due = self.loop.next_due()
+            if due is None or due > until:
+                break
+            self.clock.set(max(due, self.clock.now()))
+            self.loop.tick()
+            self._collect()
+        self.clock.set(max(until, self.clock.now()))
+
+    def _collect(self) -> None:
+        with self.db.unit() as session:
+            rows = list(
+                session.scalars(select(TimelineEntry).where(TimelineEntry.id > self.seen).order_by(TimelineEntry.id))
+            )
+        for row in rows:
+            self.seen = max(self.seen, row.id)
+            action = to_action(row)
+            if action is not None:
+                self.actions.append(action)
+
+    def _incident(self, ev: Event) -> str:
+        ref = ev.incident
+        if ref is None:
+            if not self.incidents:
+                raise ScenarioError(f"{ev.label()}: no incident has been declared yet")
+            return self.incidents[-1]
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if not 1 <= ref <= len(self.incidents):
+                so_far = len(self.incidents)
+                raise ScenarioError(f"{ev.label()}: incident {ref} has not been declared (so far {so_far})")
+            return self.incidents[ref - 1]
+        key = str(ref)
+        if key in self.refs:
+            return self.refs[key]
+        if key.upper() in self.incidents:
+            return key.upper()
+        raise ScenarioError(f"{ev.label()}: no incident called '{key}'")
+
+    def _apply(self, ev: Event, at: datetime) -> None:
+        a = dict(ev.args)
+        by = str(a.pop("by", "drill"))
+        try:
+            if ev.action == "declare":
+                ref = a.pop("ref", None)
+                view = service.declare(self.ctx, DeclareRequest(by=by, **a))
+                self.incidents.append(view.id)
+                if ref is not None:
+                    self.refs[str(ref)] = view.id
+                return
+            inc = self._incident(ev)
+            self._act(ev, inc, by, a)
+        except ServiceError as exc:
+            self._collect()
+            self._refused(ev, at, exc)
+        except ScenarioError:
+            raise
+        except KeyError as exc:
+            raise ScenarioError(f"{ev.label()}: missing field {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"{ev.label()}: {exc}") from None
+
+    def _act(self, ev: Event, inc: str, by: str, a: dict[str, Any]) -> None:
+        ctx = self.ctx
+        match ev.action:
+            case "ack":
+                service.acknowledge(ctx, inc, by)
+            case "update":
+                service.post_update(ctx, inc, a.pop("audience", "internal"), a.pop("text"), by, a.pop("next", ""))
+            case "hypothesis":
+                service.add_hypothesis(ctx, inc, a.pop("text"), a.pop("evidence", ""), int(a.pop("confidence", 50)), by)
+            case "hypothesis_status":
+                service.set_hypothesis_status(ctx, inc, int(a.pop("number")), a.pop("status"), by, a.pop("note", ""))
+            case "mitigate":
+                service.mitigate(ctx, inc, a.pop("strategy"), bool(a.pop("worked", True)), by, a.pop("note", ""))
+            case "resolve":
+                service.resolve(ctx, inc, by, bool(a.pop("force", False)), a.pop("reason", ""))
+            case "flag":
+                flags = a.pop("flags", None) or {k: bool(a.pop(k)) for k in list(a)}
+                service.set_flags(ctx, inc, flags, by)
+            case "severity":
+                service.change_severity(ctx, inc, str(a.pop("to")), by, a.pop("reason", ""))
+            case "status":
+                service.set_status(ctx, inc, a.pop("to"), by, a.pop("note", ""))
+            case "impact":
+                service.set_impact(ctx, inc, ImpactRequest(by=by, **a))
+                a.clear()
+            case "role":
+                service.assign_role(ctx, inc, a.pop("role"), a.pop("person"), by)
+            case "decide":
+                service.decide(ctx, inc, a.pop("path"), a.pop("reason", ""), by)
+            case "reopen":
+                service.reopen(ctx, inc, by, a.pop("reason", ""))
+            case "close":
+                service.close(ctx, inc, by)
+            case "note":
+                service.log(ctx, inc, a.pop("text"), by, a.pop("outcome", ""))
+        if a:
+            raise ScenarioError(f"{ev.label()}: unknown field(s) {', '.join(sorted(a))}")
+
+    def _refused(self, ev: Event, at: datetime, exc: ServiceError) -> None:
+        inc = self.incidents[-1] if ev.incident is None and self.incidents else None
+        if ev.incident is not None:
+            inc = self._incident(ev)
+        if ev.action == "resolve" and inc is not None:
+            with self.db.unit() as session:
+                row = session.get(Incident, inc)
+                left = service.quiet_remaining(self.policy, row, at) if row is not None else 0
+            if left:
+                self.actions.append(
+                    Action(at, "resolve_refused", inc, {"reason": exc.detail, "remaining": left}, exc.detail)
+                )
+                return
+        self.actions.append(Action(at, "refused", inc, {"event": ev.action, "reason": exc.detail}, exc.detail))
+
+
+def expand_oncall(policy: Policy, oncall: dict[str, str]) -> dict[str, str]:
+    """Pin drill people to targets: by target name, by schedule ref, or by a word of either (`primary`)."""
+    out: dict[str, str] = {}
+    for key, person in oncall.items():
+        matched = [t for t, spec in policy.targets.items() if key in (t, spec.ref)]
+        if not matched:
+            matched = [
+                t
+                for t, spec in policy.targets.items()
+                if key in t.split("-") or (spec.via == "schedule" and spec.ref and key in spec.ref.split("-"))
+            ]
+        if not matched:
+            known = ", ".join(policy.targets) or "none"
+            raise ScenarioError(f"oncall: '{key}' matches no target of policy {policy.name} (targets: {known})")
+        for target in matched:
+            out.setdefault(target, str(person))
+    for key, person in oncall.items():
+        if key in policy.targets:
+            out[key] = str(person)
+    return out
+
+
+def _layer_request(spec: LayerSpec) -> LayerRequest:
+    return LayerRequest(
+        members=spec.members,
+        length=spec.length,
+        handoff=spec.handoff,
+        start=date.fromisoformat(spec.start) if spec.start else None,
+        timezone=spec.timezone,
+        days=spec.days,
+        hours=spec.hours,
+    )
+
+
+def run(scenario: Scenario, policy: Policy) -> DrillResult:
+    with tempfile.TemporaryDirectory(prefix="warroom-drill-") as folder:
+        return Drill(scenario, policy, Path(folder)).run()

@@ -1,0 +1,166 @@
+"""The drill scenario file: a policy, a start, events at offsets, and optionally what must happen."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from warroom.domain.clock import ensure_utc
+from warroom.domain.durations import DurationError, parse_fixed
+
+ACTIONS = (
+    "declare",
+    "ack",
+    "update",
+    "hypothesis",
+    "hypothesis_status",
+    "mitigate",
+    "resolve",
+    "flag",
+    "severity",
+    "status",
+    "impact",
+    "role",
+    "decide",
+    "reopen",
+    "close",
+    "note",
+    "alert",
+)
+NOT_YET = {"alert": "alert intake is not built yet (it arrives with the intake issue); declare the incident instead"}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run; the message names the event or field."""
+
+
+class LayerSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[str] = Field(min_length=1)
+    length: str = "weekly"
+    handoff: str = "09:00"
+    start: str | None = None
+    timezone: str | None = None
+    days: str | None = None
+    hours: str | None = None
+    layer: int = 1
+
+
+class Event(BaseModel):
+    index: int
+    offset: timedelta
+    action: str
+    args: dict[str, Any]
+    incident: str | int | None = None
+    raw_at: str
+
+    def label(self) -> str:
+        return f"event {self.index + 1} ({self.action} at {self.raw_at})"
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    policy: str | None = None
+    start: datetime
+    until: str = "+24h"
+    oncall: dict[str, str] = Field(default_factory=dict)
+    schedules: dict[str, LayerSpec | list[LayerSpec]] = Field(default_factory=dict)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    expect: list[dict[str, Any]] | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return ensure_utc(value)
+
+    def end(self) -> datetime:
+        return at_of(self.start, self.until, "until")
+
+    def parsed_events(self) -> list[Event]:
+        out = []
+        for i, raw in enumerate(self.events):
+            out.append(_event(i, raw))
+        end = self.end() - self.start
+        for ev in out:
+            if ev.offset > end:
+                raise ScenarioError(f"{ev.label()} is after until ({self.until})")
+        return sorted(out, key=lambda e: (e.offset, e.index))
+
+
+def at_of(start: datetime, text: Any, what: str) -> datetime:
+    """`+7m` from the start, or an absolute ISO-8601 time."""
+    if isinstance(text, datetime):
+        return ensure_utc(text)
+    value = str(text).strip()
+    if value.startswith("+"):
+        try:
+            return start + parse_fixed(value[1:])
+        except DurationError as exc:
+            raise ScenarioError(f"{what}: {exc}") from None
+    try:
+        return ensure_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise ScenarioError(f"{what}: '{value}' is neither an offset such as +7m nor an ISO time") from None
+
+
+def _event(index: int, raw: Any) -> Event:
+    where = f"event {index + 1}"
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a mapping such as {{at: '+5m', ack: {{by: alice}}}}")
+    data = dict(raw)
+    if "at" not in data:
+        raise ScenarioError(f"{where}: needs 'at' (an offset such as +5m)")
+    raw_at = str(data.pop("at"))
+    incident = data.pop("incident", None)
+    actions = [k for k in data if k in ACTIONS]
+    unknown = [k for k in data if k not in ACTIONS]
+    if unknown:
+        raise ScenarioError(f"{where} at {raw_at}: unknown key '{unknown[0]}'; events are {', '.join(ACTIONS)}")
+    if len(actions) != 1:
+        raise ScenarioError(f"{where} at {raw_at}: needs exactly one action ({', '.join(ACTIONS)})")
+    action = actions[0]
+    if action in NOT_YET:
+        raise ScenarioError(f"{where} ({action} at {raw_at}): {NOT_YET[action]}")
+    args = data[action] if data[action] is not None else {}
+    if not isinstance(args, dict):
+        raise ScenarioError(f"{where} ({action} at {raw_at}): the {action} details must be a mapping")
+    args = dict(args)
+    if "incident" in args:
+        incident = args.pop("incident")
+    if not raw_at.startswith("+"):
+        raise ScenarioError(f"{where}: at '{raw_at}' must be an offset from start such as +5m")
+    try:
+        offset = parse_fixed(raw_at[1:])
+    except DurationError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    return Event(index=index, offset=offset, action=action, args=args, incident=incident, raw_at=raw_at)
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"no scenario file at {path}") from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    return parse_scenario(data, str(path))
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a scenario must be a YAML mapping")
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(f"{source}: {path}: {first['msg']}") from None
+    scenario.parsed_events()
+    return scenario

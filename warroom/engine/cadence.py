@@ -1,0 +1,120 @@
+"""Update cadence: remind the commander and scribe when an audience's update is due, nag while overdue.
+
+A periodic cadence (`every 10m`) counts from the last update posted to that audience (or
+the declaration, or the reopening; `first_within` sets an earlier first deadline): a
+reminder when it falls due, then an overdue nag every period until something is posted.
+Event cadences (`on state change`, `on resolution`) remind once when the event happens.
+Posting resets the audience's clock; resolving stops the clocks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from warroom.domain.clock import hhmm_utc, iso_z
+from warroom.domain.durations import format_seconds
+from warroom.engine import timers
+from warroom.engine.facts import Facts, load, recipients
+from warroom.engine.firing import Firing
+from warroom.engine.timers import Plan, stamp
+from warroom.policy.model import Cadence, Policy
+from warroom.store.engine_models import Timer
+from warroom.store.models import Incident
+
+PREFIX = "cad:"
+
+
+def plan(f: Facts) -> list[Plan]:
+    if not f.open:
+        return []
+    out = []
+    for audience, cadence in f.severity.cadence.items():
+        if cadence.every is None or cadence.every.seconds <= 0:
+            continue
+        last = f.last_update.get(audience)
+        base = max(f.work_start, last or f.work_start)
+        due = base + cadence.every.as_timedelta()
+        if last is None and cadence.first_within is not None and f.inc.reopened_at is None:
+            due = f.inc.declared_at + cadence.first_within.as_timedelta()
+        family = f"cad:{f.inc.id}:{audience}:{stamp(base)}:"
+        payload = {"audience": audience, "base": iso_z(base), "n": 0, "every": str(cadence.every)}
+        out.append(Plan(family + "0", "reminder", due, payload, family=family))
+    return out
+
+
+def on_event(session: Session, policy: Policy, inc: Incident, event: str, entry_id: int, now: datetime) -> None:
+    """`on: [state_change, mitigated, resolved, declared]`: one reminder per audience when it happens."""
+    sev = policy.severity(inc.severity)
+    plans = [
+        Plan(f"cadon:{inc.id}:{audience}:{entry_id}", "reminder", now, {"audience": audience, "event": event})
+        for audience, cadence in sev.cadence.items()
+        if event in cadence.on
+    ]
+    timers.schedule(session, inc.id, plans, now)
+
+
+def _first_due(cadence: Cadence, base: datetime, last: datetime | None, inc: Incident) -> int:
+    """Seconds from `base` to the first deadline of this silence."""
+    assert cadence.every is not None
+    if last is None and cadence.first_within is not None and inc.reopened_at is None:
+        return cadence.first_within.seconds
+    return cadence.every.seconds
+
+
+EVENT_TEXT = {
+    "declared": "the incident was declared",
+    "state_change": "the status changed",
+    "mitigated": "the incident was mitigated",
+    "resolved": "the incident was resolved",
+}
+
+
+def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
+    if inc is None:
+        return "skipped: incident gone"
+    audience = t.payload["audience"]
+    to = recipients(fx.session, inc)
+    if "event" in t.payload:
+        event = t.payload["event"]
+        if not fx.effect(t.key, "reminder", inc.id):
+            return "already reminded"
+        fx.note(
+            inc,
+            "reminder",
+            f"{audience.capitalize()} update due: {EVENT_TEXT.get(event, event)}",
+            "remind " + ", ".join(to),
+            {"audience": audience, "overdue": False, "event": event, "to": to},
+        )
+        return f"{audience} update due ({event})"
+    f = load(fx.session, fx.policy, inc, fx.now)
+    if not f.open:
+        return f"skipped: {inc.id} is {inc.status}"
+    base = datetime.fromisoformat(t.payload["base"].replace("Z", "+00:00"))
+    last = f.last_update.get(audience)
+    if last is not None and last > base:
+        return f"skipped: a {audience} update was posted at {hhmm_utc(last)}"
+    cadence = f.severity.cadence.get(audience)
+    if cadence is None or cadence.every is None or cadence.every.seconds <= 0:
+        return f"skipped: {inc.severity} has no periodic {audience} cadence now"
+    n = int(t.payload["n"])
+    silent = int((fx.now - base).total_seconds())
+    if fx.effect(t.key, "reminder", inc.id):
+        since = "the last update" if last is not None else ("reopening" if inc.reopened_at else "declaration")
+        if n == 0:
+            what = f"{audience.capitalize()} update due: {format_seconds(silent)} since {since} (every {cadence.every})"
+        else:
+            late = format_seconds(silent - _first_due(cadence, base, last, inc))
+            what = f"{audience.capitalize()} update overdue by {late}: post 'still investigating, no change'"
+        fx.note(
+            inc,
+            "reminder",
+            what,
+            "remind " + ", ".join(to),
+            {"audience": audience, "overdue": n > 0, "silent_seconds": silent, "every": str(cadence.every), "to": to},
+        )
+    family = f"cad:{inc.id}:{audience}:{stamp(base)}:"
+    nag = Plan(family + str(n + 1), "reminder", fx.now + cadence.every.as_timedelta(), {**t.payload, "n": n + 1})
+    timers.schedule(fx.session, inc.id, [nag], fx.now)
+    return f"{audience} update {'overdue' if n else 'due'}"

@@ -1,0 +1,1 @@
+"""On-call schedules: rotations, layers and overrides, and who is on call at any moment."""
