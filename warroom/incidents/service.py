@@ -81,7 +81,7 @@ def _errors() -> Iterator[None]:
         raise Invalid(str(exc), field="severity") from None
 
 
-def _run(ctx: Context, fn: Callable[[Session, datetime], T]) -> T:
+def run(ctx: Context, fn: Callable[[Session, datetime], T]) -> T:
     """One transaction; an optimistic-lock clash is retried so the loser sees the winner's state."""
     from warroom.engine import planner
 
@@ -274,44 +274,79 @@ def _commander(session: Session, inc: Incident) -> str | None:
 
 def declare(ctx: Context, req: DeclareRequest) -> IncidentView:
     def apply(session: Session, now: datetime) -> IncidentView:
-        title = clean_text("title", req.title, limit=TITLE_LIMIT)
-        summary = clean_text("summary", req.summary, limit=TEXT_LIMIT, required=False, multiline=True)
-        service = clean_text("service", req.service, limit=200, required=False) if req.service else None
-        by = _actor(req.by)
-        _check_flags(req.flags)
-        sev = ctx.policy.severity(req.severity)
-        detected = ensure_utc(req.detected_at) if req.detected_at else now
-        if detected > now:
-            raise Invalid("detected_at is in the future", field="detected_at")
-        floor = apply_floors(ctx.policy, sev.name, req.flags)
-        inc = Incident(
-            id=_next_id(session, ctx.policy, now),
-            title=title,
-            slug=slugify(title),
-            summary=summary,
-            service=service or None,
-            severity=floor.severity,
-            status=Status.TRIGGERED.value,
-            policy=ctx.policy.name,
-            source="manual",
-            declared_by=by,
-            detected_at=detected,
-            declared_at=now,
-            impact={},
-            flags={k: v for k, v in req.flags.items() if v},
-            mitigation_failures=0,
-            reopened_count=0,
-            updated_at=now,
-        )
-        session.add(inc)
-        session.flush()
-        _render_channel(ctx.policy, inc, None, now)
-        entry(session, inc, now, by, "declared", f"Declared {sev.name}: {title}", data={"severity": sev.name})
-        if floor.floor is not None:
-            _floor_entry(session, inc, now, sev.name, floor.severity, floor.floor.id, floor.floor.reason)
-        return build_view(session, ctx.policy, inc, now)
+        return build_view(session, ctx.policy, declare_in(session, ctx, req, now), now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
+
+
+def declare_in(session: Session, ctx: Context, req: DeclareRequest, now: datetime, source: str = "manual") -> Incident:
+    """Declare inside a caller's transaction (alert intake declares in the same commit as the alerts)."""
+    title = clean_text("title", req.title, limit=TITLE_LIMIT)
+    summary = clean_text("summary", req.summary, limit=TEXT_LIMIT, required=False, multiline=True)
+    service = clean_text("service", req.service, limit=200, required=False) if req.service else None
+    by = _actor(req.by)
+    _check_flags(req.flags)
+    sev = ctx.policy.severity(req.severity)
+    detected = ensure_utc(req.detected_at) if req.detected_at else now
+    if detected > now:
+        raise Invalid("detected_at is in the future", field="detected_at")
+    floor = apply_floors(ctx.policy, sev.name, req.flags)
+    inc = Incident(
+        id=_next_id(session, ctx.policy, now),
+        title=title,
+        slug=slugify(title),
+        summary=summary,
+        service=service or None,
+        severity=floor.severity,
+        status=Status.TRIGGERED.value,
+        policy=ctx.policy.name,
+        source=source,
+        declared_by=by,
+        detected_at=detected,
+        declared_at=now,
+        impact={},
+        flags={k: v for k, v in req.flags.items() if v},
+        mitigation_failures=0,
+        reopened_count=0,
+        updated_at=now,
+    )
+    session.add(inc)
+    session.flush()
+    _render_channel(ctx.policy, inc, None, now)
+    entry(
+        session,
+        inc,
+        now,
+        by,
+        "declared",
+        f"Declared {sev.name}: {title}",
+        data={"severity": sev.name, "source": source},
+    )
+    if floor.floor is not None:
+        _floor_entry(session, inc, now, sev.name, floor.severity, floor.floor.id, floor.floor.reason)
+    return inc
+
+
+def restart_watch(session: Session, inc: Incident, now: datetime, actor: str, why: str) -> None:
+    """A new error signal during the resolution watch: the quiet window starts again from now."""
+    if inc.status != Status.MITIGATED.value:
+        return
+    inc.watch_started_at = now
+    entry(session, inc, now, actor, "watch_restarted", "Quiet window restarted", why)
+
+
+def signals_cleared(session: Session, ctx: Context, inc: Incident, now: datetime, actor: str, why: str) -> None:
+    """Every alert of the incident has resolved: treat it as mitigated and start the resolution watch."""
+    if inc.status not in (s.value for s in OPEN_STATUSES) or inc.status == Status.MITIGATED.value:
+        return
+    _implicit_ack(session, ctx.policy, inc, actor, now)
+    inc.mitigated_at = now
+    inc.watch_started_at = now
+    _move(session, inc, Status.MITIGATED, actor, now, why)
+
+
+def get_for_update(session: Session, incident_id: str) -> Incident:
+    return _get(session, incident_id, lock=True)
 
 
 def _render_channel(policy: Policy, inc: Incident, commander: str | None, now: datetime) -> None:
@@ -347,7 +382,7 @@ def acknowledge(ctx: Context, incident_id: str, by: str) -> IncidentView:
         _ack(session, ctx.policy, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def _ack(session: Session, policy: Policy, inc: Incident, who: str, now: datetime) -> None:
@@ -378,7 +413,7 @@ def set_status(ctx: Context, incident_id: str, status: str, by: str, note: str =
         _move(session, inc, target, who, now, text)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def _move(session: Session, inc: Incident, target: Status, who: str, now: datetime, outcome: str = "") -> None:
@@ -424,7 +459,7 @@ def change_severity(ctx: Context, incident_id: str, severity: str, by: str, reas
         _render_channel(ctx.policy, inc, _commander(session, inc), now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -> IncidentView:
@@ -438,7 +473,7 @@ def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -
         _apply_flags(session, ctx.policy, inc, flags, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def _apply_flags(
@@ -490,7 +525,7 @@ def set_impact(ctx: Context, incident_id: str, req: ImpactRequest) -> IncidentVi
             _apply_flags(session, ctx.policy, inc, flags, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def assign_role(ctx: Context, incident_id: str, role: str, person: str, by: str) -> IncidentView:
@@ -505,7 +540,7 @@ def assign_role(ctx: Context, incident_id: str, role: str, person: str, by: str)
         _assign(session, ctx.policy, inc, role, name, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def _assign(session: Session, policy: Policy, inc: Incident, role: str, person: str, by: str, now: datetime) -> None:
@@ -571,7 +606,7 @@ def add_hypothesis(ctx: Context, incident_id: str, text: str, evidence: str, con
         )
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def set_hypothesis_status(
@@ -611,7 +646,7 @@ def set_hypothesis_status(
             _move(session, inc, Status.IDENTIFIED, who, now, f"H{number} confirmed")
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> IncidentView:
@@ -633,7 +668,7 @@ def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> I
         entry(session, inc, now, who, "decision", f"Decision: {label}", why, {"path": path})
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: str, note: str = "") -> IncidentView:
@@ -681,7 +716,7 @@ def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: st
                 _move(session, inc, Status.INVESTIGATING, who, now, f"{name} did not hold")
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def quiet_remaining(policy: Policy, inc: Incident, now: datetime) -> int:
@@ -730,7 +765,7 @@ def resolve(ctx: Context, incident_id: str, by: str, force: bool = False, reason
         entry(session, inc, now, who, "resolved", "Resolved", outcome, {"forced": bool(force and left)})
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def reopen(ctx: Context, incident_id: str, by: str, reason: str = "") -> IncidentView:
@@ -747,7 +782,7 @@ def reopen(ctx: Context, incident_id: str, by: str, reason: str = "") -> Inciden
         entry(session, inc, now, who, "reopened", "Reopened; mitigate and resolve clocks restarted", why)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
@@ -763,7 +798,7 @@ def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
         _move(session, inc, Status.CLOSED, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def post_update(ctx: Context, incident_id: str, audience: str, text: str, by: str, next_step: str = "") -> UpdateView:
@@ -797,7 +832,7 @@ def post_update(ctx: Context, incident_id: str, audience: str, text: str, by: st
         session.flush()
         return UpdateView.model_validate(row)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 def log(
@@ -816,7 +851,7 @@ def log(
         session.flush()
         return TimelineView.model_validate(row)
 
-    return _run(ctx, apply)
+    return run(ctx, apply)
 
 
 # --- reads --------------------------------------------------------------------------------------
