@@ -160,9 +160,20 @@ def test_parse_either_succeeds_or_says_why(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("5m", "5m"), ("90s", "1m30s"), ("1h30m", "1h30m"), ("48h", "2d"), ("2w", "14d"), ("1h 30m", "1h30m")],
+    [
+        ("5m", "5m"),
+        ("90s", "1m30s"),
+        ("60m", "1h"),
+        ("1h30m", "1h30m"),
+        ("1d", "24h"),
+        ("48h", "48h"),
+        ("3d", "72h"),
+        ("96h", "4d"),
+        ("2w", "14d"),
+        ("1h 30m", "1h30m"),
+    ],
 )
-def test_durations_print_in_their_shortest_form(text: str, expected: str) -> None:
+def test_durations_print_as_a_runbook_writes_them(text: str, expected: str) -> None:
     assert str(parse_span(text)) == expected
 
 

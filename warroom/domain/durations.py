@@ -52,13 +52,17 @@ class Span:
         return format_seconds(self.seconds)
 
 
+_DAYS_FROM = 4 * 86400
+"""Below four days runbooks count in hours (24h, 48h, 72h), so that is how warroom prints them."""
+
+
 def format_seconds(seconds: int) -> str:
-    """The shortest spelling that parses back to the same number of seconds."""
+    """The spelling a runbook would use (48h, 14d, 1h30m) that parses back to the same number of seconds."""
     if seconds == 0:
         return "0m"
     out = []
     rest = seconds
-    for unit in ("d", "h", "m", "s"):
+    for unit in ("d", "h", "m", "s") if seconds >= _DAYS_FROM else ("h", "m", "s"):
         size = _UNIT_SECONDS[unit]
         if rest >= size:
             out.append(f"{rest // size}{unit}")
@@ -83,8 +87,7 @@ def parse_span(text: str) -> Span:
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
         return Span(SpanKind.FIXED, seconds=total)
     raise DurationError(
-        f"'{text}' is not a duration; use forms like 90s, 5m, 4h, 1h30m, 2d, 5bd, "
-        "next-business-day or next-sprint"
+        f"'{text}' is not a duration; use forms like 90s, 5m, 4h, 1h30m, 2d, 5bd, next-business-day or next-sprint"
     )
 
 
