@@ -163,3 +163,16 @@ def test_openapi_documents_every_route_with_examples(api: httpx.Client) -> None:
     ):
         assert path in paths
     assert spec["components"]["schemas"]["DeclareRequest"]["examples"]
+
+
+def test_drafts_render_and_post_through_the_api(api: httpx.Client) -> None:
+    iid = declare(api, severity="P0", title="Auth down for all users")["id"]
+    ack = api.get(f"/api/v1/incidents/{iid}/drafts/ack", params={"by": "alice"})
+    assert ack.status_code == 200 and ack.json()["text"].startswith(":ack: P0 ack — ")
+    refused = api.post(f"/api/v1/incidents/{iid}/drafts/status_investigating", json={"by": "alice"})
+    assert refused.status_code == 409 and "confirmed impact" in refused.json()["detail"]
+    post(api, f"/api/v1/incidents/{iid}/flags", {"flags": {"impact_confirmed": True}, "by": "alice"})
+    posted = post(api, f"/api/v1/incidents/{iid}/drafts/status_investigating", {"by": "alice"}, 201)
+    assert posted["audience"] == "external" and posted["text"].startswith("[Investigating]")
+    unknown = api.get(f"/api/v1/incidents/{iid}/drafts/limerick")
+    assert unknown.status_code == 422 and unknown.json()["field"] == "kind"

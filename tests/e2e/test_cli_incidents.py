@@ -69,6 +69,8 @@ def test_cli_tour(cli_env: dict[str, str]) -> None:
     assert iid in listing.stdout
     brief = run(cli_env, "brief", iid)
     assert "Signature check broke" in brief.stdout
+    drafted = run(cli_env, "draft", iid, "resolution", "--by", "bob")
+    assert drafted.returncode == 0 and "RESOLVED — P1 resolved at" in drafted.stdout
 
 
 def test_cli_bad_input_exits_2_with_one_line(cli_env: dict[str, str]) -> None:

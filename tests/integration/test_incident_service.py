@@ -161,6 +161,9 @@ def test_updates_numbered_per_audience_and_log_corrections(ctx: Context) -> None
     iid = declare(ctx, "P1")
     assert service.post_update(ctx, iid, "internal", "Looking at logs", "bob").number == 1
     assert service.post_update(ctx, iid, "internal", "Rolling back", "bob", "watch errors").number == 2
+    with pytest.raises(Conflict, match="never post speculation externally"):
+        service.post_update(ctx, iid, "external", "Investigating", "bob")
+    service.set_flags(ctx, iid, {"impact_confirmed": True}, "bob")
     assert service.post_update(ctx, iid, "external", "Investigating", "bob").number == 1
     assert service.get(ctx, iid).update_counts == {"internal": 2, "external": 1}
     first = service.log(ctx, iid, "Restarted the databse", "bob", "errors clearing")
@@ -216,3 +219,10 @@ def test_template_context_has_every_key_the_policy_templates_may_use(ctx: Contex
     assert set(real) == set(sample)
     assert set(real["incident"]) == set(sample["incident"])
     assert set(real["incident"]["impact"]) == set(sample["incident"]["impact"])
+
+
+def test_no_external_posts_where_the_policy_has_no_status_page(ctx: Context) -> None:
+    iid = declare(ctx, "P3", "Cert expires in 20 days")
+    service.set_flags(ctx, iid, {"impact_confirmed": True}, "bob")
+    with pytest.raises(Conflict, match="posts nothing externally for P3"):
+        service.post_update(ctx, iid, "external", "All good", "bob")

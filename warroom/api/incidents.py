@@ -8,11 +8,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
 from warroom.api.deps import ctx
-from warroom.incidents import service
+from warroom.incidents import drafts, service
+from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     ActorRequest,
     DecisionRequest,
     DeclareRequest,
+    DraftPostRequest,
     FlagRequest,
     HypothesisRequest,
     HypothesisStatusRequest,
@@ -153,3 +155,15 @@ def log(incident_id: str, body: LogRequest, c: Ctx) -> TimelineView:
 def brief(incident_id: str, c: Ctx) -> str:
     """The live working document rendered from the record (Markdown)."""
     return service.brief(c, incident_id)
+
+
+@router.get("/{incident_id}/drafts/{kind}", response_model=Draft, responses=ERRORS)
+def draft(incident_id: str, kind: str, c: Ctx, by: str = "api", text: str = "", next: str = "") -> Draft:
+    """Render a message from the policy's template (ack, status_investigating, customer_email, ...)."""
+    return drafts.draft(c, incident_id, kind, by, text, next)
+
+
+@router.post("/{incident_id}/drafts/{kind}", response_model=UpdateView, status_code=201, responses=ERRORS)
+def post_draft(incident_id: str, kind: str, body: DraftPostRequest, c: Ctx) -> UpdateView:
+    """Post a draft as rendered, or as edited (`final`); it is recorded as an update for its audience."""
+    return drafts.post(c, incident_id, kind, body.by, body.text, body.next, body.final)

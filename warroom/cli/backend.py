@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import TypeAdapter
 
+from warroom.incidents.drafts import Draft
 from warroom.incidents.errors import Conflict, Invalid, NotFound, ServiceError
 from warroom.incidents.schemas import (
     DeclareRequest,
@@ -32,6 +33,8 @@ class Backend(Protocol):
     def log(self, incident_id: str, body: dict[str, Any]) -> TimelineView: ...
     def timeline(self, incident_id: str) -> list[TimelineView]: ...
     def brief(self, incident_id: str) -> str: ...
+    def draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> Draft: ...
+    def post_draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> UpdateView: ...
 
 
 _ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
@@ -87,6 +90,13 @@ class Remote:
 
     def brief(self, incident_id: str) -> str:
         return str(self._call("GET", f"/{incident_id}/brief"))
+
+    def draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> Draft:
+        params = {k: str(v) for k, v in body.items() if k in ("by", "text", "next") and v}
+        return Draft.model_validate(self._call("GET", f"/{incident_id}/drafts/{kind}", params=params))
+
+    def post_draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> UpdateView:
+        return UpdateView.model_validate(self._call("POST", f"/{incident_id}/drafts/{kind}", body))
 
 
 def connect(settings: Settings) -> Backend:

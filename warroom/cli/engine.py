@@ -5,9 +5,10 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -15,8 +16,10 @@ from rich.table import Table
 from warroom.cli.app import app, console, err_console, fail
 from warroom.domain.clock import ensure_utc, iso_z
 from warroom.domain.durations import DurationError, parse_fixed
+from warroom.engine.views import PageView, TimerView
 from warroom.incidents.errors import ServiceError
 from warroom.incidents.service import Context
+from warroom.oncall.schemas import LayerRequest, OnCallView, OverrideRequest, OverrideView, ScheduleView
 from warroom.settings import get_settings
 
 
@@ -52,6 +55,125 @@ def _when(text: str | None, what: str = "--at") -> datetime | None:
 
 def _fmt(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+# --- local or remote (WARROOM_URL) -------------------------------------------------------------
+
+
+class _Local:
+    """On-call and engine reads straight through the service functions."""
+
+    def __init__(self) -> None:
+        self.ctx = _context()
+
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    def who(self, at: datetime | None) -> list[OnCallView]:
+        from warroom.oncall import service
+
+        return service.who_is_on_call(self.ctx, at)
+
+    def set_layer(self, name: str, req: LayerRequest, layer: int) -> ScheduleView:
+        from warroom.oncall import service
+
+        return service.set_layer(self.ctx, name, req, position=layer)
+
+    def override(self, name: str, req: OverrideRequest) -> OverrideView:
+        from warroom.oncall import service
+
+        return service.add_override(self.ctx, name, req)
+
+    def schedule(self, name: str, days: int, at: datetime | None) -> ScheduleView:
+        from warroom.oncall import service
+
+        return service.get_schedule(self.ctx, name, days, at)
+
+    def names(self) -> list[str]:
+        from warroom.oncall import service
+
+        return [v.name for v in service.list_schedules(self.ctx)]
+
+    def remove(self, name: str, layer: int | None) -> None:
+        from warroom.oncall import service
+
+        service.remove(self.ctx, name, layer)
+
+    def timers(self, incident: str | None, state: str, limit: int) -> list[TimerView]:
+        from warroom.engine import views
+
+        return views.timers(self.ctx, incident=incident, state=state, limit=limit)
+
+    def pages(self, incident: str | None, limit: int) -> list[PageView]:
+        from warroom.engine import views
+
+        return views.pages(self.ctx, incident=incident, limit=limit)
+
+
+class _Remote:
+    """The same calls over HTTP to a running server; problem+json comes back as the same errors."""
+
+    def __init__(self, base: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30)
+
+    def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        import httpx
+
+        from warroom.incidents.errors import Conflict, Invalid, NotFound
+
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            resp = self.http.request(method, path, json=body, params=clean)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"cannot reach {self.http.base_url}: {exc}") from None
+        if resp.status_code >= 400:
+            try:
+                detail = resp.json().get("detail", resp.text)
+            except ValueError:
+                detail = resp.text
+            kind = {404: NotFound, 409: Conflict, 422: Invalid}.get(resp.status_code, ServiceError)
+            raise kind(detail)
+        return resp.json() if resp.content else None
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def who(self, at: datetime | None) -> list[OnCallView]:
+        rows = self._call("GET", "/oncall", params={"at": iso_z(at) if at else None})
+        return [OnCallView.model_validate(r) for r in rows]
+
+    def set_layer(self, name: str, req: LayerRequest, layer: int) -> ScheduleView:
+        body = req.model_dump(mode="json", exclude_none=True)
+        return ScheduleView.model_validate(self._call("PUT", f"/oncall/schedules/{name}/layers/{layer}", body))
+
+    def override(self, name: str, req: OverrideRequest) -> OverrideView:
+        body = req.model_dump(mode="json")
+        return OverrideView.model_validate(self._call("POST", f"/oncall/schedules/{name}/overrides", body))
+
+    def schedule(self, name: str, days: int, at: datetime | None) -> ScheduleView:
+        params = {"days": days, "at": iso_z(at) if at else None}
+        return ScheduleView.model_validate(self._call("GET", f"/oncall/schedules/{name}", params=params))
+
+    def names(self) -> list[str]:
+        return [r["name"] for r in self._call("GET", "/oncall/schedules")]
+
+    def remove(self, name: str, layer: int | None) -> None:
+        self._call("DELETE", f"/oncall/schedules/{name}", params={"layer": layer})
+
+    def timers(self, incident: str | None, state: str, limit: int) -> list[TimerView]:
+        rows = self._call("GET", "/engine/timers", params={"incident": incident, "state": state, "limit": limit})
+        return [TimerView.model_validate(r) for r in rows]
+
+    def pages(self, incident: str | None, limit: int) -> list[PageView]:
+        rows = self._call("GET", "/pages", params={"incident": incident, "limit": limit})
+        return [PageView.model_validate(r) for r in rows]
+
+
+def _backend() -> _Local | _Remote:
+    url = get_settings().url
+    return _Remote(url) if url else _Local()
 
 
 # --- worker -------------------------------------------------------------------------------------
@@ -169,15 +291,16 @@ def oncall_now(
     """Who is on call on every schedule (primary, backup, ...), now or at --at."""
     if ctx.invoked_subcommand is not None:
         return
-    from warroom.oncall import service
-
-    c = _context()
+    b = _backend()
     when = _when(at)
-    rows = service.who_is_on_call(c, when)
+    try:
+        rows = b.who(when)
+    except ServiceError as exc:
+        fail(exc.detail)
     if not rows:
         console.print("no on-call schedules yet; create one with `warroom oncall set NAME --members alice,bob`")
         return
-    t = Table(title=f"on call at {_fmt(when or c.clock.now())}")
+    t = Table(title=f"on call at {_fmt(when or b.now())}")
     for col in ("schedule", "targets", "person", "from", "until"):
         t.add_column(col)
     for r in rows:
@@ -203,9 +326,6 @@ def oncall_set(
     description: str = typer.Option(None, help="what this schedule is for"),
 ) -> None:
     """Create a schedule or replace one of its layers (a rotation)."""
-    from warroom.oncall import service
-    from warroom.oncall.schemas import LayerRequest
-
     try:
         first = date.fromisoformat(start) if start else None
     except ValueError:
@@ -221,7 +341,7 @@ def oncall_set(
             hours=hours,
             description=description,
         )
-        view = service.set_layer(_context(), name, req, position=layer)
+        view = _backend().set_layer(name, req, layer)
     except ServiceError as exc:
         fail(exc.detail)
     except ValueError as exc:
@@ -246,16 +366,11 @@ def oncall_override(
     by: str = typer.Option("cli", help="who is making the change"),
 ) -> None:
     """A person covers a schedule for a window (swaps, holidays, sick days)."""
-    from warroom.oncall import service
-    from warroom.oncall.schemas import OverrideRequest
-
-    c = _context()
-    begins = _when(start, "--from") or c.clock.now()
-    ends = _when(end, "--to") or c.clock.now()
+    b = _backend()
+    begins = _when(start, "--from") or b.now()
+    ends = _when(end, "--to") or b.now()
     try:
-        row = service.add_override(
-            c, name, OverrideRequest(person=person, starts_at=begins, ends_at=ends, reason=reason, by=by)
-        )
+        row = b.override(name, OverrideRequest(person=person, starts_at=begins, ends_at=ends, reason=reason, by=by))
     except ServiceError as exc:
         fail(exc.detail)
     console.print(f"{name}: {row.person} covers {_fmt(row.starts_at)} → {_fmt(row.ends_at)}")
@@ -268,13 +383,9 @@ def oncall_show(
     at: str = typer.Option(None, "--at", help="start of the listing (default now)"),
 ) -> None:
     """A schedule's layers, overrides and upcoming shifts."""
-    from warroom.oncall import service
-
-    c = _context()
+    b = _backend()
     try:
-        views = [service.get_schedule(c, name, days, _when(at))] if name else service.list_schedules(c)
-        if not name:
-            views = [service.get_schedule(c, v.name, days, _when(at)) for v in views]
+        views = [b.schedule(n, days, _when(at)) for n in ([name] if name else b.names())]
     except ServiceError as exc:
         fail(exc.detail)
     if not views:
@@ -304,10 +415,8 @@ def oncall_remove(
     layer: int = typer.Option(None, help="remove only this layer"),
 ) -> None:
     """Delete a schedule (or one layer of it)."""
-    from warroom.oncall import service
-
     try:
-        service.remove(_context(), name, layer)
+        _backend().remove(name, layer)
     except ServiceError as exc:
         fail(exc.detail)
     console.print(f"removed {name}" + (f" layer {layer}" if layer else ""))
@@ -326,10 +435,8 @@ def engine_timers(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Durable timers: what the engine will do, and when."""
-    from warroom.engine import views
-
     try:
-        rows = views.timers(_context(), incident=incident, state=state, limit=limit)
+        rows = _backend().timers(incident, state, limit)
     except ServiceError as exc:
         fail(exc.detail)
     t = Table(title=f"timers ({state})")
@@ -346,9 +453,10 @@ def engine_pages(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Pages recorded (the hand-off to delivery), newest first."""
-    from warroom.engine import views
-
-    rows = views.pages(_context(), incident=incident, limit=limit)
+    try:
+        rows = _backend().pages(incident, limit)
+    except ServiceError as exc:
+        fail(exc.detail)
     t = Table(title="pages")
     for col in ("at", "incident", "kind", "tier", "target", "person", "methods", "delivery"):
         t.add_column(col)

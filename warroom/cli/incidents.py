@@ -444,3 +444,34 @@ def list_cmd(
         nd = f"{r.next_deadline.name}: {r.next_deadline.display}" if r.next_deadline else "—"
         table.add_row(r.id, r.severity, r.status, r.title, r.service or "", r.commander or "", nd)
     console.print(table)
+
+
+@app.command("draft")
+@handled
+def draft_cmd(
+    incident_id: str,
+    kind: str = typer.Argument(
+        ...,
+        help="ack, war_room_opening, internal_update, status_investigating, "
+        "status_identified, status_monitoring, status_resolved, customer_email, "
+        "executive_brief, resolution, working_doc, postmortem",
+    ),
+    text: str = typer.Option("", "--text", help="the current state, for updates"),
+    next_step: str = typer.Option("", "--next", help="what happens next, for updates"),
+    post: bool = typer.Option(False, "--post", help="post it and record it as an update"),
+    final: str = typer.Option(None, "--final", help="post this edited text instead of the rendering"),
+    by: str = BY,
+    as_json: bool = JSON,
+) -> None:
+    """Print a message drafted from the policy's template; --post records it as an update."""
+    body = {"by": by or default_actor(), "text": text, "next": next_step, "final": final}
+    if post:
+        up = backend().post_draft(incident_id, kind, body)
+        if not emit(up, as_json):
+            console.print(f"posted {kind} as {up.audience} update #{up.number}", markup=False)
+        return
+    d = backend().draft(incident_id, kind, body)
+    if not emit(d, as_json):
+        if d.subject:
+            console.print(f"Subject: {d.subject}\n", markup=False)
+        console.print(d.text, markup=False, soft_wrap=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.app import build_context
-from warroom.incidents import service
+from warroom.incidents import drafts, service
+from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     DeclareRequest,
     ImpactRequest,
@@ -81,3 +82,11 @@ class Local:
 
     def brief(self, incident_id: str) -> str:
         return service.brief(self.ctx, incident_id)
+
+    def draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> Draft:
+        return drafts.draft(self.ctx, incident_id, kind, body["by"], body.get("text", ""), body.get("next", ""))
+
+    def post_draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> UpdateView:
+        return drafts.post(
+            self.ctx, incident_id, kind, body["by"], body.get("text", ""), body.get("next", ""), body.get("final")
+        )

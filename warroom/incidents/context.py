@@ -39,7 +39,7 @@ DEFAULT_WORKING_DOC = """## Incident {{ incident.declared_at | date }} — {{ in
 - none yet
 {% endfor %}"""
 
-_ACTION_KINDS = ("note", "correction", "mitigation", "decision", "status")
+_ACTION_KINDS = ("note", "correction", "mitigation", "decision")
 
 
 def for_incident(policy: Policy, inc: Incident, now: datetime, *, commander: str | None = None) -> dict[str, Any]:

@@ -132,7 +132,12 @@ class IncidentView(View):
 
 # --- requests -----------------------------------------------------------------------------------
 
-_EX_DECLARE: dict[str, Any] = {"severity": "P1", "title": "Billing webhooks failing", "service": "billing", "by": "alice"}
+_EX_DECLARE: dict[str, Any] = {
+    "severity": "P1",
+    "title": "Billing webhooks failing",
+    "service": "billing",
+    "by": "alice",
+}
 
 
 class DeclareRequest(BaseModel):
@@ -240,3 +245,12 @@ class ImpactRequest(ActorRequest):
 class FlagRequest(ActorRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [{"flags": {"credential_exposed": True}, "by": "a"}]})
     flags: dict[str, bool]
+
+
+class DraftPostRequest(ActorRequest):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"by": "alice", "text": "Rolled back", "next": "watching errors"}]}
+    )
+    text: str = ""
+    next: str = ""
+    final: str | None = Field(default=None, description="the message as a human edited it; rendered when omitted")

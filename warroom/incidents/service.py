@@ -801,6 +801,17 @@ def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
     return run(ctx, apply)
 
 
+def _check_external(policy: Policy, inc: Incident) -> None:
+    """Never post speculation externally: customers hear confirmed impact only, where the policy says so."""
+    if policy.severity(inc.severity).status_page.post == "never":
+        raise Conflict(f"the {policy.name} policy posts nothing externally for {inc.severity}")
+    if not inc.flags.get("impact_confirmed"):
+        raise Conflict(
+            f"{inc.id} has no confirmed impact; external updates are refused until it is confirmed "
+            "(set the impact_confirmed flag) — never post speculation externally"
+        )
+
+
 def post_update(ctx: Context, incident_id: str, audience: str, text: str, by: str, next_step: str = "") -> UpdateView:
     def apply(session: Session, now: datetime) -> UpdateView:
         who = _actor(by)
@@ -811,6 +822,8 @@ def post_update(ctx: Context, incident_id: str, audience: str, text: str, by: st
         inc = _get(session, incident_id, lock=True)
         if inc.status == Status.CLOSED.value:
             raise Conflict(f"{inc.id} is closed; its record is final")
+        if audience == "external":
+            _check_external(ctx.policy, inc)
         number = (
             session.scalar(
                 select(func.max(Update.number)).where(Update.incident_id == inc.id, Update.audience == audience)
