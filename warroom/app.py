@@ -14,12 +14,12 @@ from warroom import __version__
 from warroom.api import engine as engine_api
 from warroom.api import incidents as incidents_api
 from warroom.api import problems
-from warroom.web import routes as web_routes
 from warroom.domain.clock import SystemClock, iso_z
 from warroom.incidents.service import Context
 from warroom.policy import load_policy
 from warroom.settings import Settings, get_settings
 from warroom.store.db import Database
+from warroom.web import routes as web_routes
 
 
 class BodyLimit:
