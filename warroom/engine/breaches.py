@@ -83,6 +83,8 @@ def _act(fx: Firing, f: Facts, inc: Incident, name: str, span: str, deadline: da
         pulled = escalation.pull_next_tier(fx, inc)
         if pulled is not None:
             tier, was = pulled
+            if was <= fx.now:
+                return f"tier {tier} is being paged now"
             return f"paging tier {tier} now instead of at {hhmm_utc(was)}"
     return _bring_in_leads(fx, f, inc, name, span, deadline)
 

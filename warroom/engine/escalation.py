@@ -115,10 +115,13 @@ def fire_exhausted(fx: Firing, t: Timer, inc: Incident | None) -> str:
 
 
 def pull_next_tier(fx: Firing, inc: Incident) -> tuple[int, datetime] | None:
-    """Bring the pending tier forward to now (an ack SLA breach should not wait out the tier)."""
+    """Bring the pending tier forward to now (an ack SLA breach should not wait out the tier).
+
+    Returns the tier and when it was due; None when no tier is pending (paging over or never begun).
+    """
     for t in timers.live(fx.session, inc.id, ["page"]):
-        if t.state == "pending" and t.due_at > fx.now:
+        if t.state in ("pending", "claimed"):
             was = t.due_at
-            t.due_at = fx.now
+            t.due_at = min(was, fx.now)
             return t.payload["tier"] + 1, was
     return None

@@ -42,8 +42,9 @@ class Firing:
                 created_at=self.now,
             )
             .on_conflict_do_nothing(index_elements=[Effect.key])
+            .returning(Effect.key)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return result.first() is not None
 
     def note(
         self, inc: Incident, kind: str, what: str, outcome: str = "", data: dict[str, Any] | None = None

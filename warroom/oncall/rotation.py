@@ -128,7 +128,17 @@ def parse_days(text: str | None) -> frozenset[int] | None:
 
 
 def format_days(days: frozenset[int] | None) -> str | None:
-    return None if days is None else ",".join(WEEKDAYS[d] for d in sorted(days))
+    """The shortest form that parses back: `mon-fri`, `sat,sun`, `mon-wed,fri`."""
+    if days is None:
+        return None
+    runs: list[list[int]] = []
+    for d in sorted(days):
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    parts = [WEEKDAYS[r[0]] if len(r) == 1 else f"{WEEKDAYS[r[0]]}-{WEEKDAYS[r[-1]]}" for r in runs]
+    return ",".join(parts)
 
 
 def parse_hours(text: str | None) -> tuple[time, time] | None:
@@ -138,7 +148,10 @@ def parse_hours(text: str | None) -> tuple[time, time] | None:
     if "-" not in text:
         raise RotationError(f"hours '{text}' must be a local range such as 09:00-17:00")
     a, b = text.split("-", 1)
-    start, end = parse_clock(a, "hours"), parse_clock(b, "hours")
+    try:
+        start, end = parse_clock(a, "hours"), parse_clock(b, "hours")
+    except RotationError:
+        raise RotationError(f"hours '{text}' must be a local range such as 09:00-17:00") from None
     if start == end:
         raise RotationError(f"hours '{text}' is an empty range")
     return start, end

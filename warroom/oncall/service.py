@@ -215,11 +215,12 @@ def remove(ctx: Context, name: str, position: int | None = None) -> None:
             session.execute(delete(ScheduleLayer).where(ScheduleLayer.schedule == key))
             session.delete(sched)
             return
-        gone = session.execute(
-            delete(ScheduleLayer).where(ScheduleLayer.schedule == key, ScheduleLayer.position == position)
-        )
-        if not getattr(gone, "rowcount", 0):
+        row = session.scalars(
+            select(ScheduleLayer).where(ScheduleLayer.schedule == key, ScheduleLayer.position == position)
+        ).first()
+        if row is None:
             raise NotFound(f"schedule '{key}' has no layer {position}", field="layer")
+        session.delete(row)
 
 
 def list_schedules(ctx: Context) -> list[ScheduleView]:
