@@ -23,7 +23,7 @@ run: $(SYNCED)
 	$(VENV)/bin/warroom serve
 
 lint: $(SYNCED)
-	$(VENV)/bin/ruff check warroom tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy warroom
 
 test: $(SYNCED)

@@ -71,6 +71,11 @@ def test_cli_tour(cli_env: dict[str, str]) -> None:
     assert "Signature check broke" in brief.stdout
     drafted = run(cli_env, "draft", iid, "resolution", "--by", "bob")
     assert drafted.returncode == 0 and "RESOLVED — P1 resolved at" in drafted.stdout
+    pm = run(cli_env, "postmortem", iid)
+    assert pm.returncode == 0 and "## Post-Mortem: Billing webhooks failing" in pm.stdout
+    assert "| bob | Restarted the database container" in pm.stdout
+    closed = run(cli_env, "postmortem", iid, "--done", "--link", "https://wiki.example.com/pm/1", "--by", "alice")
+    assert closed.returncode == 0 and "closed" in closed.stdout
 
 
 def test_cli_bad_input_exits_2_with_one_line(cli_env: dict[str, str]) -> None:

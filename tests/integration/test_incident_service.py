@@ -226,3 +226,21 @@ def test_no_external_posts_where_the_policy_has_no_status_page(ctx: Context) -> 
     service.set_flags(ctx, iid, {"impact_confirmed": True}, "bob")
     with pytest.raises(Conflict, match="posts nothing externally for P3"):
         service.post_update(ctx, iid, "external", "All good", "bob")
+
+
+def test_postmortem_done_closes_a_resolved_incident(ctx: Context, clock: FakeClock) -> None:
+    iid = declare(ctx, "P1")
+    with pytest.raises(Conflict, match="resolve it before closing"):
+        service.complete_postmortem(ctx, iid, "alice")
+    service.mitigate(ctx, iid, "rollback", True, "bob")
+    clock.advance(timedelta(minutes=6))
+    service.resolve(ctx, iid, "alice")
+    with pytest.raises(Conflict, match="needs its postmortem"):
+        service.close(ctx, iid, "alice")
+    clock.advance(timedelta(hours=49))
+    closed = service.complete_postmortem(ctx, iid, "alice", "https://wiki.example.com/pm/1")
+    assert closed.status == "closed" and closed.closed_at == clock.now()
+    done = [e for e in service.timeline(ctx, iid) if e.kind == "postmortem_done"]
+    assert done[0].outcome == "https://wiki.example.com/pm/1 (after its due time)"
+    with pytest.raises(Conflict, match="is closed; only a resolved incident can be reopened"):
+        service.reopen(ctx, iid, "alice")

@@ -40,6 +40,7 @@ COMMANDS: dict[str, Command] = {
     "update": lambda c, i: service.post_update(c, i, "internal", "still investigating", "bob"),
     "log": lambda c, i: service.log(c, i, "looked at dashboards", "bob"),
     "role": lambda c, i: service.assign_role(c, i, "scribe", "carol", "bob"),
+    "postmortem_done": lambda c, i: service.complete_postmortem(c, i, "bob", "https://wiki.example.com/pm"),
 }
 
 _tmp = Path(tempfile.mkdtemp(prefix="warroom-props-"))

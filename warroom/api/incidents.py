@@ -23,6 +23,7 @@ from warroom.incidents.schemas import (
     IncidentView,
     LogRequest,
     MitigateRequest,
+    PostmortemDoneRequest,
     ResolveRequest,
     RoleRequest,
     SeverityRequest,
@@ -167,3 +168,15 @@ def draft(incident_id: str, kind: str, c: Ctx, by: str = "api", text: str = "", 
 def post_draft(incident_id: str, kind: str, body: DraftPostRequest, c: Ctx) -> UpdateView:
     """Post a draft as rendered, or as edited (`final`); it is recorded as an update for its audience."""
     return drafts.post(c, incident_id, kind, body.by, body.text, body.next, body.final)
+
+
+@router.get("/{incident_id}/postmortem", response_class=PlainTextResponse, responses=ERRORS)
+def postmortem(incident_id: str, c: Ctx, by: str = "api") -> str:
+    """The blameless postmortem drafted from the record (Markdown), from the policy's template."""
+    return drafts.draft(c, incident_id, "postmortem", by).text
+
+
+@router.post("/{incident_id}/postmortem", response_model=IncidentView, responses=ERRORS)
+def postmortem_done(incident_id: str, body: PostmortemDoneRequest, c: Ctx) -> IncidentView:
+    """The postmortem is published: record its link and close the incident."""
+    return service.complete_postmortem(c, incident_id, body.by, body.link)

@@ -35,6 +35,8 @@ class Backend(Protocol):
     def brief(self, incident_id: str) -> str: ...
     def draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> Draft: ...
     def post_draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> UpdateView: ...
+    def postmortem(self, incident_id: str) -> str: ...
+    def postmortem_done(self, incident_id: str, body: dict[str, Any]) -> IncidentView: ...
 
 
 _ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
@@ -97,6 +99,12 @@ class Remote:
 
     def post_draft(self, incident_id: str, kind: str, body: dict[str, Any]) -> UpdateView:
         return UpdateView.model_validate(self._call("POST", f"/{incident_id}/drafts/{kind}", body))
+
+    def postmortem(self, incident_id: str) -> str:
+        return str(self._call("GET", f"/{incident_id}/postmortem"))
+
+    def postmortem_done(self, incident_id: str, body: dict[str, Any]) -> IncidentView:
+        return IncidentView.model_validate(self._call("POST", f"/{incident_id}/postmortem", body))
 
 
 def connect(settings: Settings) -> Backend:

@@ -475,3 +475,20 @@ def draft_cmd(
         if d.subject:
             console.print(f"Subject: {d.subject}\n", markup=False)
         console.print(d.text, markup=False, soft_wrap=True)
+
+
+@app.command()
+@handled
+def postmortem(
+    incident_id: str,
+    done: bool = typer.Option(False, "--done", help="the postmortem is published: record it and close the incident"),
+    link: str = typer.Option("", "--link", help="where the published postmortem lives"),
+    by: str = BY,
+    as_json: bool = JSON,
+) -> None:
+    """Print the blameless postmortem drafted from the record, or record it as done with --done."""
+    if done:
+        inc = backend().postmortem_done(incident_id, {"by": by or default_actor(), "link": link})
+        _done(inc, as_json, f"{inc.id} postmortem recorded; incident closed")
+        return
+    console.print(backend().postmortem(incident_id), markup=False, soft_wrap=True)

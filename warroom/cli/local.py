@@ -90,3 +90,9 @@ class Local:
         return drafts.post(
             self.ctx, incident_id, kind, body["by"], body.get("text", ""), body.get("next", ""), body.get("final")
         )
+
+    def postmortem(self, incident_id: str) -> str:
+        return drafts.draft(self.ctx, incident_id, "postmortem", "cli").text
+
+    def postmortem_done(self, incident_id: str, body: dict[str, Any]) -> IncidentView:
+        return service.complete_postmortem(self.ctx, incident_id, body["by"], body.get("link", ""))

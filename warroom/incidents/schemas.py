@@ -254,3 +254,10 @@ class DraftPostRequest(ActorRequest):
     text: str = ""
     next: str = ""
     final: str | None = Field(default=None, description="the message as a human edited it; rendered when omitted")
+
+
+class PostmortemDoneRequest(ActorRequest):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"by": "alice", "link": "https://wiki.example.com/pm/1"}]}
+    )
+    link: str = ""

@@ -793,9 +793,33 @@ def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
         need = ctx.policy.severity(inc.severity).postmortem.need.value
         if need == "required":
             due = inc.postmortem_due_at.strftime("%Y-%m-%d %H:%M UTC") if inc.postmortem_due_at else "soon"
-            raise Conflict(f"{inc.id} needs its postmortem (due {due}) before it can be closed")
-        inc.closed_at = now
-        _move(session, inc, Status.CLOSED, who, now)
+            raise Conflict(
+                f"{inc.id} needs its postmortem (due {due}) before it can be closed; "
+                "record it with `warroom postmortem INC --done`"
+            )
+        _close(session, inc, who, now)
+        return build_view(session, ctx.policy, inc, now)
+
+    return run(ctx, apply)
+
+
+def _close(session: Session, inc: Incident, who: str, now: datetime) -> None:
+    inc.closed_at = now
+    _move(session, inc, Status.CLOSED, who, now)
+
+
+def complete_postmortem(ctx: Context, incident_id: str, by: str, link: str = "") -> IncidentView:
+    """The postmortem is written and published: record where, and close the incident."""
+
+    def apply(session: Session, now: datetime) -> IncidentView:
+        who = _actor(by)
+        where = clean_text("link", link, limit=2000, required=False)
+        inc = _get(session, incident_id, lock=True)
+        lifecycle.check_transition(inc.id, Status(inc.status), Status.CLOSED)
+        late = inc.postmortem_due_at is not None and now > inc.postmortem_due_at
+        outcome = where + (" (after its due time)" if late else "")
+        entry(session, inc, now, who, "postmortem_done", "Postmortem published", outcome.strip(), {"link": where})
+        _close(session, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
 
     return run(ctx, apply)
