@@ -93,3 +93,25 @@ def test_bad_declare_shows_the_reason(browser: object, server: Server) -> None:
     page.wait_for_load_state()
     assert "title: must not be empty" in page.locator("[role=alert]").inner_text()
     page.close()
+
+
+def test_draft_page_posts_an_edited_update(browser: object, server: Server) -> None:
+    import httpx
+
+    iid = httpx.post(
+        server.base + "/api/v1/incidents", json={"severity": "P0", "title": "Drafts in the browser"}
+    ).json()["id"]
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{server.base}/incidents/{iid}")
+    page.locator("#drafts a", has_text="internal update").click()
+    page.wait_for_load_state()
+    box = page.locator("#draft-text")
+    assert "Update #1" in box.input_value()
+    box.fill("[14:30 UTC] Update #1: rolled back by hand. Next: watch errors.")
+    page.locator("input[name=by]").fill("carol")
+    page.locator("#post-draft").click()
+    page.wait_for_url(f"**/incidents/{iid}")
+    assert "rolled back by hand" in page.locator("#timeline").inner_text()
+    page.goto(f"{server.base}/incidents/{iid}/drafts/postmortem")
+    assert "Post-Mortem" in page.locator("#draft-text").inner_text()
+    page.close()

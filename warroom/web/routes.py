@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from warroom.domain.flags import KNOWN_FLAGS
-from warroom.incidents import service
+from warroom.incidents import drafts, service
 from warroom.incidents.errors import Invalid, ServiceError
 from warroom.incidents.schemas import DeclareRequest
 from warroom.incidents.service import Context
@@ -86,7 +86,7 @@ def _show(request: Request, incident_id: str, code: int = 200, error: str | None
     except ServiceError as exc:
         return _page(request, "missing.html", exc.status, error=exc.detail)
     entries = service.timeline(ctx, inc.id)
-    return _page(request, "incident.html", code, inc=inc, timeline=entries, error=error)
+    return _page(request, "incident.html", code, inc=inc, timeline=entries, error=error, kinds=drafts.KINDS)
 
 
 Action = Callable[[Context, str, dict[str, str], str], object]
@@ -121,6 +121,28 @@ def _int(value: str, field: str) -> int:
         return int(value)
     except ValueError:
         raise Invalid(f"{field} must be a whole number", field=field) from None
+
+
+@router.get("/incidents/{incident_id}/drafts/{kind}", response_class=HTMLResponse)
+def draft_page(request: Request, incident_id: str, kind: str) -> HTMLResponse:
+    """A message drafted from the policy template, in an editable box with a Post button."""
+    ctx = _ctx(request)
+    try:
+        d = drafts.draft(ctx, incident_id, kind, _user(request) or "web")
+    except ServiceError as exc:
+        return _show(request, incident_id, exc.status, exc.detail)
+    return _page(request, "draft.html", incident_id=incident_id.upper(), draft=d)
+
+
+@router.post("/incidents/{incident_id}/drafts/{kind}")
+async def post_draft(request: Request, incident_id: str, kind: str) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    by = form.get("by", "").strip() or _user(request) or "web"
+    try:
+        drafts.post(_ctx(request), incident_id, kind, by, final=form.get("final"))
+    except ServiceError as exc:
+        return _show(request, incident_id, exc.status, exc.detail)
+    return _remember(RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
 
 
 @router.post("/incidents/{incident_id}/{action}")
