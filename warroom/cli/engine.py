@@ -260,10 +260,11 @@ def drill(
             f"{simulated.total_seconds() / 3600:g} simulated hours in {elapsed:.2f}s"
         )
     if check:
-        if spec.expect is None:
+        if spec.expect is None and not spec.expect_none:
             fail(f"{scenario} has no expect: list to check against")
+        expected = spec.expect or []
         try:
-            problems = report.check(result, spec.expect)
+            problems = report.check(result, expected, spec.expect_none)
         except ScenarioError as exc:
             fail(str(exc))
         if problems:
@@ -271,7 +272,7 @@ def drill(
                 err_console.print(f"drill: {p}", markup=False, soft_wrap=True)
             err_console.print(f"drill: {len(problems)} difference(s) from expect:", markup=False)
             raise typer.Exit(1)
-        err_console.print(f"drill: all {len(spec.expect)} expectations met", markup=False)
+        err_console.print(f"drill: all {len(expected) + len(spec.expect_none)} expectations met", markup=False)
 
 
 # --- on-call ------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Checking: the actions of every kind that `expect` mentions must match it one for one, in
 order; fields an expectation leaves out are not compared. So listing `page` expectations
-asserts every page, and that there is no other page.
+asserts every page, and that there is no other page. `expect_none` lists kinds that must not occur.
 """
 
 from __future__ import annotations
@@ -79,26 +79,40 @@ def _describe_expected(exp: dict[str, Any]) -> str:
     return f"{exp.get('kind')} at {exp.get('at', '?')} {rest}".rstrip()
 
 
-def check(result: DrillResult, expect: list[dict[str, Any]]) -> list[str]:
+def check(result: DrillResult, expect: list[dict[str, Any]], expect_none: list[str] | None = None) -> list[str]:
     """Every mismatch between the actions and the expectations, as sentences; empty when they agree."""
+    problems = [
+        f"expect_none: {_describe(result, a)} happened: {a.text}" for a in result.actions if a.kind in (expect_none or [])
+    ]
     for i, exp in enumerate(expect):
         if not isinstance(exp, dict) or "kind" not in exp:
             raise ScenarioError(f"expect.{i}: each expectation needs at least a kind")
     kinds = {e["kind"] for e in expect}
     got = [a for a in result.actions if a.kind in kinds]
-    problems = []
-    for i in range(max(len(got), len(expect))):
-        if i >= len(got):
-            problems.append(f"expect.{i}: wanted {_describe_expected(expect[i])}; the drill produced no more")
-            continue
-        if i >= len(expect):
+    i = j = 0
+    while i < len(got) or j < len(expect):
+        if j >= len(expect):
             problems.append(f"unexpected {_describe(result, got[i])}: {got[i].text}")
+            i += 1
             continue
-        diff = _diff(result, expect[i], got[i])
-        if diff:
+        if i >= len(got):
+            problems.append(f"expect.{j}: wanted {_describe_expected(expect[j])}; the drill produced no more")
+            j += 1
+            continue
+        diff = _diff(result, expect[j], got[i])
+        if not diff:
+            i, j = i + 1, j + 1
+        elif j + 1 < len(expect) and not _diff(result, expect[j + 1], got[i]):
+            problems.append(f"expect.{j}: wanted {_describe_expected(expect[j])}; it did not happen")
+            j += 1
+        elif i + 1 < len(got) and not _diff(result, expect[j], got[i + 1]):
+            problems.append(f"unexpected {_describe(result, got[i])}: {got[i].text}")
+            i += 1
+        else:
             problems.append(
-                f"expect.{i}: wanted {_describe_expected(expect[i])}; got {_describe(result, got[i])} ({diff})"
+                f"expect.{j}: wanted {_describe_expected(expect[j])}; got {_describe(result, got[i])} ({diff})"
             )
+            i, j = i + 1, j + 1
     return problems
 
 

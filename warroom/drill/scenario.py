@@ -74,6 +74,7 @@ class Scenario(BaseModel):
     schedules: dict[str, LayerSpec | list[LayerSpec]] = Field(default_factory=dict)
     events: list[dict[str, Any]] = Field(default_factory=list)
     expect: list[dict[str, Any]] | None = None
+    expect_none: list[str] = Field(default_factory=list, description="kinds of action that must not happen")
 
     @field_validator("start")
     @classmethod

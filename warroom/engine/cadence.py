@@ -4,7 +4,9 @@ A periodic cadence (`every 10m`) counts from the last update posted to that audi
 the declaration, or the reopening; `first_within` sets an earlier first deadline): a
 reminder when it falls due, then an overdue nag every period until something is posted.
 Event cadences (`on state change`, `on resolution`) remind once when the event happens.
-Posting resets the audience's clock; resolving stops the clocks.
+Posting resets the audience's clock; resolving stops the clocks. The external audience is
+only reminded while external posts are allowed (confirmed impact, a status page in the
+policy): never a nag to post speculation; the moment impact is confirmed, the post is due.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
 
 PREFIX = "cad:"
+LATE_SECONDS = 60
+
+
+def may_post(policy: Policy, inc: Incident, audience: str) -> bool:
+    """The incident service refuses external posts without confirmed impact; don't ask for one then."""
+    if audience != "external":
+        return True
+    return policy.severity(inc.severity).status_page.post != "never" and bool(inc.flags.get("impact_confirmed"))
 
 
 def plan(f: Facts) -> list[Plan]:
@@ -31,7 +41,7 @@ def plan(f: Facts) -> list[Plan]:
         return []
     out = []
     for audience, cadence in f.severity.cadence.items():
-        if cadence.every is None or cadence.every.seconds <= 0:
+        if cadence.every is None or cadence.every.seconds <= 0 or not may_post(f.policy, f.inc, audience):
             continue
         last = f.last_update.get(audience)
         base = max(f.work_start, last or f.work_start)
@@ -50,7 +60,7 @@ def on_event(session: Session, policy: Policy, inc: Incident, event: str, entry_
     plans = [
         Plan(f"cadon:{inc.id}:{audience}:{entry_id}", "reminder", now, {"audience": audience, "event": event})
         for audience, cadence in sev.cadence.items()
-        if event in cadence.on
+        if event in cadence.on and may_post(policy, inc, audience)
     ]
     timers.schedule(session, inc.id, plans, now)
 
@@ -98,12 +108,22 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
     cadence = f.severity.cadence.get(audience)
     if cadence is None or cadence.every is None or cadence.every.seconds <= 0:
         return f"skipped: {inc.severity} has no periodic {audience} cadence now"
+    if not may_post(fx.policy, inc, audience):
+        return f"skipped: {audience} posts are not allowed yet"
     n = int(t.payload["n"])
     silent = int((fx.now - base).total_seconds())
+    # Late from the start (the cadence got shorter, or external posts just became possible): say so.
+    overdue = n > 0 or silent - _first_due(cadence, base, last, inc) >= LATE_SECONDS
     if fx.effect(t.key, "reminder", inc.id):
-        since = "the last update" if last is not None else ("reopening" if inc.reopened_at else "declaration")
-        if n == 0:
-            what = f"{audience.capitalize()} update due: {format_seconds(silent)} since {since} (every {cadence.every})"
+        if last is not None and last >= f.work_start:
+            since = "the last update"
+        else:
+            since = "reopening" if inc.reopened_at else "declaration"
+        if not overdue:
+            rule = f"every {cadence.every}"
+            if last is None and cadence.first_within is not None and inc.reopened_at is None:
+                rule = f"first within {cadence.first_within}, then {rule}"
+            what = f"{audience.capitalize()} update due: {format_seconds(silent)} since {since} ({rule})"
         else:
             late = format_seconds(silent - _first_due(cadence, base, last, inc))
             what = f"{audience.capitalize()} update overdue by {late}: post 'still investigating, no change'"
@@ -112,9 +132,9 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
             "reminder",
             what,
             "remind " + ", ".join(to),
-            {"audience": audience, "overdue": n > 0, "silent_seconds": silent, "every": str(cadence.every), "to": to},
+            {"audience": audience, "overdue": overdue, "silent_seconds": silent, "every": str(cadence.every), "to": to},
         )
     family = f"cad:{inc.id}:{audience}:{stamp(base)}:"
     nag = Plan(family + str(n + 1), "reminder", fx.now + cadence.every.as_timedelta(), {**t.payload, "n": n + 1})
     timers.schedule(fx.session, inc.id, [nag], fx.now)
-    return f"{audience} update {'overdue' if n else 'due'}"
+    return f"{audience} update {'overdue' if overdue else 'due'}"

@@ -53,7 +53,7 @@ def holds(cond: Condition, f: Facts) -> str | None:
             return f"mitigation failed {times}"
     elif w.flag is not None:
         if inc.flags.get(w.flag):
-            return f"{w.flag.replace('_', ' ')} ({KNOWN_FLAGS.get(w.flag, w.flag)})"
+            return KNOWN_FLAGS.get(w.flag, w.flag.replace("_", " "))
     elif w.revenue_impact_over is not None:
         value = _revenue(f)
         if value is not None and value > w.revenue_impact_over:

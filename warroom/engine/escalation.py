@@ -14,6 +14,7 @@ from warroom.engine import timers
 from warroom.engine.facts import is_open
 from warroom.engine.firing import Firing
 from warroom.engine.timers import Plan, stamp
+from warroom.incidents.service import entry
 from warroom.policy.model import Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
@@ -33,6 +34,23 @@ def start(session: Session, policy: Policy, inc: Incident, now: datetime) -> Non
 
 def stop(session: Session, inc: Incident, now: datetime, why: str) -> None:
     timers.cancel(session, inc.id, KINDS, now, why)
+
+
+def clear_unacknowledged(session: Session, inc: Incident, now: datetime) -> None:
+    """The engine raised `unacknowledged` when paging ran out; an acknowledgement makes it untrue."""
+    if not inc.flags.get("unacknowledged"):
+        return
+    inc.flags = {k: v for k, v in inc.flags.items() if k != "unacknowledged"}
+    entry(
+        session,
+        inc,
+        now,
+        "warroom",
+        "flag",
+        "Flag unacknowledged cleared",
+        "acknowledged",
+        {"flag": "unacknowledged", "value": False},
+    )
 
 
 def on_severity_change(session: Session, policy: Policy, inc: Incident, old: str, now: datetime) -> None:

@@ -84,6 +84,8 @@ def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[T
             cadence.on_event(session, policy, inc, "declared", e.id, now)
         elif e.kind in ("acknowledged", "resolved"):
             escalation.stop(session, inc, now, e.kind)
+            if e.kind == "acknowledged":
+                escalation.clear_unacknowledged(session, inc, now)
         elif e.kind == "severity_changed" and not declared:
             escalation.on_severity_change(session, policy, inc, str(e.data.get("from", "")), now)
         elif e.kind == "status":

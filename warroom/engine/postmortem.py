@@ -62,7 +62,11 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
     shown = due.strftime("%Y-%m-%d %H:%M UTC")
     data = {"due_at": t.payload["due_at"], "to": to}
     if step == "due":
-        fx.note(inc, "postmortem_due", f"Postmortem due {shown} ({rule.due} after {rule.anchor})", "", data)
+        window = f"{rule.due} after {rule.anchor}"
+        if rule.earliest is not None and inc.resolved_at is not None:
+            soonest = inc.resolved_at + rule.earliest.as_timedelta()
+            window = f"{rule.earliest}-{window}; not before {soonest:%Y-%m-%d %H:%M} UTC"
+        fx.note(inc, "postmortem_due", f"Postmortem due {shown} ({window})", "", data)
     elif step == "before":
         left = int((due - fx.now).total_seconds())
         fx.note(
