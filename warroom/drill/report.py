@@ -81,9 +81,8 @@ def _describe_expected(exp: dict[str, Any]) -> str:
 
 def check(result: DrillResult, expect: list[dict[str, Any]], expect_none: list[str] | None = None) -> list[str]:
     """Every mismatch between the actions and the expectations, as sentences; empty when they agree."""
-    problems = [
-        f"expect_none: {_describe(result, a)} happened: {a.text}" for a in result.actions if a.kind in (expect_none or [])
-    ]
+    banned = set(expect_none or [])
+    problems = [f"expect_none: {_describe(result, a)} happened: {a.text}" for a in result.actions if a.kind in banned]
     for i, exp in enumerate(expect):
         if not isinstance(exp, dict) or "kind" not in exp:
             raise ScenarioError(f"expect.{i}: each expectation needs at least a kind")
