@@ -11,6 +11,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from warroom import __version__
+from warroom.api import alerts as alerts_api
 from warroom.api import engine as engine_api
 from warroom.api import incidents as incidents_api
 from warroom.api import problems
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     problems.install(app)
     app.include_router(incidents_api.router)
     app.include_router(engine_api.router)
+    app.include_router(alerts_api.router)
     app.include_router(web_routes.router)
 
     @app.get("/healthz", tags=["health"])

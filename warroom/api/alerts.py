@@ -1,0 +1,295 @@
+"""/api/v1/alerts: webhooks from six senders, and the alerts, groups, silences and dead letters they leave.
+
+The webhook is the hot path of an alert storm: it reads the body once, decodes it with orjson,
+normalises it with a hand parser and hands it to the group-commit writer, answering only after
+the commit. Everything refused after authentication is kept in the dead-letter table.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from warroom.api.deps import ctx
+from warroom.api.problems import problem
+from warroom.incidents.service import Context
+from warroom.intake import integrations as integ
+from warroom.intake import service
+from warroom.intake.config import get_intake_settings
+from warroom.intake.normal import PayloadError
+from warroom.intake.parsers import PARSERS, SOURCES
+from warroom.intake.pipeline import Refused, Submission
+from warroom.intake.schemas import (
+    ActorBody,
+    AlertDetail,
+    AlertView,
+    DeadLetterDetail,
+    DeadLetterView,
+    GroupAction,
+    GroupDetail,
+    GroupView,
+    IncidentAlerts,
+    SilenceRequest,
+    SilenceView,
+)
+from warroom.intake.writer import Stored, Writer
+
+router = APIRouter(prefix="/api/v1")
+Ctx = Annotated[Context, Depends(ctx)]
+MAX_DEPTH = 64
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Not found (problem+json)"},
+    409: {"description": "Not allowed in the current state (problem+json)"},
+    422: {"description": "Invalid input; `field` names it (problem+json)"},
+}
+WEBHOOK_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not JSON, not UTF-8, or nested too deep; the body is kept as a dead letter"},
+    401: {"description": "No valid secret for an integration of this source; nothing is stored"},
+    404: {"description": "Unknown source"},
+    413: {"description": "Body larger than WARROOM_MAX_BODY_BYTES"},
+    422: {"description": "Not the sender's shape; `field` names the culprit; the body is kept as a dead letter"},
+}
+
+
+class Intake:
+    """Per-application intake machinery: the writer thread and the token verifier."""
+
+    def __init__(self, context: Context) -> None:
+        cfg = get_intake_settings()
+        self.writer = Writer(context, cfg)
+        self.verifier = integ.Verifier(context, cfg.intake_auth_cache_seconds)
+
+
+_lock = threading.Lock()
+
+
+def intake_of(app: FastAPI) -> Intake:
+    found: Intake | None = getattr(app.state, "intake", None)
+    if found is None:
+        with _lock:
+            found = getattr(app.state, "intake", None)
+            if found is None:
+                found = Intake(app.state.ctx)
+                app.state.intake = found
+    return found
+
+
+def _too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+    return False
+
+
+async def _authenticate(intake: Intake, source: str, request: Request, body: bytes) -> integ.Known | None:
+    headers = request.headers
+    token = integ.token_from(request.query_params, headers)
+    if token is None and source == "pagerduty-events-v2":
+        try:
+            data = orjson.loads(body)
+            key = data.get("routing_key") if isinstance(data, dict) else None
+            token = key if isinstance(key, str) and key else None
+        except orjson.JSONDecodeError:
+            token = None
+    if token is not None:
+        known = intake.verifier.cached(token) or await run_in_threadpool(intake.verifier.by_token, token)
+        return known if known is not None and known.source == source else None
+    signature = headers.get("sentry-hook-signature")
+    name = request.query_params.get("integration")
+    if source == "sentry" and signature and name:
+        known = await run_in_threadpool(intake.verifier.by_name, name)
+        if (
+            known
+            and known.source == source
+            and known.signing_secret
+            and integ.signature_ok(known.signing_secret, body, signature)
+        ):
+            return known
+    return None
+
+
+@router.post(
+    "/alerts/{source}",
+    tags=["alerts"],
+    responses=WEBHOOK_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "the sender's own webhook body (see the README for each source and the generic shape)",
+        },
+        "parameters": [
+            {
+                "name": "token",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "the integration's secret (or send Authorization: Bearer)",
+            },
+        ],
+    },
+)
+async def receive(source: str, request: Request) -> Response:
+    """Receive one webhook (alertmanager, grafana, datadog, sentry, pagerduty-events-v2, generic).
+
+    Answers 200 only once every alert in it is committed: new, a repeat (count and last seen),
+    resolved, or silenced, with its group and incident.
+    """
+    context: Context = request.app.state.ctx
+    received = context.clock.now()
+    parser = PARSERS.get(source)
+    if parser is None:
+        return problem(404, "Unknown source", f"no alert source '{source}'; use one of {', '.join(SOURCES)}",
+                       field="source")  # fmt: skip
+    intake = intake_of(request.app)
+    body = await request.body()
+    known = await _authenticate(intake, source, request, body)
+    if known is None:
+        return problem(
+            401,
+            "Unauthorized",
+            f"no valid secret for a {source} integration: send ?token=, Authorization: Bearer"
+            + (", the routing_key" if source == "pagerduty-events-v2" else "")
+            + (", or Sentry-Hook-Signature with ?integration=" if source == "sentry" else ""),
+        )
+
+    async def refuse(status: int, title: str, detail: str, field: str | None) -> Response:
+        job = Refused(source, known.name, received, status, detail, field,
+                      request.headers.get("content-type", ""), body)  # fmt: skip
+        try:
+            dead = await intake.writer.submit(job)
+        except Stored:
+            dead = None
+        extra = {"field": field} if field else {}
+        return problem(status, title, detail, dead_letter=dead, **extra)
+
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return await refuse(400, "Not UTF-8", f"the body is not UTF-8 text (byte {bad.start})", "body")
+        if not body.strip():
+            return await refuse(400, "Empty body", "the body is empty; send the sender's JSON", "body")
+        return await refuse(400, "Not JSON", f"the body is not valid JSON: {exc}", "body")
+    if _too_deep(data):
+        return await refuse(400, "Nested too deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", "body")
+    try:
+        items = parser(data, request.headers)
+    except PayloadError as exc:
+        return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
+    try:
+        outcomes = await intake.writer.submit(Submission(known.name, received, items))
+    except Stored as exc:
+        return problem(500, "Not stored", f"the alerts could not be committed: {exc}", dead_letter=exc.dead_letter)
+    return Response(
+        orjson.dumps({"accepted": len(items), "integration": known.name, "alerts": outcomes}),
+        media_type="application/json",
+    )
+
+
+@router.get("/alerts", response_model=list[AlertView], tags=["alerts"], responses=ERRORS)
+def list_alerts(
+    c: Ctx,
+    status: str | None = Query(None, description="firing or resolved"),
+    service_name: str | None = Query(None, alias="service"),
+    source: str | None = None,
+    incident_id: str | None = None,
+    group_id: int | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[AlertView]:
+    """Newest first."""
+    return service.list_alerts(c, status, service_name, source, incident_id, group_id, limit)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses=ERRORS)
+def show_alert(alert_id: int, c: Ctx) -> AlertDetail:
+    """One alert with the raw payload its sender sent."""
+    return service.get_alert(c, alert_id)
+
+
+@router.get("/alert-groups", response_model=list[GroupView], tags=["alerts"], responses=ERRORS)
+def list_groups(
+    c: Ctx,
+    outcome: str | None = Query(None, description="incident, ticket, none, pending, merged or dismissed"),
+    status: str | None = Query(None, description="open or closed"),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[GroupView]:
+    """Alert groups with their triage decision (severity, confidence, reasons, outcome, runbook)."""
+    return service.list_groups(c, outcome, status, limit)
+
+
+@router.get("/alert-groups/{group_id}", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
+def show_group(group_id: int, c: Ctx) -> GroupDetail:
+    return service.get_group(c, group_id)
+
+
+@router.post("/alert-groups/{group_id}/declare", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
+def declare_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+    """Override triage: declare an incident for a ticket-only, informational, dismissed or held group."""
+    return service.declare_group(c, group_id, body.by, body.severity, body.reason)
+
+
+@router.post("/alert-groups/{group_id}/ticket", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
+def ticket_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+    """Override triage: a ticket only, no incident."""
+    return service.set_group_outcome(c, group_id, "ticket", body.by, body.reason)
+
+
+@router.post("/alert-groups/{group_id}/dismiss", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
+def dismiss_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+    """Override triage: not an incident and not a ticket."""
+    return service.set_group_outcome(c, group_id, "dismissed", body.by, body.reason)
+
+
+@router.get("/incidents/{incident_id}/alerts", response_model=IncidentAlerts, tags=["alerts"], responses=ERRORS)
+def incident_alerts(incident_id: str, c: Ctx, limit: int = Query(100, ge=1, le=1000)) -> IncidentAlerts:
+    """The alerts behind an incident: count, still firing, distinct services, groups."""
+    return service.incident_alerts(c, incident_id, limit)
+
+
+@router.get("/silences", response_model=list[SilenceView], tags=["silences"])
+def list_silences(c: Ctx, expired: bool = Query(False, description="include ended silences")) -> list[SilenceView]:
+    return service.list_silences(c, expired)
+
+
+@router.post("/silences", status_code=201, response_model=SilenceView, tags=["silences"], responses=ERRORS)
+def add_silence(body: SilenceRequest, c: Ctx) -> SilenceView:
+    """Silence alerts matching every matcher for a time box: they are stored but neither page nor declare."""
+    return service.add_silence(c, body)
+
+
+@router.post("/silences/{silence_id}/expire", response_model=SilenceView, tags=["silences"], responses=ERRORS)
+def expire_silence(silence_id: int, body: ActorBody, c: Ctx) -> SilenceView:
+    """End a silence now (its record stays)."""
+    return service.expire_silence(c, silence_id, body.by)
+
+
+@router.get("/dead-letters", response_model=list[DeadLetterView], tags=["alerts"])
+def list_dead_letters(c: Ctx, limit: int = Query(100, ge=1, le=1000)) -> list[DeadLetterView]:
+    """Requests refused after authentication, newest first (the table keeps WARROOM_DEAD_LETTERS_KEEP)."""
+    return service.list_dead_letters(c, limit)
+
+
+@router.get("/dead-letters/{dead_id}", response_model=DeadLetterDetail, tags=["alerts"], responses=ERRORS)
+def show_dead_letter(dead_id: int, c: Ctx) -> DeadLetterDetail:
+    """One refused request with its raw body (UTF-8 text, or base64 when it is not text)."""
+    return service.get_dead_letter(c, dead_id)
+
+
+@router.get("/intake", tags=["alerts"])
+def intake_status(request: Request) -> JSONResponse:
+    """The group-commit writer: batches, alerts, batch sizes, failures."""
+    return JSONResponse(intake_of(request.app).writer.status())

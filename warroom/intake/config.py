@@ -1,0 +1,27 @@
+"""Intake settings from WARROOM_* variables (kept here so intake tuning does not touch the app's settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntakeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARROOM_", extra="ignore")
+
+    dead_letters_keep: int = Field(default=1000, ge=1, description="newest refused bodies kept for inspection")
+    intake_batch_max: int = Field(default=5000, ge=1, description="alerts committed together at most (group commit)")
+    storm_hold_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="with a storm rule: a new alert group opened while another just opened waits this long "
+        "(or until the storm threshold) before it declares, so a storm's first alerts do not each page",
+    )
+    intake_auth_cache_seconds: float = Field(default=5.0, ge=0, description="how long a verified token is cached")
+
+
+@lru_cache(maxsize=1)
+def get_intake_settings() -> IntakeSettings:
+    return IntakeSettings()

@@ -1,0 +1,758 @@
+"""One group-commit transaction over many requests' alerts: dedup, silences, grouping, storms, triage.
+
+Everything here runs inside `incidents.service.run`, so an alert, the incident it declares and
+the engine's first page timer commit together or not at all. Alert rows are written in bulk (one
+INSERT and one UPDATE per batch); groups and incidents, which are few, through the ORM.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from warroom.domain import triage as tri
+from warroom.domain.flags import KNOWN_FLAGS
+from warroom.domain.lifecycle import OPEN_STATUSES
+from warroom.incidents import service as incidents
+from warroom.incidents.schemas import DeclareRequest
+from warroom.incidents.service import Context
+from warroom.intake import silences as sil
+from warroom.intake.config import IntakeSettings
+from warroom.intake.normal import Incoming
+from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, Silence
+from warroom.store.models import Incident
+
+ACTOR = "warroom-intake"
+OPEN = frozenset(s.value for s in OPEN_STATUSES)
+STORM_KEY = "storm"
+
+
+@dataclass
+class Submission:
+    """One accepted request's alerts, waiting for their batch's commit."""
+
+    integration: str
+    received_at: datetime
+    items: list[Incoming]
+
+
+@dataclass
+class Refused:
+    """A request refused after authentication: its raw body goes to the dead-letter table."""
+
+    source: str
+    integration: str
+    received_at: datetime
+    status: int
+    error: str
+    field: str | None
+    content_type: str
+    body: bytes
+
+
+@dataclass(slots=True)
+class Rec:
+    """An alert row as this batch sees it: loaded (id set) or about to be inserted (id None)."""
+
+    id: int | None
+    key: str
+    status: str
+    count: int
+    service: str | None
+    summary: str
+    group_id: int | None
+    incident_id: str | None
+    silence_id: int | None
+    values: dict[str, Any] | None = None
+    """the full row for a new alert"""
+    changes: dict[str, Any] = field(default_factory=dict)
+    """columns to update on a loaded alert"""
+
+
+@dataclass(slots=True)
+class Outcome:
+    rec: Rec
+    fingerprint: str
+    outcome: str
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.rec
+        return {
+            "id": r.id,
+            "fingerprint": self.fingerprint,
+            "status": r.status,
+            "outcome": self.outcome,
+            "group_id": r.group_id,
+            "incident_id": r.incident_id,
+        }
+
+
+def signal(item: Incoming | Alert) -> tri.Signal:
+    if isinstance(item, Incoming):
+        return tri.Signal(
+            summary=item.summary,
+            description=item.description,
+            service=item.service,
+            labels=item.labels,
+            severity_hint=item.severity_hint,
+            metric=item.metric,
+            value=item.value,
+            threshold=item.threshold,
+            users=item.users,
+        )
+    details = item.details or {}
+    return tri.Signal(
+        summary=item.summary,
+        description=str(details.get("description", "")),
+        service=item.service,
+        labels=item.labels,
+        severity_hint=item.severity_hint,
+        metric=item.metric,
+        value=item.value,
+        threshold=item.threshold,
+        users=details.get("users"),
+    )
+
+
+def plain(text: str, limit: int) -> str:
+    """Text an incident accepts: no control characters, within the limit, never empty."""
+    cleaned = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned or "Alert"
+
+
+class Batch:
+    """The state of one transaction over a batch of submissions."""
+
+    def __init__(self, session: Session, ctx: Context, now: datetime, cfg: IntakeSettings) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.now = now
+        self.cfg = cfg
+        cls = self.policy.classification
+        self.group_by = cls.grouping.by
+        self.window = cls.grouping.window.as_timedelta()
+        self.storm_rule = cls.storm
+        self.hold = timedelta(seconds=cfg.storm_hold_seconds) if cls.storm else timedelta(0)
+        self.recs: dict[str, Rec] = {}
+        self.rows: list[Rec] = []
+        """every alert this batch loaded or created, in order (a key can have a resolved and a new row)"""
+        self.storm_loaded = False
+        self.groups: dict[str, AlertGroup] = {}
+        self.incidents: dict[str, Incident] = {}
+        self.storm: AlertGroup | None = None
+        self.recent: int | None = None
+        self.silences: list[sil.Active] = []
+        self.fired: dict[str, str] = {}
+        """incident id → why (a new firing signal joined it in this batch)"""
+        self.resolved: set[str] = set()
+        self.counts: dict[str, int] = {}
+        self.services: dict[str, set[str]] = {}
+        self.next_hold: datetime | None = None
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def load(self, items: Iterable[Incoming]) -> None:
+        keys = list({i.key for i in items})
+        for chunk in _chunks(keys, 500):
+            rows = self.session.execute(
+                select(
+                    Alert.id,
+                    Alert.key,
+                    Alert.count,
+                    Alert.service,
+                    Alert.summary,
+                    Alert.group_id,
+                    Alert.incident_id,
+                    Alert.silence_id,
+                ).where(Alert.status == "firing", Alert.key.in_(chunk))
+            )
+            for r in rows:
+                rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
+                self.recs[r.key] = rec
+                self.rows.append(rec)
+        self.silences = [
+            sil.Active(s.id, tuple(sil.from_stored(s.matchers)), s.starts_at, s.ends_at)
+            for s in self.session.scalars(
+                select(Silence).where(Silence.ends_at > self.now, Silence.starts_at <= self.now)
+            )
+        ]
+
+    def incident(self, incident_id: str) -> Incident | None:
+        inc = self.incidents.get(incident_id)
+        if inc is None:
+            inc = self.session.scalars(select(Incident).where(Incident.id == incident_id).with_for_update()).first()
+            if inc is not None:
+                self.incidents[incident_id] = inc
+        return inc
+
+    def is_open(self, incident_id: str | None) -> bool:
+        if incident_id is None:
+            return False
+        inc = self.incident(incident_id)
+        return inc is not None and inc.status in OPEN
+
+    # --- one submission -----------------------------------------------------------------------------
+
+    def submit(self, sub: Submission) -> list[Outcome]:
+        return [self.one(item, sub) for item in sub.items]
+
+    def one(self, item: Incoming, sub: Submission) -> Outcome:
+        at = sub.received_at
+        rec = self.recs.get(item.key)
+        if rec is not None and rec.status == "firing":
+            if item.status == "resolved":
+                self._resolve(rec, item, at)
+                return Outcome(rec, item.fingerprint, "resolved")
+            if item.status == "acknowledged":
+                self._touch(rec, at, count=False)
+                return Outcome(rec, item.fingerprint, "acknowledged")
+            self._touch(rec, at, count=True, item=item)
+            if rec.group_id is None and rec.silence_id is not None and self._silenced(item, at) is None:
+                rec.silence_id = None
+                self._set(rec, silence_id=None)
+                self._group(rec, item, at)
+            elif rec.incident_id:
+                self.fired.setdefault(rec.incident_id, f"'{item.summary}' is still firing")
+            return Outcome(rec, item.fingerprint, "repeat")
+        if item.status == "acknowledged":
+            return Outcome(_ghost(item), item.fingerprint, "ignored: no open alert with this key")
+        rec = self._new(item, sub)
+        self.recs[item.key] = rec
+        self.rows.append(rec)
+        if item.status == "resolved":
+            return Outcome(rec, item.fingerprint, "resolved")
+        silence = self._silenced(item, at)
+        if silence is not None:
+            rec.silence_id = silence.id
+            rec.values["silence_id"] = silence.id  # type: ignore[index]
+            return Outcome(rec, item.fingerprint, "silenced")
+        if self.storm_rule is not None:
+            self.recent = self._recent() + 1
+        self._group(rec, item, at)
+        return Outcome(rec, item.fingerprint, "new")
+
+    def _new(self, item: Incoming, sub: Submission) -> Rec:
+        at = sub.received_at
+        resolved = item.status == "resolved"
+        values: dict[str, Any] = {
+            "key": item.key,
+            "source": item.source,
+            "integration": sub.integration,
+            "fingerprint": item.fingerprint,
+            "status": "resolved" if resolved else "firing",
+            "service": item.service,
+            "summary": item.summary,
+            "severity_hint": item.severity_hint[:40] if item.severity_hint else None,
+            "labels": item.labels,
+            "details": _details(item),
+            "metric": item.metric,
+            "value": item.value,
+            "threshold": item.threshold[:100] if item.threshold else None,
+            "links": item.links,
+            "starts_at": item.starts_at,
+            "ends_at": item.ends_at,
+            "received_at": at,
+            "first_seen": at,
+            "last_seen": at,
+            "resolved_at": at if resolved else None,
+            "count": 1,
+            "raw": item.raw,
+            "group_id": None,
+            "incident_id": None,
+            "silence_id": None,
+        }
+        return Rec(None, item.key, values["status"], 1, item.service, item.summary, None, None, None, values)
+
+    def _set(self, rec: Rec, **changes: Any) -> None:
+        if rec.values is not None:
+            rec.values.update(changes)
+        else:
+            rec.changes.update(changes)
+
+    def _touch(self, rec: Rec, at: datetime, *, count: bool, item: Incoming | None = None) -> None:
+        if count:
+            rec.count += 1
+            self._set(rec, count=rec.count)
+        self._set(rec, last_seen=at)
+        if item is not None and item.value is not None:
+            self._set(rec, value=item.value)
+
+    def _resolve(self, rec: Rec, item: Incoming, at: datetime) -> None:
+        rec.status = "resolved"
+        self._set(rec, status="resolved", resolved_at=at, last_seen=at, ends_at=item.ends_at or at)
+        if rec.incident_id:
+            self.resolved.add(rec.incident_id)
+
+    def _silenced(self, item: Incoming, at: datetime) -> sil.Active | None:
+        if not self.silences:
+            return None
+        labels = sil.match_labels(item.labels, item.service, item.source, item.severity_hint)
+        for s in self.silences:
+            if s.silences(labels, at):
+                return s
+        return None
+
+    # --- grouping and storms ----------------------------------------------------------------------
+
+    def group_key(self, item: Incoming) -> str:
+        parts = []
+        for name in self.group_by:
+            value = item.service if name == "service" else item.labels.get(name)
+            if name == "service" and not value:
+                value = item.labels.get("service")
+            parts.append(f"{name}={value or ''}")
+        return "|".join(parts)[:400]
+
+    def _find(self, key: str, at: datetime) -> AlertGroup | None:
+        group = self.groups.get(key)
+        if group is None:
+            group = self.session.scalars(
+                select(AlertGroup)
+                .where(AlertGroup.key == key, AlertGroup.status == "open")
+                .order_by(AlertGroup.id.desc())
+                .limit(1)
+            ).first()
+        if group is None:
+            return None
+        if group.outcome == "merged" and group.merged_into is not None:
+            target = self.session.get(AlertGroup, group.merged_into)
+            if target is not None and self._usable(target, at):
+                self.groups[key] = group
+                return target
+        if self._usable(group, at):
+            self.groups[key] = group
+            return group
+        group.status, group.closed_at = "closed", self.now
+        self.groups.pop(key, None)
+        return None
+
+    def _usable(self, group: AlertGroup, at: datetime) -> bool:
+        if group.status != "open":
+            return False
+        if group.outcome == "pending" or self.is_open(group.incident_id):
+            return True
+        if group.incident_id is not None:
+            return False
+        return group.last_alert_at >= at - self.window
+
+    def _storm_group(self, at: datetime) -> AlertGroup | None:
+        if self.storm_rule is None:
+            return None
+        if self.storm is None and not self.storm_loaded:
+            self.storm_loaded = True
+            self.storm = self.session.scalars(
+                select(AlertGroup)
+                .where(AlertGroup.key == STORM_KEY, AlertGroup.status == "open")
+                .order_by(AlertGroup.id.desc())
+                .limit(1)
+            ).first()
+        storm = self.storm
+        if storm is None:
+            return None
+        window = self.storm_rule.window.as_timedelta()
+        if storm.last_alert_at < at - window or (storm.incident_id and not self.is_open(storm.incident_id)):
+            storm.status, storm.closed_at = "closed", self.now
+            self.storm = None
+            return None
+        return storm
+
+    def _recent(self) -> int:
+        """Alerts (not silenced) first seen within the storm window, this batch's so far included."""
+        if self.recent is None:
+            assert self.storm_rule is not None
+            since = self.now - self.storm_rule.window.as_timedelta()
+            self.recent = int(
+                self.session.scalar(
+                    select(func.count(Alert.id)).where(Alert.first_seen >= since, Alert.silence_id.is_(None))
+                )
+                or 0
+            )
+        return self.recent
+
+    def _group(self, rec: Rec, item: Incoming, at: datetime) -> None:
+        key = self.group_key(item)
+        group = self._find(key, at)
+        storm = self._storm_group(at)
+        if group is None and storm is not None:
+            group = storm
+        storming = self.storm_rule is not None and (self.recent or 0) >= self.storm_rule.threshold
+        if group is None:
+            if storming:
+                group = self._start_storm(rec, item, at)
+            else:
+                group = self._open(key, rec, item, at)
+                self.groups[key] = group
+        else:
+            self._attach(group, rec, item, at)
+            if storming and storm is None and not group.storm:
+                self._start_storm(None, item, at)
+
+    def _attach(self, group: AlertGroup, rec: Rec, item: Incoming, at: datetime) -> None:
+        if group.id is None:
+            self.session.flush()
+        rec.group_id = group.id
+        rec.incident_id = group.incident_id
+        self._set(rec, group_id=group.id, incident_id=group.incident_id)
+        group.alert_count += 1
+        group.last_alert_at = max(group.last_alert_at, at)
+        if item.service and item.service not in group.services:
+            group.services = [*group.services, item.service]
+        if group.incident_id:
+            self._count(group.incident_id, item.service)
+            self.fired.setdefault(group.incident_id, f"'{item.summary}' fired")
+        elif group.outcome in ("ticket", "none") and group.decided_by == "triage":
+            self._maybe_upgrade(group, item)
+
+    def _count(self, incident_id: str, service: str | None) -> None:
+        self.counts[incident_id] = self.counts.get(incident_id, 0) + 1
+        if service:
+            self.services.setdefault(incident_id, set()).add(service)
+
+    def _open(self, key: str, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
+        group = AlertGroup(
+            key=key,
+            status="open",
+            storm=False,
+            outcome="pending",
+            opened_at=at,
+            last_alert_at=at,
+            alert_count=0,
+            services=[],
+            decided_by="triage",
+            decided_at=self.now,
+            history=[],
+            triage={},
+        )
+        held = self.hold > timedelta(0) and self._another_opened(at)
+        self.session.add(group)
+        self.session.flush()
+        self._attach(group, rec, item, at)
+        if held:
+            group.hold_until = self.now + self.hold
+            group.triage = {"held": f"another alert group opened within {self.cfg.storm_hold_seconds:g}s: "
+                            "waiting to see whether a storm is starting"}  # fmt: skip
+            self.next_hold = min(self.next_hold or group.hold_until, group.hold_until)
+        else:
+            self.decide(group, tri.classify(self.policy, [signal(item)]), [rec])
+        return group
+
+    def _another_opened(self, at: datetime) -> bool:
+        since = at - self.hold
+        found = self.session.scalar(
+            select(AlertGroup.id).where(AlertGroup.opened_at >= since, AlertGroup.storm.is_(False)).limit(1)
+        )
+        return found is not None
+
+    def _maybe_upgrade(self, group: AlertGroup, item: Incoming) -> None:
+        """A ticket-only or informational group whose new alert triages to an incident declares one."""
+        verdict = tri.classify(self.policy, [signal(item)])
+        if verdict.outcome != "incident":
+            return
+        if group.severity and not tri.more_severe(self.policy, verdict.severity, group.severity):
+            return
+        recs = [r for r in self.rows if r.group_id == group.id and r.status == "firing"]
+        self.decide(group, verdict, recs)
+
+    def _start_storm(self, rec: Rec | None, item: Incoming, at: datetime) -> AlertGroup:
+        assert self.storm_rule is not None
+        window = self.storm_rule.window
+        since = at - window.as_timedelta()
+        storm = AlertGroup(
+            key=STORM_KEY,
+            status="open",
+            storm=True,
+            outcome="pending",
+            opened_at=at,
+            last_alert_at=at,
+            alert_count=0,
+            services=[],
+            decided_by="triage",
+            decided_at=self.now,
+            history=[],
+            triage={},
+        )
+        self.session.add(storm)
+        self.session.flush()
+        self.storm = storm
+        adopted = self.session.execute(
+            select(AlertGroup.incident_id)
+            .join(Incident, Incident.id == AlertGroup.incident_id)
+            .where(
+                AlertGroup.status == "open",
+                AlertGroup.last_alert_at >= since,
+                Incident.status.in_(OPEN),
+                Incident.source == "alert",
+            )
+            .order_by(Incident.declared_at, Incident.id)
+            .limit(1)
+        ).scalar()
+        note = (
+            f"alert storm: {self.recent} alerts within {window} (threshold {self.storm_rule.threshold}): "
+            "cascading failure suspected; correlated into one incident"
+        )
+        if rec is not None:
+            self._attach(storm, rec, item, at)
+        if adopted:
+            storm.incident_id = adopted
+            storm.outcome = "incident"
+            inc = self.incident(adopted)
+            storm.severity = inc.severity if inc else None
+            storm.triage = {"storm": note, "adopted": adopted}
+            if rec is not None:
+                rec.incident_id = adopted
+                self._set(rec, incident_id=adopted)
+                self._count(adopted, item.service)
+        else:
+            verdict = tri.classify(self.policy, [signal(item)], storm=note)
+            self.decide(storm, verdict, [rec] if rec else [])
+        self._merge_held(storm)
+        if storm.incident_id:
+            inc = self.incident(storm.incident_id)
+            if inc is not None:
+                incidents.entry(
+                    self.session,
+                    inc,
+                    self.now,
+                    ACTOR,
+                    "alert_storm",
+                    f"Alert storm: {self.recent} alerts within {window}; correlated into {inc.id}",
+                    "one incident and one page for the storm; later alerts attach without paging",
+                    {"alerts": self.recent, "window": str(window), "storm_group": storm.id},
+                )
+        return storm
+
+    def _merge_held(self, storm: AlertGroup) -> None:
+        held = list(self.session.scalars(select(AlertGroup).where(AlertGroup.outcome == "pending",
+                                                                  AlertGroup.id != storm.id)))  # fmt: skip
+        for g in held:
+            g.outcome, g.merged_into, g.incident_id = "merged", storm.id, storm.incident_id
+            g.hold_until = None
+            g.triage = {**g.triage, "merged": f"merged into storm group {storm.id}"}
+            storm.alert_count += g.alert_count
+            storm.services = sorted(set(storm.services) | set(g.services))
+            if storm.incident_id:
+                self._link(g, storm.incident_id)
+
+    def _link(self, group: AlertGroup, incident_id: str) -> None:
+        """Point a group's firing alerts (stored and in this batch) at an incident."""
+        result = self.session.execute(
+            update(Alert)
+            .where(Alert.group_id == group.id, Alert.status == "firing", Alert.incident_id.is_(None))
+            .values(incident_id=incident_id)
+            .execution_options(synchronize_session=False)
+        )
+        stored = result.rowcount or 0  # type: ignore[attr-defined]
+        for r in self.rows:
+            if r.group_id == group.id and r.incident_id is None and r.status == "firing":
+                r.incident_id = incident_id
+                self._set(r, incident_id=incident_id)
+                if r.values is not None:
+                    stored += 1
+        self.counts[incident_id] = self.counts.get(incident_id, 0) + stored
+        self.services.setdefault(incident_id, set()).update(group.services)
+
+    # --- triage decisions ---------------------------------------------------------------------------
+
+    def decide(self, group: AlertGroup, verdict: tri.Triage, recs: list[Rec], by: str = "triage") -> None:
+        group.severity = verdict.severity
+        group.confidence = verdict.confidence
+        group.triage = verdict.as_dict() | {k: v for k, v in group.triage.items() if k in ("held", "storm")}
+        group.runbook = verdict.runbook.model_dump() if verdict.runbook else None
+        group.hold_until = None
+        group.decided_by, group.decided_at = by, self.now
+        if verdict.outcome != "incident":
+            group.outcome = verdict.outcome
+            return
+        first = recs[0] if recs else None
+        title = plain(first.summary if first else "Alert storm", incidents.TITLE_LIMIT)
+        inc = self.declare(group, verdict, title, first.service if first else None, ACTOR if by == "triage" else by)
+        self._link(group, inc.id)
+
+    def declare(self, group: AlertGroup, verdict: tri.Triage, title: str, service: str | None, by: str) -> Incident:
+        flags = {k: v for k, v in verdict.flags.items() if k in KNOWN_FLAGS}
+        detail = "; ".join(r.detail for r in verdict.reasons)
+        req = DeclareRequest(
+            severity=verdict.severity,
+            title=title,
+            summary=plain(f"Declared from alert group {group.id}. Triage: {detail}", 5000),
+            service=plain(service, 200) if service else None,
+            by=by,
+            flags=flags,
+        )
+        inc = incidents.declare_in(self.session, self.ctx, req, self.now, source="alert")
+        self.incidents[inc.id] = inc
+        group.incident_id = inc.id
+        group.outcome = "incident"
+        record_triage(self.session, inc, self.now, verdict, group.id)
+        return inc
+
+    # --- after every submission -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        new = [r for r in self.rows if r.values is not None]
+        if new:
+            ids = self.session.execute(
+                insert(Alert).returning(Alert.id, sort_by_parameter_order=True), [r.values for r in new if r.values]
+            ).scalars()
+            for r, new_id in zip(new, ids, strict=True):
+                r.id = new_id
+        changed = [r for r in self.rows if r.values is None and r.changes]
+        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for r in changed:
+            by_shape.setdefault(tuple(sorted(r.changes)), []).append({"id": r.id, **r.changes})
+        for rows in by_shape.values():
+            self.session.execute(update(Alert), rows)
+        for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
+            inc = self.incident(incident_id)
+            if inc is None:
+                continue
+            if incident_id in self.counts:
+                impact = dict(inc.impact)
+                impact["alert_count"] = int(impact.get("alert_count", 0)) + self.counts[incident_id]
+                services = set(impact.get("services") or []) | self.services.get(incident_id, set())
+                if services:
+                    impact["services"] = sorted(services)
+                inc.impact = impact
+            if inc.status not in OPEN or inc.source != "alert":
+                continue
+            firing = self.session.scalar(
+                select(func.count(Alert.id)).where(Alert.incident_id == incident_id, Alert.status == "firing")
+            )
+            if incident_id in self.resolved and not firing:
+                total = self.session.scalar(select(func.count(Alert.id)).where(Alert.incident_id == incident_id))
+                incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
+            elif incident_id in self.fired and inc.status == "mitigated":
+                incidents.restart_watch(self.session, inc, self.now, ACTOR, self.fired[incident_id])
+
+
+def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.Triage, group_id: int | None) -> None:
+    """The triage report on the timeline: severity, confidence, reasons, escalation and runbook."""
+    reasons = [r.detail for r in verdict.reasons]
+    incidents.entry(
+        session,
+        inc,
+        now,
+        ACTOR,
+        "triage",
+        f"Triage: {verdict.severity} at {verdict.confidence}% confidence",
+        "; ".join(reasons)[:4000],
+        {"group_id": group_id, **verdict.as_dict()},
+    )
+    if verdict.below_threshold:
+        who = ", ".join(verdict.escalate_to) or "nobody (the policy names no one)"
+        incidents.entry(
+            session,
+            inc,
+            now,
+            ACTOR,
+            "triage_escalation",
+            f"Confidence {verdict.confidence}% is below {verdict.threshold}%: investigation required",
+            f"escalate to {who}",
+            {"escalate_to": list(verdict.escalate_to), "confidence": verdict.confidence,
+             "threshold": verdict.threshold},
+        )  # fmt: skip
+    if verdict.runbook is not None:
+        rb = verdict.runbook
+        incidents.entry(
+            session,
+            inc,
+            now,
+            ACTOR,
+            "runbook",
+            f"Runbook: {rb.runbook} ({rb.symptom})",
+            "; ".join(rb.checklist),
+            {"runbook": rb.runbook, "symptom": rb.symptom, "checklist": list(rb.checklist)},
+        )
+
+
+def ingest(session: Session, ctx: Context, now: datetime, jobs: list[Submission | Refused],
+           cfg: IntakeSettings) -> tuple[list[list[dict[str, Any]] | int], datetime | None]:  # fmt: skip
+    """Apply a batch; per job: the alert outcomes (a submission) or the dead letter's id (a refusal)."""
+    subs = [j for j in jobs if isinstance(j, Submission)]
+    batch = Batch(session, ctx, now, cfg)
+    batch.load(i for s in subs for i in s.items)
+    per_sub = {id(s): batch.submit(s) for s in subs}
+    batch.finish()
+    results: list[list[dict[str, Any]] | int] = []
+    for job in jobs:
+        if isinstance(job, Submission):
+            results.append([o.as_dict() for o in per_sub[id(job)]])
+        else:
+            results.append(dead_letter(session, job, cfg.dead_letters_keep))
+    return results, batch.next_hold
+
+
+def dead_letter(session: Session, job: Refused, keep: int) -> int:
+    row = DeadLetter(
+        received_at=job.received_at,
+        source=job.source[:40],
+        integration=job.integration,
+        status=job.status,
+        error=job.error[:4000],
+        field=job.field[:300] if job.field else None,
+        content_type=job.content_type[:200],
+        size=len(job.body),
+        body=job.body,
+    )
+    session.add(row)
+    session.flush()
+    newest = row.id
+    session.execute(
+        DeadLetter.__table__.delete().where(DeadLetter.id <= newest - keep)  # type: ignore[attr-defined]
+    )
+    return newest
+
+
+def release_held(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings) -> int:
+    """Held groups whose wait is over (no storm came) are triaged and decided one by one."""
+    stmt = select(AlertGroup).where(AlertGroup.outcome == "pending", AlertGroup.hold_until <= now,
+                                    AlertGroup.storm.is_(False))  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    groups = list(session.scalars(stmt.limit(200)))
+    batch = Batch(session, ctx, now, cfg)
+    for group in groups:
+        alerts = list(session.scalars(select(Alert).where(Alert.group_id == group.id).order_by(Alert.id)))
+        firing = [a for a in alerts if a.status == "firing"] or alerts
+        if not firing:
+            group.outcome, group.hold_until = "none", None
+            continue
+        verdict = tri.classify(ctx.policy, [signal(a) for a in firing])
+        group.triage = {**group.triage, "held": f"held until {now:%H:%M:%S} UTC; no storm followed"}
+        recs = [Rec(a.id, a.key, a.status, a.count, a.service, a.summary, a.group_id, a.incident_id, a.silence_id)
+                for a in firing]  # fmt: skip
+        batch.decide(group, verdict, recs)
+    batch.finish()
+    return len(groups)
+
+
+def next_hold(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(AlertGroup.hold_until)).where(AlertGroup.outcome == "pending"))
+
+
+def _details(item: Incoming) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if item.description:
+        details["description"] = item.description[:10_000]
+    if item.users is not None:
+        details["users"] = item.users
+    return details
+
+
+def _ghost(item: Incoming) -> Rec:
+    return Rec(None, item.key, item.status, 0, item.service, item.summary, None, None, None)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
