@@ -14,6 +14,7 @@ from warroom import __version__
 from warroom.api import alerts as alerts_api
 from warroom.api import engine as engine_api
 from warroom.api import incidents as incidents_api
+from warroom.api import notifications as notifications_api
 from warroom.api import problems
 from warroom.domain.clock import SystemClock, iso_z
 from warroom.incidents.service import Context
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.include_router(incidents_api.router)
     app.include_router(engine_api.router)
     app.include_router(alerts_api.router)
+    app.include_router(notifications_api.router)
     app.include_router(web_routes.router)
 
     @app.get("/healthz", tags=["health"])

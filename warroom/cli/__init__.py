@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from warroom.cli import engine, incidents, intake, policy, server
+from warroom.cli import engine, incidents, intake, notify, policy, server
 from warroom.cli.app import app
 
-__all__ = ["app", "engine", "incidents", "intake", "main", "policy", "server"]
+__all__ = ["app", "engine", "incidents", "intake", "main", "notify", "policy", "server"]
 
 
 def main() -> None:

@@ -173,3 +173,4 @@ class Update(Base):
 Index("ix_incidents_open", Incident.status, Incident.severity)
 from warroom.store import engine_models  # noqa: E402,F401
 from warroom.store import intake_models  # noqa: E402,F401
+from warroom.store import notify_models  # noqa: E402,F401

@@ -1,0 +1,172 @@
+"""The customer e-mail: when the policy wants one, reminders until it is sent, and sending it.
+
+nself: P0 within 30 min of mitigation, P1 within 1 h of resolution. When the anchor event
+happens the war room is told the e-mail is due and by when; if it has not been sent by
+then, an overdue reminder follows. Sending renders the policy's customer_email draft (or a
+human's edit of it), checks the external-comms rules, and puts it in the outbox for the
+`customer-email` destination.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from warroom.domain.clock import hhmm_utc
+from warroom.engine.timers import stamp
+from warroom.incidents.errors import Conflict, Invalid
+from warroom.incidents.service import Context, entry, get_for_update, run
+from warroom.notify import render
+from warroom.notify.outbox import Message, enqueue
+from warroom.notify.routing import CUSTOMER_EMAIL, channel_message, internal_channel
+from warroom.notify.settings import NotifySettings, current
+from warroom.policy.model import Policy
+from warroom.store.models import Incident
+from warroom.store.notify_models import Channel, Outbox
+
+LOOKBACK = timedelta(days=2)
+"""The delivery loop's scan looks this far back for incidents whose customer e-mail may be due."""
+
+
+def deadline(policy: Policy, inc: Incident) -> tuple[datetime, str] | None:
+    """When the customer e-mail is due for this incident, and why; None when none is due (yet)."""
+    rule = policy.severity(inc.severity).customer_email
+    if rule.within is None:
+        return None
+    within = rule.within.as_timedelta()
+    if rule.send == "after_mitigation" and inc.mitigated_at is not None:
+        return inc.mitigated_at + within, f"within {rule.within} of mitigation"
+    if rule.send == "after_resolution" and inc.resolved_at is not None:
+        return inc.resolved_at + within, f"within {rule.within} of resolution"
+    return None
+
+
+def already_sent(session: Session, incident_id: str) -> bool:
+    return bool(
+        session.scalar(select(exists().where(Outbox.incident_id == incident_id, Outbox.kind == "customer_email")))
+    )
+
+
+def remind(
+    session: Session, policy: Policy, inc: Incident, now: datetime, settings: NotifySettings | None = None
+) -> list[int]:
+    """Tell the war room a customer e-mail is due (once), and that it is overdue (once) if it still is not sent."""
+    due = deadline(policy, inc)
+    if due is None or already_sent(session, inc.id):
+        return []
+    at, why = due
+    channel = internal_channel(policy, inc)
+    anchor = stamp(at)
+    messages = []
+    title, body = render.customer_email_due(inc, at, why, overdue=False)
+    messages.append(
+        channel_message(
+            inc,
+            channel,
+            event_key=f"customer-email-due:{inc.id}:{anchor}",
+            kind="reminder",
+            title=title,
+            body=body,
+            due_by=at,
+        )
+    )
+    if now >= at:
+        title, body = render.customer_email_due(inc, at, why, overdue=True)
+        messages.append(
+            channel_message(
+                inc,
+                channel,
+                event_key=f"customer-email-overdue:{inc.id}:{anchor}",
+                kind="reminder",
+                title=title,
+                body=body,
+                notify_type="warning",
+            )
+        )
+    return enqueue(session, messages, now, settings)
+
+
+def scan(session: Session, policy: Policy, now: datetime, settings: NotifySettings | None = None) -> int:
+    """The delivery loop's check: every recently mitigated or resolved incident gets its reminders."""
+    since = now - LOOKBACK
+    rows = session.scalars(select(Incident).where(or_(Incident.mitigated_at >= since, Incident.resolved_at >= since)))
+    count = 0
+    for inc in rows:
+        if inc.policy != policy.name:
+            continue
+        count += len(remind(session, policy, inc, now, settings))
+    return count
+
+
+def send(
+    ctx: Context,
+    incident_id: str,
+    by: str,
+    text: str | None = None,
+    subject: str | None = None,
+    settings: NotifySettings | None = None,
+) -> int:
+    """Send the customer e-mail (the policy's draft, or a human's edit); returns the outbox id."""
+    from warroom.incidents import drafts
+
+    settings = settings or current()
+    who = (by or "").strip()
+    if not who:
+        raise Invalid("say who sends it (by)", field="by")
+    draft = drafts.draft(ctx, incident_id, "customer_email", who)
+    body = text.strip() if text and text.strip() else draft.text
+    head = (subject or "").strip() or draft.subject
+
+    def apply(session: Session, now: datetime) -> int:
+        inc = get_for_update(session, incident_id)
+        if not inc.flags.get("impact_confirmed"):
+            raise Conflict(
+                f"{inc.id} has no confirmed impact; the customer e-mail is refused until it is confirmed "
+                "(set the impact_confirmed flag) — never send speculation to customers"
+            )
+        if session.get(Channel, CUSTOMER_EMAIL) is None:
+            raise Conflict(
+                "no customer-email destination is configured; add one with "
+                "`warroom contact add-channel customer-email 'mailtos://…'`"
+            )
+        number = (
+            session.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.incident_id == inc.id, Outbox.kind == "customer_email", Outbox.fallback_of.is_(None))
+            )
+            or 0
+        ) + 1
+        title = head or render.title(inc)
+        ids = enqueue(
+            session,
+            [
+                Message(
+                    event_key=f"customer-email:{inc.id}:{number}",
+                    destination=CUSTOMER_EMAIL,
+                    kind="customer_email",
+                    title=title,
+                    body=body,
+                    incident_id=inc.id,
+                )
+            ],
+            now,
+            settings,
+        )
+        due = deadline(ctx.policy, inc)
+        late = f"; {int((now - due[0]).total_seconds() // 60)} min after it was due" if due and now > due[0] else ""
+        entry(
+            session,
+            inc,
+            now,
+            who,
+            "customer_email",
+            f"Customer e-mail #{number} queued: {title}",
+            f"due by {hhmm_utc(due[0])}{late}" if due else "",
+            {"notification": ids[0] if ids else None},
+        )
+        return ids[0]
+
+    return run(ctx, apply)

@@ -1,0 +1,501 @@
+"""Who hears what, where: from pages, the policy's notification matrix and incident events to outbox rows.
+
+Everything here runs inside the transaction of the event (a page recorded by the engine, a
+declaration, an acknowledgement, an update), so the message exists exactly when the event does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from warroom.domain.clock import hhmm_utc
+from warroom.engine.people import Directory, Reached
+from warroom.notify import contacts, render
+from warroom.notify import rules as rules_mod
+from warroom.notify.outbox import Message, enqueue, link_page, person_destination
+from warroom.notify.settings import NotifySettings, current
+from warroom.policy.model import PAGING_METHODS, NotifyRule, Policy, Severity
+from warroom.store.engine_models import Page
+from warroom.store.models import Incident, TimelineEntry, Update
+from warroom.store.notify_models import Outbox, PageLink, Person
+
+log = logging.getLogger("warroom.notify")
+
+WAR_ROOM = "war-room"
+STATUS_PAGE = "status-page"
+CUSTOMER_EMAIL = "customer-email"
+STRICT = False
+"""Re-raise routing errors (tests); in production a routing bug is logged and never blocks the incident."""
+
+
+def _type(policy: Policy, inc: Incident) -> str:
+    return "failure" if policy.rank(inc.severity) == 0 else "warning"
+
+
+def address_for(destination: str, inc: Incident) -> str | None:
+    """The incident's own channel name, for destinations whose URL is a pattern ({channel})."""
+    return inc.channel or None if destination == WAR_ROOM else None
+
+
+def internal_channel(policy: Policy, inc: Incident) -> str:
+    cadence = policy.severity(inc.severity).cadence.get("internal")
+    return cadence.channel if cadence and cadence.channel else WAR_ROOM
+
+
+def matrix_channels(sev: Severity) -> list[str]:
+    out = [c for rule in sev.notify for c in rule.channels]
+    return list(dict.fromkeys(out))
+
+
+# --- one person -----------------------------------------------------------------------------
+
+
+def person_messages(
+    session: Session,
+    policy: Policy,
+    inc: Incident,
+    person: str,
+    asked: Sequence[str],
+    *,
+    event_key: str,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+    any_method: bool = False,
+    page_id: int | None = None,
+    not_before: datetime | None = None,
+    due_by: datetime | None = None,
+    notify_type: str = "info",
+) -> list[Message]:
+    """One message per method this person should get, under their own rules."""
+    p = session.get(Person, person)
+    have = contacts.person_methods(session, person)
+    sev = policy.severity(inc.severity)
+    rule = rules_mod.first_rule(contacts.person_rules(session, person), sev.all_names)
+    tz = p.timezone if p is not None else "UTC"
+    choice = rules_mod.choose(asked, have, rule, any_method=any_method, tz=tz, at=now)
+    wait = max(filter(None, [not_before, choice.not_before]), default=None)
+    notes = list(choice.notes)
+    if p is None:
+        notes.append(f"{person} is not in the contacts; add them with `warroom contact add-person {person}`")
+    methods: list[str | None] = list(choice.methods) or [None]
+    return [
+        Message(
+            event_key=event_key,
+            destination=person_destination(person, method),
+            kind=kind,
+            title=title,
+            body=body,
+            incident_id=inc.id,
+            page_id=page_id,
+            person=person,
+            method=method,
+            notify_type=notify_type,
+            not_before=wait,
+            due_by=due_by,
+            note="; ".join(notes),
+        )
+        for method in methods
+    ]
+
+
+def channel_message(
+    inc: Incident,
+    destination: str,
+    *,
+    event_key: str,
+    kind: str,
+    title: str,
+    body: str,
+    not_before: datetime | None = None,
+    due_by: datetime | None = None,
+    notify_type: str = "info",
+    page_id: int | None = None,
+    note: str = "",
+) -> Message:
+    return Message(
+        event_key=event_key,
+        destination=destination,
+        kind=kind,
+        title=title,
+        body=body,
+        incident_id=inc.id,
+        page_id=page_id,
+        address=address_for(destination, inc),
+        notify_type=notify_type,
+        not_before=not_before,
+        due_by=due_by,
+        note=note,
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def page_event_key(page: Page) -> str:
+    """At most one page per person per incident per tier (and round): two targets that reach the
+    same person in one tier are one page."""
+    who = page.person or page.channel or f"target:{page.target}"
+    if page.kind == "page" and page.tier is not None:
+        return f"page:{page.incident_id}:t{page.tier}:r{page.round}:{who}"
+    return f"{page.kind}:{page.incident_id}:{page.id}"
+
+
+def enqueue_page(
+    session: Session, policy: Policy, page: Page, now: datetime, settings: NotifySettings | None = None
+) -> list[int]:
+    """Turn one Page row into outbox rows by the person's methods and rules; link the page to them."""
+    settings = settings or current()
+    inc = session.get(Incident, page.incident_id)
+    if inc is None:
+        return []
+    key = page_event_key(page)
+    title, body = render.page(session, policy, inc, now, page.reason, settings.public_url)
+    spec = policy.targets.get(page.target)
+    asked = list(page.methods) or (list(spec.methods) if spec else []) or ["page"]
+    kind = "page" if page.kind == "page" else "escalation"
+    if page.person:
+        messages = person_messages(
+            session,
+            policy,
+            inc,
+            page.person,
+            asked,
+            event_key=key,
+            kind=kind,
+            title=title,
+            body=body,
+            now=now,
+            page_id=page.id,
+            notify_type=_type(policy, inc),
+        )
+    elif page.channel:
+        messages = [
+            channel_message(
+                inc,
+                page.channel,
+                event_key=key,
+                kind=kind,
+                title=title,
+                body=body,
+                page_id=page.id,
+                notify_type=_type(policy, inc),
+            )
+        ]
+    else:
+        messages = [
+            channel_message(
+                inc,
+                f"target:{page.target}",
+                event_key=key,
+                kind=kind,
+                title=title,
+                body=body,
+                page_id=page.id,
+                note=f"{page.target} reached nobody",
+                notify_type=_type(policy, inc),
+            )
+        ]
+    created = enqueue(session, messages, now, settings)
+    link_page(session, page, key, now)
+    return created
+
+
+def catch_up_pages(
+    session: Session,
+    policy: Policy,
+    now: datetime,
+    settings: NotifySettings | None = None,
+    incident_ids: Iterable[str] | None = None,
+    limit: int = 200,
+) -> int:
+    """Every page still `pending` with no outbox rows gets them: nothing is lost before the hook runs."""
+    stmt = select(Page).where(
+        Page.delivery == "pending",
+        ~exists().where(PageLink.page_id == Page.id),
+    )
+    if incident_ids is not None:
+        ids = list(incident_ids)
+        if not ids:
+            return 0
+        stmt = stmt.where(Page.incident_id.in_(ids))
+    pages = list(session.scalars(stmt.order_by(Page.id).limit(limit)))
+    for page in pages:
+        enqueue_page(session, policy, page, now, settings)
+    return len(pages)
+
+
+# --- the notification matrix ----------------------------------------------------------------
+
+
+def _timing(policy: Policy, sev: Severity, rule: NotifyRule, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """(not before, due by) for a matrix row."""
+    if rule.timing == "business_hours":
+        opens = policy.business_calendar().next_business_open(now)
+        return (opens if opens > now else None), None
+    if rule.timing == "within_ack_sla" and sev.sla.ack is not None:
+        return None, policy.business_calendar().deadline(now, sev.sla.ack)
+    return None, None
+
+
+def on_declared(
+    session: Session, policy: Policy, inc: Incident, now: datetime, settings: NotifySettings | None = None
+) -> list[int]:
+    """Enqueue the severity's notification matrix: who is told, where, how and when."""
+    settings = settings or current()
+    sev = policy.severity(inc.severity)
+    directory = Directory()
+    created: list[int] = []
+    notify_type = _type(policy, inc)
+    for rule in sev.notify:
+        not_before, due_by = _timing(policy, sev, rule, now)
+        person_asked = [m for m in rule.methods if not (m == "chat" and rule.channels)]
+        paging = any(m in PAGING_METHODS for m in person_asked)
+        told: list[str] = []
+        messages: list[Message] = []
+        ptitle, pbody = render.page(
+            session,
+            policy,
+            inc,
+            now,
+            f"Declared {hhmm_utc(inc.declared_at)}: the notification matrix tells you now",
+            settings.public_url,
+        )
+        for target in rule.who:
+            reached: Reached = directory.reach(session, policy, target, now)
+            if reached.person:
+                told.append(reached.person)
+                if not person_asked:
+                    continue
+                key = f"page:{inc.id}:t1:r0:{reached.person}" if paging else f"notify:{inc.id}:{reached.person}"
+                messages += person_messages(
+                    session,
+                    policy,
+                    inc,
+                    reached.person,
+                    person_asked,
+                    event_key=key,
+                    kind="page" if paging else "notify",
+                    title=ptitle,
+                    body=pbody,
+                    now=now,
+                    any_method=rule.any_method,
+                    not_before=not_before,
+                    due_by=due_by,
+                    notify_type=notify_type,
+                )
+            elif reached.channel:
+                told.append(reached.channel)
+                messages.append(
+                    channel_message(
+                        inc,
+                        reached.channel,
+                        event_key=f"declared:{inc.id}",
+                        kind="declared",
+                        title=ptitle,
+                        body=pbody,
+                        not_before=not_before,
+                        due_by=due_by,
+                        notify_type=notify_type,
+                    )
+                )
+            else:
+                told.append(f"{target} (nobody: {reached.note})")
+        if rule.channels:
+            title, body = render.declared(session, policy, inc, now, told, settings.public_url)
+            for ch in rule.channels:
+                messages.append(
+                    channel_message(
+                        inc,
+                        ch,
+                        event_key=f"declared:{inc.id}",
+                        kind="declared",
+                        title=title,
+                        body=body,
+                        not_before=not_before,
+                        due_by=due_by,
+                        notify_type=notify_type,
+                    )
+                )
+        created += enqueue(session, messages, now, settings)
+    return created
+
+
+# --- other incident events ------------------------------------------------------------------
+
+
+def _posts(
+    session: Session,
+    inc: Incident,
+    channels: list[str],
+    key: str,
+    kind: str,
+    title: str,
+    body: str,
+    now: datetime,
+    settings: NotifySettings,
+    notify_type: str = "info",
+) -> list[int]:
+    messages = [
+        channel_message(inc, ch, event_key=key, kind=kind, title=title, body=body, notify_type=notify_type)
+        for ch in channels
+    ]
+    return enqueue(session, messages, now, settings)
+
+
+def _chat_channels(policy: Policy, inc: Incident) -> list[str]:
+    """Where the war room talks for this severity: the matrix's channels, else the internal channel."""
+    return matrix_channels(policy.severity(inc.severity)) or [internal_channel(policy, inc)]
+
+
+def on_acknowledged(
+    session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
+) -> list[int]:
+    title, body = render.ack(session, policy, inc, now, inc.acknowledged_by or e.actor)
+    return _posts(session, inc, _chat_channels(policy, inc), f"ack:{inc.id}:{e.id}", "ack", title, body, now, settings)
+
+
+def on_resolved(
+    session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
+) -> list[int]:
+    title, body = render.resolution(session, policy, inc, now)
+    return _posts(
+        session,
+        inc,
+        _chat_channels(policy, inc),
+        f"resolved:{inc.id}:{e.id}",
+        "resolved",
+        title,
+        body,
+        now,
+        settings,
+        "success",
+    )
+
+
+def on_update(
+    session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
+) -> list[int]:
+    """A posted update goes to its audience's channel (the policy's cadence channel)."""
+    audience = str(e.data.get("audience", ""))
+    number = int(e.data.get("number", 0) or 0)
+    sev = policy.severity(inc.severity)
+    cadence = sev.cadence.get(audience)  # type: ignore[call-overload]
+    if cadence is not None and cadence.channel:
+        channel = cadence.channel
+    elif audience == "internal":
+        channel = WAR_ROOM
+    elif audience == "external":
+        channel = STATUS_PAGE
+    else:
+        return []
+    if audience == "external" and sev.status_page.post == "never":
+        return []
+    row = session.scalar(
+        select(Update).where(Update.incident_id == inc.id, Update.audience == audience, Update.number == number)
+    )
+    text = row.text if row is not None else e.what
+    title, body = render.update(inc, audience, number, text)
+    return _posts(session, inc, [channel], f"update:{inc.id}:{audience}:{number}", "update", title, body, now, settings)
+
+
+def on_reminder(
+    session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
+) -> list[int]:
+    """Cadence reminders reach the commander and scribe themselves (chat, else e-mail, else anything)."""
+    people = [str(p) for p in e.data.get("to", []) if p]
+    title, body = render.reminder(inc, e.what, e.outcome)
+    messages: list[Message] = []
+    for person in people:
+        messages += person_messages(
+            session,
+            policy,
+            inc,
+            person,
+            ["chat", "email"],
+            any_method=True,
+            event_key=f"reminder:{inc.id}:{e.id}",
+            kind="reminder",
+            title=title,
+            body=body,
+            now=now,
+        )
+    return enqueue(session, messages, now, settings)
+
+
+def on_breach(
+    session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
+) -> list[int]:
+    title, body = render.reminder(inc, e.what, e.outcome)
+    return _posts(
+        session,
+        inc,
+        [internal_channel(policy, inc)],
+        f"breach:{inc.id}:{e.id}",
+        "sla_breach",
+        title,
+        body,
+        now,
+        settings,
+        "warning",
+    )
+
+
+def on_entries(
+    session: Session,
+    policy: Policy,
+    entries: list[TimelineEntry],
+    now: datetime,
+    settings: NotifySettings | None = None,
+) -> None:
+    """The hook: called in the transaction of every incident change (and engine firing) with its new
+    timeline entries. Enqueues what they call for and hands new pages over; never blocks the change."""
+    if not entries:
+        return
+    settings = settings or current()
+    try:
+        with session.begin_nested():
+            session.flush()
+            _route(session, policy, entries, now, settings)
+    except Exception:
+        if STRICT:
+            raise
+        log.exception("routing notifications failed; pages are caught up by the delivery loop")
+
+
+def _route(
+    session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime, settings: NotifySettings
+) -> None:
+    from warroom.notify import customer
+
+    touched: dict[str, Incident] = {}
+    for e in entries:
+        inc = touched.get(e.incident_id) or session.get(Incident, e.incident_id)
+        if inc is None:
+            continue
+        touched[inc.id] = inc
+        if e.kind == "declared":
+            on_declared(session, policy, inc, now, settings)
+        elif e.kind == "acknowledged":
+            on_acknowledged(session, policy, inc, e, now, settings)
+        elif e.kind == "update":
+            on_update(session, policy, inc, e, now, settings)
+        elif e.kind == "reminder":
+            on_reminder(session, policy, inc, e, now, settings)
+        elif e.kind == "sla_breach":
+            on_breach(session, policy, inc, e, now, settings)
+        elif e.kind == "resolved":
+            on_resolved(session, policy, inc, e, now, settings)
+        elif e.kind == "status" and e.data.get("to") in ("mitigated", "resolved"):
+            customer.remind(session, policy, inc, now, settings)
+    catch_up_pages(session, policy, now, settings, incident_ids=list(touched))
+
+
+def queued_for(session: Session, incident_id: str) -> list[Outbox]:
+    return list(session.scalars(select(Outbox).where(Outbox.incident_id == incident_id).order_by(Outbox.id)))
