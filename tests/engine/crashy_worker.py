@@ -1,0 +1,35 @@
+"""`warroom worker`, except that after recording its first page it stops inside the transaction.
+
+The crash test starts this, waits for the marker file, and kills it with SIGKILL: a worker dead
+mid-escalation with a page written but not committed, its claims still leased.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from warroom.engine import firing
+
+_page = firing.Firing.page
+
+
+def _page_then_hang(self: firing.Firing, *args: Any, **kwargs: Any) -> Any:
+    row = _page(self, *args, **kwargs)
+    if row is not None:
+        self.session.flush()
+        with open(os.environ["CRASH_MARKER"], "w", encoding="utf-8") as marker:
+            marker.write(str(self.timer.id))
+        time.sleep(600)
+    return row
+
+
+firing.Firing.page = _page_then_hang  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from warroom.cli import main
+
+    sys.argv = ["warroom", "worker", *sys.argv[1:]]
+    main()
