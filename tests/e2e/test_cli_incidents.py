@@ -57,8 +57,9 @@ def test_cli_tour(cli_env: dict[str, str]) -> None:
     assert done.returncode == 0 and "postmortem due" in done.stdout
 
     timeline = run(cli_env, "timeline", iid)
-    lines = timeline.stdout.strip().splitlines()
-    assert all(line.count(" | ") == 3 and line[:9].endswith(" UTC") for line in lines)
+    lines = [line for line in timeline.stdout.splitlines() if line]
+    odd = [line for line in lines if line.count(" | ") != 3 or not line[:9].endswith(" UTC")]
+    assert not odd, odd
     assert "| bob | Restarted the database container | errors clearing" in timeline.stdout
     as_json = json.loads(run(cli_env, "timeline", iid, "--json").stdout)
     assert as_json[0]["kind"] == "declared"
