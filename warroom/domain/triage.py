@@ -273,6 +273,7 @@ def classify(policy: Policy, signals: Sequence[Signal], *, storm: str | None = N
     for sig in signals:
         text = sig.text()
         texts.append(text)
+        ruled: tuple[int, str] | None = None
         for rule in cls.rules:
             said = rule_matches(rule, sig, text)
             if said is None:
@@ -283,6 +284,8 @@ def classify(policy: Policy, signals: Sequence[Signal], *, storm: str | None = N
                 detail += f" ({rule.reason})"
             kind = "users" if rule.match.users_over is not None else "rule"
             add(sev, rule.confidence, kind, detail)
+            if ruled is None or rule.confidence > ruled[0]:
+                ruled = (rule.confidence, sev)
             for flag in rule.sets_flags:
                 flags[flag] = max(flags.get(flag, 0), rule.confidence)
         hinted = hint_severity(policy, sig.severity_hint)
@@ -293,7 +296,8 @@ def classify(policy: Policy, signals: Sequence[Signal], *, storm: str | None = N
             add(sev, conf, kind, f"the sender rates it '{sig.severity_hint}'")
         ratio = excess(sig.value, sig.threshold)
         if ratio is not None and ratio > 1:
-            target = hinted[0] if hinted else _fallback(policy)
+            # The metric backs what the sender or the policy's rules said of this alert.
+            target = hinted[0] if hinted else ruled[1] if ruled else _fallback(policy)
             conf = 40 if ratio >= 10 else 30 if ratio >= 2 else 15
             what = sig.metric or "the metric"
             add(target, conf, "metric", f"{what} at {sig.value:g} is {ratio:.1f}x past its threshold {sig.threshold}")

@@ -1,0 +1,85 @@
+"""Deduplication, grouping into one incident, auto-resolve and re-fire, through the real server."""
+
+from __future__ import annotations
+
+from tests.intake.conftest import Intake, unique
+
+
+def test_repeat_while_firing_counts_and_resolved_closes(intake: Intake) -> None:
+    service, fp = unique(), unique("fp")
+    first = intake.generic(summary="Queue depth high", service=service, fingerprint=fp, severity="warning")
+    again = intake.generic(summary="Queue depth high", service=service, fingerprint=fp, severity="warning")
+    a1, a2 = first["alerts"][0], again["alerts"][0]
+    assert a1["outcome"] == "new" and a2["outcome"] == "repeat" and a1["id"] == a2["id"]
+    alert = intake.get(f"/api/v1/alerts/{a1['id']}")
+    assert alert["count"] == 2 and alert["last_seen"] > alert["first_seen"]
+    assert len(intake.get("/api/v1/alerts", service=service)) == 1
+    done = intake.generic(summary="Queue depth high", service=service, fingerprint=fp, status="resolved")
+    assert done["alerts"][0]["outcome"] == "resolved" and done["alerts"][0]["id"] == a1["id"]
+    closed = intake.get(f"/api/v1/alerts/{a1['id']}")
+    assert closed["status"] == "resolved" and closed["resolved_at"]
+    refired = intake.generic(summary="Queue depth high", service=service, fingerprint=fp, severity="warning")
+    assert refired["alerts"][0]["outcome"] == "new" and refired["alerts"][0]["id"] != a1["id"]
+
+
+def test_same_service_groups_into_one_incident_other_service_apart(intake: Intake) -> None:
+    service, other = unique("api"), unique("db")
+    a = intake.generic(summary="API 5xx above 5%", service=service, severity="critical")["alerts"][0]
+    b = intake.generic(summary="API latency p99 4s", service=service, severity="critical")["alerts"][0]
+    c = intake.generic(summary="Replica lag 10 min", service=other, severity="critical")["alerts"][0]
+    assert a["group_id"] == b["group_id"] and a["incident_id"] == b["incident_id"]
+    assert c["group_id"] != a["group_id"] and c["incident_id"] != a["incident_id"]
+    inc = intake.incident(a["incident_id"])
+    assert inc["source"] == "alert" and inc["severity"] == "P1" and inc["service"] == service
+    assert inc["impact"]["alert_count"] == 2 and inc["impact"]["services"] == [service]
+    summary = intake.get(f"/api/v1/incidents/{a['incident_id']}/alerts")
+    assert summary["alert_count"] == 2 and summary["firing"] == 2 and summary["services"] == [service]
+    pages = intake.wait(lambda: intake.pages(a["incident_id"]))
+    assert len(pages) == 1, "the second alert joins the incident without paging again"
+
+
+def test_all_alerts_resolved_mitigates_and_refire_restarts_the_watch(intake: Intake) -> None:
+    service = unique("auth")
+    fps = [unique("fp"), unique("fp")]
+    for fp in fps:
+        result = intake.generic(summary="Checkout errors", service=service, fingerprint=fp, severity="critical")
+    iid = result["alerts"][0]["incident_id"]
+    intake.generic(summary="Checkout errors", service=service, fingerprint=fps[0], status="resolved")
+    assert intake.incident(iid)["status"] == "triggered", "one alert still firing"
+    intake.generic(summary="Checkout errors", service=service, fingerprint=fps[1], status="resolved")
+    inc = intake.incident(iid)
+    assert inc["status"] == "mitigated" and inc["watch_started_at"]
+    watch_from = inc["watch_started_at"]
+    again = intake.generic(summary="Checkout errors", service=service, fingerprint=fps[0], severity="critical")
+    assert again["alerts"][0]["incident_id"] == iid, "a re-fire joins the open incident"
+    inc = intake.incident(iid)
+    assert inc["watch_started_at"] > watch_from
+    kinds = [e["kind"] for e in intake.timeline(iid)]
+    assert "watch_restarted" in kinds
+    assert intake.get(f"/api/v1/incidents/{iid}/alerts")["firing"] == 1
+
+
+def test_manual_incidents_are_not_auto_resolved(intake: Intake) -> None:
+    """Only incidents that alerts declared are mitigated by their alerts resolving."""
+    service = unique("web")
+    result = intake.generic(summary="Web 5xx", service=service, severity="critical", fingerprint=unique())
+    iid = result["alerts"][0]["incident_id"]
+    assert intake.incident(iid)["declared_by"] == "warroom-intake"
+
+
+def test_batched_requests_all_commit(intake: Intake) -> None:
+    """Concurrent requests are committed together (group commit) and every one is answered after commit."""
+    import concurrent.futures
+
+    service = unique("batch")
+
+    def send(i: int) -> dict[str, object]:
+        return intake.generic(summary=f"disk {i} full", service=service, fingerprint=f"{service}-{i}")
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(send, range(64)))
+    ids = {r["alerts"][0]["id"] for r in results}  # type: ignore[index]
+    assert len(ids) == 64
+    assert len(intake.get("/api/v1/alerts", service=service, limit=1000)) == 64
+    stats = intake.get("/api/v1/intake")
+    assert stats["batches"] >= 1 and stats["alerts"] >= 64
