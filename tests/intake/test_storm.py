@@ -13,9 +13,15 @@ def test_storm_across_services_is_one_incident_and_one_page(so1_storm: Intake) -
     results = []
     for i in range(12):
         results.append(
-            api.generic(summary=f"5xx above threshold on {services[i % 6]}", service=services[i % 6],
-                        fingerprint=f"storm-{i}", severity="critical", metric="error_rate", value=12,
-                        threshold="< 1%")  # fmt: skip
+            api.generic(
+                summary=f"5xx above threshold on {services[i % 6]}",
+                service=services[i % 6],
+                fingerprint=f"storm-{i}",
+                severity="critical",
+                metric="error_rate",
+                value=12,
+                threshold="< 1%",
+            )
         )
     first = results[0]["alerts"][0]["incident_id"]
     assert first, "the first alert declares at once"
