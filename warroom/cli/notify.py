@@ -280,9 +280,9 @@ def notifications_show(
         f"event {n.event_key}; created {iso_z(n.created_at)}" + (f"; sent {iso_z(n.sent_at)}" if n.sent_at else "")
     )
     if n.note:
-        console.print(f"note: {n.note}", markup=False)
+        console.print(f"note: {n.note}", markup=False, soft_wrap=True)
     console.print(f"[bold]{n.title}[/]")
-    console.print(n.body, markup=False)
+    console.print(n.body, markup=False, soft_wrap=True)
     for a in n.log:
         console.print(
             f"  {iso_z(a.at)} #{a.number} {a.outcome} by {a.worker} ({a.elapsed_ms} ms) {a.error}", markup=False
@@ -320,7 +320,7 @@ def notifications_customer_email(
         n = _backend().customer_email(incident_id, by, text, subject)
     except ServiceError as exc:
         fail(exc.detail)
-    console.print(f"customer e-mail queued as notification {n.id}: {n.title}", markup=False)
+    console.print(f"customer e-mail queued as notification {n.id}: {n.title}", markup=False, soft_wrap=True)
 
 
 @notifications_app.command("deliver")
@@ -435,7 +435,7 @@ def contact_add_person(
         p = _backend().put_person(name, PersonRequest(display_name=display_name, timezone=timezone, fallback=fallback))
     except ServiceError as exc:
         fail(exc.detail)
-    console.print(_person_line(p), markup=False)
+    console.print(_person_line(p), markup=False, soft_wrap=True)
 
 
 @contact_app.command("remove-person")
@@ -458,7 +458,7 @@ def contact_add_method(
         p = _backend().put_method(person, method, url)
     except ServiceError as exc:
         fail(exc.detail)
-    console.print(_person_line(p), markup=False)
+    console.print(_person_line(p), markup=False, soft_wrap=True)
 
 
 @contact_app.command("remove-method")
@@ -467,7 +467,7 @@ def contact_remove_method(person: str = typer.Argument(...), method: str = typer
         p = _backend().remove_method(person, method)
     except ServiceError as exc:
         fail(exc.detail)
-    console.print(_person_line(p), markup=False)
+    console.print(_person_line(p), markup=False, soft_wrap=True)
 
 
 def _csv(text: str | None) -> list[str]:
@@ -537,7 +537,9 @@ def contact_add_channel(
         fail(exc.detail)
     except ValueError as exc:
         fail(str(exc).splitlines()[0] if str(exc) else "invalid channel")
-    console.print(f"{c.name} → {c.url}" + (f" (fallback {c.fallback})" if c.fallback else ""), markup=False)
+    console.print(
+        f"{c.name} → {c.url}" + (f" (fallback {c.fallback})" if c.fallback else ""), markup=False, soft_wrap=True
+    )
 
 
 @contact_app.command("remove-channel")

@@ -28,6 +28,10 @@ CHANNEL_NAME = re.compile(r"^[^\s:]{1,200}$")
 PERSON_PREFIX = "person:"
 SAMPLE = {"channel": "incident-2026-05-07-sample", "incident": "INC-20260507-0001"}
 Delivery = Literal["at-most-once", "at-least-once"]
+APPRISE_DEFAULTS = frozenset(
+    {"overflow=upstream", "retry=0", "wait=0.5", "optional=no", "method=POST", "format=text", "format=html"}
+)
+"""Parameters Apprise prints with its own defaults; left out of listings so the URL reads like the one saved."""
 
 # --- requests and views -------------------------------------------------------------------------
 
@@ -170,7 +174,9 @@ def mask(url: str) -> str:
     shown = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
     for key, value in SAMPLE.items():
         shown = shown.replace(value, "{" + key + "}")
-    return shown
+    base, _, query = shown.partition("?")
+    kept = [p for p in query.split("&") if p and p not in APPRISE_DEFAULTS]
+    return base + ("?" + "&".join(kept) if kept else "")
 
 
 # --- validation ---------------------------------------------------------------------------------
