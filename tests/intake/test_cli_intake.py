@@ -1,0 +1,81 @@
+"""`warroom integration|alerts|silence` as a user runs them, locally and against a server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server
+from tests.intake.conftest import unique
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "warroom", *args],
+        env={**os.environ, "COLUMNS": "200", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_integration_add_list_remove(server: Server) -> None:
+    env = {"WARROOM_DATABASE_URL": server.db_url, "WARROOM_POLICY": "nself", "WARROOM_URL": ""}
+    name = unique("cli")
+    out = run(env, "integration", "add", "generic", name, "--by", "ops")
+    assert out.returncode == 0, out.stderr
+    token = next(line for line in out.stdout.splitlines() if line.startswith("wr_"))
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", json={"summary": "from cli test"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    listed = run(env, "integration", "list", "--json")
+    entry = next(i for i in json.loads(listed.stdout) if i["name"] == name)
+    assert entry["source"] == "generic" and entry["token_hint"] == token[:10] + "…"
+    assert token not in listed.stdout, "the secret is shown once, at creation"
+    assert run(env, "integration", "remove", name).returncode == 0
+    again = run(env, "integration", "remove", name)
+    assert again.returncode == 2 and f"no integration named '{name}'" in again.stderr
+
+
+@pytest.fixture
+def cli_env(server: Server, tmp_path: Path) -> dict[str, str]:
+    """Against the server (WARROOM_URL); the integration test above covers the local database."""
+    return {"WARROOM_URL": server.base, "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db"}
+
+
+def test_silences_alerts_and_groups_from_the_cli(cli_env: dict[str, str], server: Server,
+                                                 server_tokens: dict[str, str]) -> None:  # fmt: skip
+    service = unique("cli")
+    added = run(cli_env, "silence", "add", f"service={service}", "env!=staging", "--for", "30m",
+                "--comment", "deploy", "--by", "ops", "--json")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    silence = json.loads(added.stdout)
+    assert silence["active"] and silence["created_by"] == "ops"
+    bad = run(cli_env, "silence", "add", "service=~(", "--for", "1h")
+    assert bad.returncode == 2 and "regular expression" in bad.stderr
+
+    headers = {"Authorization": f"Bearer {server_tokens['generic']}"}
+    body = {"summary": "Deploy in progress", "service": service, "severity": "critical"}
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=10)
+    alert_id = resp.json()["alerts"][0]["id"]
+    shown = run(cli_env, "alerts", "show", str(alert_id), "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["silence_id"] == silence["id"]
+    assert run(cli_env, "silence", "expire", str(silence["id"]), "--by", "ops").returncode == 0
+
+    info = {"summary": "Disk 60%", "service": service + "-disk", "severity": "info"}
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=info, headers=headers, timeout=10)
+    group_id = resp.json()["alerts"][0]["group_id"]
+    group = run(cli_env, "alerts", "group", str(group_id))
+    assert group.returncode == 0 and "none" in group.stdout and "P4" in group.stdout
+    declared = run(cli_env, "alerts", "declare", str(group_id), "--severity", "P2", "--reason", "spreading",
+                   "--by", "ops", "--json")  # fmt: skip
+    assert declared.returncode == 0, declared.stderr
+    assert json.loads(declared.stdout)["incident_id"]
+    refused = run(cli_env, "alerts", "dismiss", str(group_id))
+    assert refused.returncode == 2 and "resolve or close the incident" in refused.stderr
