@@ -45,6 +45,11 @@ def test_p0_pages_primary_and_all_engineers_and_posts_in_the_war_room_at_once(
     rows = _rows(nctx, iid)
     assert set(rows) == {"person:alice:push", "@engineers", "war-room"}
     assert all(r.next_attempt_at == nctx.clock.now() for r in rows.values())
+    assert {d: r.event_key for d, r in rows.items()} == {
+        "person:alice:push": f"page:{iid}:t1:r0:alice",
+        "@engineers": f"declared:{iid}",
+        "war-room": f"declared:{iid}",
+    }
 
     report = deliver_due(nctx, "w1", settings=settings)
     assert report.sent == 3

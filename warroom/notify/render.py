@@ -76,21 +76,25 @@ def declared(
     now: datetime,
     told: list[str],
     public_url: str | None = None,
+    raised_from: str | None = None,
 ) -> tuple[str, str]:
     """The matrix post in a channel: the page text, the war room, who was paged."""
     ctx = context(session, policy, inc, now)
     sev = policy.severity(inc.severity)
     plain = f"{inc.severity} {sev.label}: {inc.summary or inc.title}".strip()
     lines = [template(policy, "page", ctx, plain)]
-    opening = template(policy, "war_room_opening", ctx, "")
-    if opening and opening not in lines[0]:
-        lines.append(opening)
+    if raised_from:
+        lines.insert(0, f"Severity raised {raised_from} → {inc.severity}.")
+    else:
+        opening = template(policy, "war_room_opening", ctx, "")
+        if opening and opening not in lines[-1]:
+            lines.append(opening)
     if inc.topic:
         lines.append(f"Topic: {inc.topic}")
     if told:
         lines.append("Notified: " + ", ".join(told))
     lines.append(_ack_hint(inc, public_url))
-    return title(inc, "declared"), "\n".join(lines)
+    return title(inc, f"raised from {raised_from}" if raised_from else "declared"), "\n".join(lines)
 
 
 def ack(session: Session, policy: Policy, inc: Incident, now: datetime, by: str) -> tuple[str, str]:

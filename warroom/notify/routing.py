@@ -245,10 +245,27 @@ def _timing(policy: Policy, sev: Severity, rule: NotifyRule, now: datetime) -> t
 
 
 def on_declared(
-    session: Session, policy: Policy, inc: Incident, now: datetime, settings: NotifySettings | None = None
+    session: Session,
+    policy: Policy,
+    inc: Incident,
+    now: datetime,
+    settings: NotifySettings | None = None,
+    *,
+    raised_from: str | None = None,
+    event_key: str | None = None,
 ) -> list[int]:
-    """Enqueue the severity's notification matrix: who is told, where, how and when."""
+    """Enqueue the severity's notification matrix: who is told, where, how and when.
+
+    Also run when the severity is raised (`raised_from`): the new severity's matrix applies; people
+    already paged at tier 1 are not paged again, channels hear of the change.
+    """
     settings = settings or current()
+    key = event_key or f"declared:{inc.id}"
+    what = (
+        f"Raised {raised_from} → {inc.severity} at {hhmm_utc(now)}"
+        if raised_from
+        else f"Declared {hhmm_utc(inc.declared_at)}"
+    )
     sev = policy.severity(inc.severity)
     directory = Directory()
     created: list[int] = []
@@ -264,7 +281,7 @@ def on_declared(
             policy,
             inc,
             now,
-            f"Declared {hhmm_utc(inc.declared_at)}: the notification matrix tells you now",
+            f"{what}: the notification matrix tells you now",
             settings.public_url,
         )
         for target in rule.who:
@@ -273,14 +290,14 @@ def on_declared(
                 told.append(reached.person)
                 if not person_asked:
                     continue
-                key = f"page:{inc.id}:t1:r0:{reached.person}" if paging else f"notify:{inc.id}:{reached.person}"
+                pkey = f"page:{inc.id}:t1:r0:{reached.person}" if paging else f"notify:{inc.id}:{reached.person}"
                 messages += person_messages(
                     session,
                     policy,
                     inc,
                     reached.person,
                     person_asked,
-                    event_key=key,
+                    event_key=pkey,
                     kind="page" if paging else "notify",
                     title=ptitle,
                     body=pbody,
@@ -296,7 +313,7 @@ def on_declared(
                     channel_message(
                         inc,
                         reached.channel,
-                        event_key=f"declared:{inc.id}",
+                        event_key=key,
                         kind="declared",
                         title=ptitle,
                         body=pbody,
@@ -308,13 +325,13 @@ def on_declared(
             else:
                 told.append(f"{target} (nobody: {reached.note})")
         if rule.channels:
-            title, body = render.declared(session, policy, inc, now, told, settings.public_url)
+            title, body = render.declared(session, policy, inc, now, told, settings.public_url, raised_from)
             for ch in rule.channels:
                 messages.append(
                     channel_message(
                         inc,
                         ch,
-                        event_key=f"declared:{inc.id}",
+                        event_key=key,
                         kind="declared",
                         title=title,
                         body=body,
@@ -469,12 +486,21 @@ def on_entries(
         log.exception("routing notifications failed; pages are caught up by the delivery loop")
 
 
+def _raised(policy: Policy, e: TimelineEntry) -> bool:
+    old, new = e.data.get("from"), e.data.get("to")
+    try:
+        return bool(old and new) and policy.rank(str(new)) < policy.rank(str(old))
+    except ValueError:
+        return False
+
+
 def _route(
     session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime, settings: NotifySettings
 ) -> None:
     from warroom.notify import customer
 
     touched: dict[str, Incident] = {}
+    declared = {e.incident_id for e in entries if e.kind == "declared"}
     for e in entries:
         inc = touched.get(e.incident_id) or session.get(Incident, e.incident_id)
         if inc is None:
@@ -482,6 +508,16 @@ def _route(
         touched[inc.id] = inc
         if e.kind == "declared":
             on_declared(session, policy, inc, now, settings)
+        elif e.kind == "severity_changed" and inc.id not in declared and _raised(policy, e):
+            on_declared(
+                session,
+                policy,
+                inc,
+                now,
+                settings,
+                raised_from=str(e.data.get("from")),
+                event_key=f"raised:{inc.id}:{e.id}",
+            )
         elif e.kind == "acknowledged":
             on_acknowledged(session, policy, inc, e, now, settings)
         elif e.kind == "update":
