@@ -185,6 +185,7 @@ def worker(
     interval: float = typer.Option(None, help="longest sleep between polls, seconds (default WARROOM_ENGINE_INTERVAL)"),
     batch: int = typer.Option(50, min=1, max=1000, help="timers claimed per round"),
     lease: float = typer.Option(30.0, min=1.0, help="seconds a claim is held before another worker may take it"),
+    threads: int = typer.Option(None, min=1, max=32, help="firing threads (default 4 on PostgreSQL, 1 on SQLite)"),
 ) -> None:
     """Run the engine loop on its own until SIGTERM: pages, reminders, SLA breaches, escalations."""
     from sqlalchemy import select
@@ -206,6 +207,7 @@ def worker(
         batch=batch,
         lease=timedelta(seconds=lease),
         interval=interval if interval is not None else settings.engine_interval,
+        threads=threads,
     )
     stop = threading.Event()
 
@@ -216,7 +218,9 @@ def worker(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    err_console.print(f"worker {loop.worker_id}: policy {ctx.policy.name}, database {ctx.db.dialect}")
+    err_console.print(
+        f"worker {loop.worker_id}: policy {ctx.policy.name}, database {ctx.db.dialect}, {loop.threads} thread(s)"
+    )
     loop.run(stop)
     ctx.db.dispose()
     err_console.print(f"worker {loop.worker_id}: stopped after {loop.stats.fired} timers")

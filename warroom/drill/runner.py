@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 
 from warroom.domain.clock import FakeClock, iso_z
+from warroom.engine import timers
 from warroom.engine.loop import EngineLoop
 from warroom.engine.people import Directory
 from warroom.incidents import service
@@ -84,6 +85,9 @@ def _fast(dbapi_conn: Any, _record: Any) -> None:
 
 # --- mapping the timeline to actions ----------------------------------------------------------
 
+_TIMELINE = TimelineEntry.__table__
+_NEW_ENTRIES = select(_TIMELINE).where(_TIMELINE.c.id > bindparam("seen")).order_by(_TIMELINE.c.id)
+
 _FIELDS: dict[str, tuple[str, ...]] = {
     "page": ("target", "person", "tier", "channels", "round"),
     "reminder": ("audience", "overdue", "event"),
@@ -106,7 +110,8 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def to_action(e: TimelineEntry) -> Action | None:
+def to_action(e: Any) -> Action | None:
+    """A timeline entry (ORM row or plain row) as a drill action; None for entries another one covers."""
     data = e.data or {}
     kind = e.kind
     fields: dict[str, Any] = {}
@@ -165,9 +170,9 @@ class Drill:
                 at = self.scenario.start + ev.offset
                 self._advance(at)
                 self._apply(ev, at)
-                self._collect()
                 self._advance(at)
             self._advance(self.scenario.end())
+            self._collect()
             return DrillResult(self.policy.name, self.scenario.start, self.scenario.end(), self.actions, self.incidents)
         finally:
             self.db.dispose()
@@ -184,19 +189,18 @@ class Drill:
     def _advance(self, until: datetime) -> None:
         """Fire every timer due up to `until`, one due time after another."""
         while True:
-            due = self.loop.next_due()
+            with self.db.engine.connect() as conn:
+                due = timers.next_due(conn)
             if due is None or due > until:
                 break
             self.clock.set(max(due, self.clock.now()))
             self.loop.tick()
-            self._collect()
         self.clock.set(max(until, self.clock.now()))
 
     def _collect(self) -> None:
-        with self.db.unit() as session:
-            rows = list(
-                session.scalars(select(TimelineEntry).where(TimelineEntry.id > self.seen).order_by(TimelineEntry.id))
-            )
+        """Turn new timeline entries into actions (entry ids grow with time, so order is kept)."""
+        with self.db.engine.connect() as conn:
+            rows = list(conn.execute(_NEW_ENTRIES, {"seen": self.seen}))
         for row in rows:
             self.seen = max(self.seen, row.id)
             action = to_action(row)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,14 +16,40 @@ from warroom.store.models import Hypothesis, Incident, RoleAssignment, Update
 COMMANDER = "incident-commander"
 
 
-@dataclass
 class Facts:
-    policy: Policy
-    inc: Incident
-    now: datetime
-    last_update: dict[str, datetime]
-    hypotheses: int
-    fired: set[str]
+    """Read lazily: each planner asks only for what it needs, so most changes cost few queries."""
+
+    def __init__(self, session: Session, policy: Policy, inc: Incident, now: datetime) -> None:
+        self.session = session
+        self.policy = policy
+        self.inc = inc
+        self.now = now
+
+    @cached_property
+    def last_update(self) -> dict[str, datetime]:
+        """When each audience last heard from the war room."""
+        rows = self.session.execute(
+            select(Update.audience, func.max(Update.at))
+            .where(Update.incident_id == self.inc.id)
+            .group_by(Update.audience)
+        ).all()
+        return {aud: at for aud, at in rows}
+
+    @cached_property
+    def hypotheses(self) -> int:
+        count = self.session.scalar(
+            select(func.count()).select_from(Hypothesis).where(Hypothesis.incident_id == self.inc.id)
+        )
+        return int(count or 0)
+
+    @cached_property
+    def fired(self) -> set[str]:
+        """Keys of the escalation conditions that already fired for this incident."""
+        return set(
+            self.session.scalars(
+                select(Effect.key).where(Effect.incident_id == self.inc.id, Effect.kind == "condition")
+            )
+        )
 
     @property
     def severity(self) -> Severity:
@@ -43,15 +69,7 @@ def is_open(inc: Incident) -> bool:
 
 
 def load(session: Session, policy: Policy, inc: Incident, now: datetime) -> Facts:
-    last = {
-        aud: at
-        for aud, at in session.execute(
-            select(Update.audience, func.max(Update.at)).where(Update.incident_id == inc.id).group_by(Update.audience)
-        ).all()
-    }
-    hyps = session.scalar(select(func.count()).select_from(Hypothesis).where(Hypothesis.incident_id == inc.id)) or 0
-    fired = set(session.scalars(select(Effect.key).where(Effect.incident_id == inc.id, Effect.kind == "condition")))
-    return Facts(policy, inc, now, last, int(hyps), fired)
+    return Facts(session, policy, inc, now)
 
 
 def recipients(session: Session, inc: Incident) -> list[str]:

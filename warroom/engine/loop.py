@@ -69,6 +69,7 @@ class EngineLoop:
         lease: timedelta = timedelta(seconds=30),
         interval: float = 0.5,
         strict: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.worker_id = worker_id or default_worker_id()
@@ -78,7 +79,10 @@ class EngineLoop:
         self.interval = interval
         self.strict = strict
         """Re-raise a failing handler (drills and tests) instead of retrying it later."""
+        self.threads = threads or (1 if ctx.db.dialect == "sqlite" else 4)
+        """Firing threads in `run`: SQLite has one writer; on PostgreSQL concurrent commits share WAL flushes."""
         self.stats = Stats()
+        self._count = threading.Lock()
         self._signal = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -89,42 +93,50 @@ class EngineLoop:
         """Claim what is due now and fire it; returns how many timers were processed."""
         now = self.ctx.clock.now()
         with self.ctx.db.unit() as session:
-            ids = timers.claim(session, self.worker_id, now, self.lease, self.batch)
-        for timer_id in ids:
-            self.fire(timer_id)
-        self.stats.ticks += 1
-        self.stats.last_tick = now
-        return len(ids)
+            claimed = timers.claim_with_incidents(session, self.worker_id, now, self.lease, self.batch)
+        for timer_id, incident_id in claimed:
+            self.fire(timer_id, incident_id)
+        with self._count:
+            self.stats.ticks += 1
+            self.stats.last_tick = now
+        return len(claimed)
 
-    def fire(self, timer_id: int) -> str:
+    def fire(self, timer_id: int, incident_id: str | None = None) -> str:
         try:
-            return self._fire(timer_id)
+            return self._fire(timer_id, incident_id)
         except Exception as exc:  # one bad timer must not stop the engine; it is retried with backoff
             if self.strict:
                 raise
             log.exception("timer %s failed", timer_id)
-            self.stats.failed += 1
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            with self._count:
+                self.stats.failed += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
             with self.ctx.db.unit() as session:
                 return timers.release(session, timer_id, self.worker_id, self.ctx.clock.now(), self.stats.last_error)
 
-    def _fire(self, timer_id: int) -> str:
+    def _fire(self, timer_id: int, incident_id: str | None = None) -> str:
         with self.ctx.db.unit() as session:
             now = self.ctx.clock.now()
-            head = session.get(Timer, timer_id)
-            if head is None:
-                return "gone"
+            if incident_id is None:
+                head = session.get(Timer, timer_id)
+                if head is None:
+                    return "gone"
+                incident_id = head.incident_id
             inc = None
-            if head.incident_id is not None:
+            if incident_id is not None:
+                # The incident's row lock first, as every incident use case takes it: an ack either
+                # committed before this (and is seen below) or waits until this firing commits.
                 inc = session.scalars(
                     select(Incident)
-                    .where(Incident.id == head.incident_id)
+                    .where(Incident.id == incident_id)
                     .with_for_update()
                     .execution_options(populate_existing=True)
                 ).first()
             t = session.scalars(
                 select(Timer).where(Timer.id == timer_id).with_for_update().execution_options(populate_existing=True)
-            ).one()
+            ).first()
+            if t is None:
+                return "gone"
             if t.state != "claimed" or t.claimed_by != self.worker_id:
                 return f"not ours any more ({t.state})"
             handler = HANDLERS.get(t.kind)
@@ -141,10 +153,11 @@ class EngineLoop:
             new = session.info.pop(NEW_ENTRIES, [])
             if new:
                 planner.plan_entries(session, self.ctx.policy, new, now)
-            self.stats.fired += 1
-            self.stats.lag_seconds.append((now - t.due_at).total_seconds())
-            if len(self.stats.lag_seconds) > 10_000:
-                del self.stats.lag_seconds[:5_000]
+            with self._count:
+                self.stats.fired += 1
+                self.stats.lag_seconds.append((now - t.due_at).total_seconds())
+                if len(self.stats.lag_seconds) > 10_000:
+                    del self.stats.lag_seconds[:5_000]
             return outcome
 
     def next_due(self) -> datetime | None:
@@ -162,25 +175,39 @@ class EngineLoop:
         self.stats.running = True
         self.stats.started_at = self.ctx.clock.now()
         planner.add_listener(self.wake)
+        over = threading.Event()
+        helpers = [
+            threading.Thread(target=self._run_one, args=(stop, over), name=f"warroom-engine-{n}", daemon=True)
+            for n in range(1, self.threads)
+        ]
         try:
-            while not stop.is_set() and not self._stop.is_set():
-                try:
-                    if self.tick() >= self.batch:
-                        continue
-                    nxt = self.next_due()
-                except Exception as exc:  # the database may be away for a moment; keep trying
-                    log.warning("engine tick failed: %s", exc)
-                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                    nxt = None
-                wait = self.interval
-                if nxt is not None:
-                    wait = min(wait, max(0.0, (nxt - self.ctx.clock.now()).total_seconds()))
-                if wait > 0:
-                    self._signal.wait(wait)
-                self._signal.clear()
+            for h in helpers:
+                h.start()
+            self._run_one(stop, over)
         finally:
+            over.set()
+            self._signal.set()
+            for h in helpers:
+                h.join(30)
             planner.remove_listener(self.wake)
             self.stats.running = False
+
+    def _run_one(self, stop: threading.Event, over: threading.Event) -> None:
+        while not (stop.is_set() or self._stop.is_set() or over.is_set()):
+            try:
+                if self.tick() >= self.batch:
+                    continue
+                nxt = self.next_due()
+            except Exception as exc:  # the database may be away for a moment; keep trying
+                log.warning("engine tick failed: %s", exc)
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                nxt = None
+            wait = self.interval
+            if nxt is not None:
+                wait = min(wait, max(0.0, (nxt - self.ctx.clock.now()).total_seconds()))
+            if wait > 0:
+                self._signal.wait(wait)
+            self._signal.clear()
 
     def start(self) -> None:
         """Run in a daemon thread (inside `warroom serve`)."""
@@ -202,6 +229,7 @@ class EngineLoop:
         return {
             "running": s.running,
             "worker": self.worker_id,
+            "threads": self.threads,
             "fired": s.fired,
             "failed": s.failed,
             "last_tick": s.last_tick.isoformat().replace("+00:00", "Z") if s.last_tick else None,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from warroom.store.engine_models import Timer
@@ -63,7 +64,7 @@ def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], n
         }
         for p in plans
     ]
-    stmt = insert(Timer).values(rows)
+    stmt = insert(Timer)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Timer.key],
         set_={
@@ -77,7 +78,8 @@ def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], n
         },
         where=Timer.state == "cancelled",
     )
-    session.execute(stmt)
+    # One compiled statement for any number of rows (executemany), so it is cached once.
+    session.execute(stmt, rows)
 
 
 def live(session: Session, incident_id: str, kinds: Iterable[str] | None = None) -> list[Timer]:
@@ -117,6 +119,13 @@ def _claimable(now: datetime) -> Any:
 
 def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit: int) -> list[int]:
     """Take up to `limit` due timers for `worker` until now + lease; returns their ids, earliest first."""
+    return [timer_id for timer_id, _ in claim_with_incidents(session, worker, now, lease, limit)]
+
+
+def claim_with_incidents(
+    session: Session, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[tuple[int, str | None]]:
+    """`claim`, also returning each timer's incident (the firing locks the incident before the timer)."""
     pick = select(Timer.id).where(_claimable(now)).order_by(Timer.due_at, Timer.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
@@ -124,23 +133,27 @@ def claim(session: Session, worker: str, now: datetime, lease: timedelta, limit:
         update(Timer)
         .where(Timer.id.in_(pick.scalar_subquery()))
         .values(state="claimed", claimed_by=worker, claimed_until=now + lease, attempts=Timer.attempts + 1)
-        .returning(Timer.id, Timer.due_at),
+        .returning(Timer.id, Timer.due_at, Timer.incident_id),
         execution_options={"synchronize_session": False},
     ).all()
-    return [r.id for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
+    return [(r.id, r.incident_id) for r in sorted(rows, key=lambda r: (r.due_at, r.id))]
 
 
-def next_due(session: Session) -> datetime | None:
+_both = union_all(
+    select(func.min(Timer.due_at).label("at")).where(Timer.state == "pending"),
+    select(func.min(Timer.claimed_until).label("at")).where(Timer.state == "claimed"),
+).subquery()
+_NEXT_DUE = select(func.min(_both.c.at))
+
+
+def next_due(session: Session | Connection) -> datetime | None:
     """The earliest moment anything becomes claimable (a pending due time or an expiring lease)."""
-    pending = session.scalar(select(func.min(Timer.due_at)).where(Timer.state == "pending"))
-    leased = session.scalar(select(func.min(Timer.claimed_until)).where(Timer.state == "claimed"))
-    if leased is not None:
-        due_of_leased = session.scalar(
-            select(func.min(Timer.due_at)).where(Timer.state == "claimed", Timer.claimed_until == leased)
-        )
-        leased = max(leased, due_of_leased) if due_of_leased else leased
-    times = [t for t in (pending, leased) if t is not None]
-    return min(times) if times else None
+    value = session.execute(_NEXT_DUE).scalar()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite hands back the stored text through the union
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def release(session: Session, timer_id: int, worker: str, now: datetime, error: str) -> str:
