@@ -163,7 +163,7 @@ def webhook() -> Iterator[WebhookSink]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(sink))
     server.daemon_threads = True
     sink.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield sink
     sink.stopping.set()

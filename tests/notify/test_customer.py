@@ -8,7 +8,7 @@ import pytest
 
 from tests.notify.conftest import SmtpSink, WebhookSink, body_of, channel
 from warroom.domain.clock import FakeClock
-from warroom.incidents import service
+from warroom.incidents import drafts, service
 from warroom.incidents.errors import Conflict
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
 from warroom.incidents.service import Context
@@ -82,6 +82,11 @@ def test_p0_customer_email_is_due_within_30_minutes_of_mitigation_reminded_then_
     assert views.get_notification(nctx, nid).state == "sent"
     timeline = [e.what for e in service.timeline(nctx, iid)]
     assert "Customer e-mail #1 queued: nSelf service incident — sign-in fails" in timeline
+
+    # Posting the same draft records it as an external update; it is not also put on the status page.
+    channel(nctx, "status-page", smtp.url("status@example.com"))
+    drafts.post(nctx, iid, "customer_email", "carol")
+    assert [n.destination for n in views.list_notifications(nctx, incident=iid) if n.kind == "update"] == []
 
     # Sent: no more reminders, even as the delivery loop keeps scanning.
     count = len(_reminders(nctx, iid))

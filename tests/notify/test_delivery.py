@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -227,3 +228,32 @@ def test_a_dead_notification_is_retried_by_hand(nctx: Context, webhook: WebhookS
     assert [a.outcome for a in n.log] == ["dead", "retry", "sent"]
     assert "retried by hand by carol" in n.log[1].error
     assert len(webhook.delivered("slack/incidents")) == 1
+
+
+def test_two_workers_share_the_outbox_and_send_each_message_once(
+    nctx: Context, webhook: WebhookSink, settings: NotifySettings
+) -> None:
+    """PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer at a time. Either way, no message twice."""
+    channel(nctx, "#incidents", webhook.url("slack/incidents"), rate_per_minute=1000)
+    with nctx.db.unit() as s:
+        enqueue(s, [Message(f"m:{i}", "#incidents", "test", f"m{i}", "x") for i in range(30)], nctx.clock.now())
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            while deliver_due(nctx, name, limit=4, settings=settings).claimed:
+                pass
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    titles = [h.body["title"] for h in webhook.delivered("slack/incidents")]
+    assert sorted(titles) == sorted(f"m{i}" for i in range(30))
+    rows = views.list_notifications(nctx, with_log=True)
+    assert len(rows) == 30
+    assert all([a.outcome for a in n.log] == ["sent"] and n.attempts == 1 for n in rows)

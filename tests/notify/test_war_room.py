@@ -39,7 +39,7 @@ def test_the_war_room_hears_the_incident_from_ack_to_resolution(
     nctx.clock.advance(timedelta(minutes=6))
     service.acknowledge(nctx, iid, "alice")
     deliver_due(nctx, "w1", settings=settings)
-    ack = f":ack: P1 ack — Billing webhooks failing — IC: alice — 14:23 UTC"
+    ack = ":ack: P1 ack — Billing webhooks failing — IC: alice — 14:23 UTC"
     assert webhook.delivered("slack/incidents")[-1].body["message"] == ack
     assert webhook.delivered(WAR_ROOM)[-1].body["message"] == ack
 

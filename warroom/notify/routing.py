@@ -418,8 +418,23 @@ def on_update(
         select(Update).where(Update.incident_id == inc.id, Update.audience == audience, Update.number == number)
     )
     text = row.text if row is not None else e.what
+    if audience == "external" and _is_customer_email(session, inc, text):
+        return []
     title, body = render.update(inc, audience, number, text)
     return _posts(session, inc, [channel], f"update:{inc.id}:{audience}:{number}", "update", title, body, now, settings)
+
+
+def _is_customer_email(session: Session, inc: Incident, text: str) -> bool:
+    """A customer e-mail is recorded as an external update too; it goes to customers, not to the status page."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Outbox.incident_id == inc.id, Outbox.kind == "customer_email", Outbox.body == text.strip()
+                )
+            )
+        )
+    )
 
 
 def on_reminder(
