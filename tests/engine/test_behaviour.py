@@ -3,15 +3,22 @@ firing once, postmortem reminders and completion; and the engine loop inside the
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.conftest import Server
 from tests.engine.conftest import SMALL, advance, loop_for, small_policy
 from warroom.app import create_app
 from warroom.domain.clock import FakeClock
@@ -20,9 +27,12 @@ from warroom.drill.scenario import parse_scenario
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
 from warroom.incidents.service import Context
+from warroom.policy import load_policy
 from warroom.policy.model import Policy
 from warroom.settings import Settings
+from warroom.store.db import Database
 from warroom.store.engine_models import Page, Timer
+from warroom.store.migrate import upgrade
 from warroom.store.models import Incident
 
 START = "2026-05-07T14:00:00Z"
@@ -255,3 +265,66 @@ def test_the_app_runs_the_engine_loop_and_shows_its_work(make_ctx: Callable[...,
     with ctx.db.unit() as s:
         assert s.get(Incident, iid) is not None
         assert len(s.scalars(select(Page)).all()) == 1
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "warroom", *args],
+        env={**os.environ, "COLUMNS": "200", "WARROOM_URL": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_engine_cli_lists_timers_and_pages(tmp_path: Path, sqlite_template: Path) -> None:
+    db = tmp_path / "cli.db"
+    db.write_bytes(sqlite_template.read_bytes())
+    url = f"sqlite:///{db}"
+    ctx = Context(Database(url), load_policy("nself"), FakeClock(datetime(2026, 5, 7, 14, 17, tzinfo=UTC)))
+    iid = service.declare(ctx, DeclareRequest(severity="P0", title="Auth down", by="mon")).id
+    loop_for(ctx, fixed={"primary-on-call": "user-a"}).tick()
+    ctx.db.dispose()
+    env = {"WARROOM_DATABASE_URL": url, "WARROOM_POLICY": "nself"}
+    shown = _cli(env, "engine", "timers", "--incident", iid)
+    assert shown.returncode == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if iid in line]
+    assert any("page" in line and "2026-05-07 14:22 UTC" in line for line in lines)
+    assert any("sla" in line and "2026-05-07 14:22 UTC" in line for line in lines)
+    pages = _cli(env, "engine", "pages")
+    assert pages.returncode == 0 and "user-a" in pages.stdout and "push, sms" in pages.stdout
+    bad = _cli(env, "engine", "timers", "--state", "sleeping")
+    assert bad.returncode == 2 and "unknown state 'sleeping'" in bad.stderr
+
+
+def test_serve_pages_within_a_second_and_stops_cleanly(tmp_path: Path) -> None:
+    policy = tmp_path / "quick.yaml"
+    data = {
+        "name": "quick",
+        "severities": [{"name": "P0", "escalation_policy": "quick"}],
+        "targets": {"primary": {"via": "person", "ref": "pat"}, "backup": {"via": "person", "ref": "bo"}},
+        "escalation_policies": {
+            "quick": {"tiers": [{"targets": ["primary"], "wait": "1s"}, {"targets": ["backup"], "wait": "1s"}]}
+        },
+    }
+    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    upgrade(url)
+    srv = Server(url, {"WARROOM_POLICY": str(policy), "WARROOM_URL": ""}).start()
+    try:
+        with srv.client() as http:
+            assert http.get("/healthz").json()["engine"]["running"] is True
+            iid = http.post("/api/v1/incidents", json={"severity": "P0", "title": "x", "by": "mon"}).json()["id"]
+            begun = time.monotonic()
+            people: list[str] = []
+            while time.monotonic() - begun < 10 and len(people) < 2:
+                rows = http.get("/api/v1/pages", params={"incident": iid}).json()
+                people = [p["person"] for p in sorted(rows, key=lambda p: p["tier"])]
+                time.sleep(0.05)
+            assert people == ["pat", "bo"]
+            assert time.monotonic() - begun < 3, "tier 1 at once and tier 2 after its one-second wait"
+    finally:
+        assert srv.proc is not None
+        srv.proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully (the lifespan stops the engine loop), then re-raises the signal.
+        assert srv.proc.wait(15) in (0, -signal.SIGTERM)
