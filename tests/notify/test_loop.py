@@ -80,3 +80,19 @@ def test_the_example_contacts_file_is_valid(nctx: Context) -> None:
         (["P3"], ["email"], None),
         ([], [], "22:00-07:00"),
     ]
+
+
+def test_a_new_notification_wakes_the_loop_at_once(live_ctx: Context, wired: None, webhook: WebhookSink) -> None:
+    contacts.put_channel(live_ctx, "#incidents", contacts.ChannelRequest(url=webhook.url("slack/incidents")))
+    loop = DeliveryLoop(live_ctx, worker_id="t", settings=NotifySettings(interval=30)).start()
+    try:
+        time.sleep(0.5)  # the loop's first round is done; it now sleeps up to 30 s
+        started = time.monotonic()
+        service.declare(live_ctx, DeclareRequest(severity="P2", title="Exports slow", by="mon"))
+        while time.monotonic() - started < 10 and not webhook.delivered("slack/incidents"):
+            time.sleep(0.02)
+        took = time.monotonic() - started
+    finally:
+        loop.stop()
+    assert len(webhook.delivered("slack/incidents")) == 1
+    assert took < 5

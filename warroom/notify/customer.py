@@ -49,55 +49,81 @@ def already_sent(session: Session, incident_id: str) -> bool:
     )
 
 
+def _keys(inc: Incident, at: datetime) -> tuple[str, str]:
+    anchor = stamp(at)
+    return f"customer-email-due:{inc.id}:{anchor}", f"customer-email-overdue:{inc.id}:{anchor}"
+
+
 def remind(
-    session: Session, policy: Policy, inc: Incident, now: datetime, settings: NotifySettings | None = None
+    session: Session,
+    policy: Policy,
+    inc: Incident,
+    now: datetime,
+    settings: NotifySettings | None = None,
+    have: set[str] | None = None,
 ) -> list[int]:
-    """Tell the war room a customer e-mail is due (once), and that it is overdue (once) if it still is not sent."""
+    """Tell the war room a customer e-mail is due (once), and that it is overdue (once) if it still is not sent.
+
+    `have`: reminder keys already queued (the scan passes them, so a quiet round writes nothing).
+    """
     due = deadline(policy, inc)
-    if due is None or already_sent(session, inc.id):
+    if due is None or (have is None and already_sent(session, inc.id)):
         return []
     at, why = due
     channel = internal_channel(policy, inc)
-    anchor = stamp(at)
+    due_key, overdue_key = _keys(inc, at)
     messages = []
-    title, body = render.customer_email_due(inc, at, why, overdue=False)
-    messages.append(
-        channel_message(
-            inc,
-            channel,
-            event_key=f"customer-email-due:{inc.id}:{anchor}",
-            kind="reminder",
-            title=title,
-            body=body,
-            due_by=at,
+    if have is None or due_key not in have:
+        title, body = render.customer_email_due(inc, at, why, overdue=False)
+        messages.append(
+            channel_message(inc, channel, event_key=due_key, kind="reminder", title=title, body=body, due_by=at)
         )
-    )
-    if now >= at:
+    if now >= at and (have is None or overdue_key not in have):
         title, body = render.customer_email_due(inc, at, why, overdue=True)
         messages.append(
             channel_message(
-                inc,
-                channel,
-                event_key=f"customer-email-overdue:{inc.id}:{anchor}",
-                kind="reminder",
-                title=title,
-                body=body,
-                notify_type="warning",
+                inc, channel, event_key=overdue_key, kind="reminder", title=title, body=body, notify_type="warning"
             )
         )
     return enqueue(session, messages, now, settings)
 
 
 def scan(session: Session, policy: Policy, now: datetime, settings: NotifySettings | None = None) -> int:
-    """The delivery loop's check: every recently mitigated or resolved incident gets its reminders."""
+    """The delivery loop's check: every recently mitigated or resolved incident gets its reminders.
+
+    Two reads per round when nothing is due: the candidates, and the reminders they already have.
+    """
+    wanted = [
+        sev.name
+        for sev in policy.severities
+        if sev.customer_email.within is not None and sev.customer_email.send in ("after_mitigation", "after_resolution")
+    ]
+    if not wanted:
+        return 0
     since = now - LOOKBACK
-    rows = session.scalars(select(Incident).where(or_(Incident.mitigated_at >= since, Incident.resolved_at >= since)))
-    count = 0
-    for inc in rows:
-        if inc.policy != policy.name:
-            continue
-        count += len(remind(session, policy, inc, now, settings))
-    return count
+    sent = exists().where(Outbox.incident_id == Incident.id, Outbox.kind == "customer_email")
+    candidates = [
+        inc
+        for inc in session.scalars(
+            select(Incident).where(
+                Incident.policy == policy.name,
+                Incident.severity.in_(wanted),
+                or_(Incident.mitigated_at >= since, Incident.resolved_at >= since),
+                ~sent,
+            )
+        )
+        if deadline(policy, inc) is not None
+    ]
+    if not candidates:
+        return 0
+    have = set(
+        session.scalars(
+            select(Outbox.event_key).where(
+                Outbox.incident_id.in_([inc.id for inc in candidates]), Outbox.event_key.like("customer-email-%")
+            )
+        )
+    )
+    return sum(len(remind(session, policy, inc, now, settings, have)) for inc in candidates)
 
 
 def send(

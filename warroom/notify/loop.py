@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 
 from warroom.incidents.service import Context
-from warroom.notify import contacts
+from warroom.notify import contacts, outbox
 from warroom.notify.delivery import Report, Sender, deliver_due, next_due
 from warroom.notify.settings import NotifySettings, current
 
@@ -59,6 +59,13 @@ class DeliveryLoop:
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or self._stop
+        outbox.add_listener(self.wake)
+        try:
+            self._run(stop)
+        finally:
+            outbox.remove_listener(self.wake)
+
+    def _run(self, stop: threading.Event) -> None:
         while not stop.is_set() and not self._stop.is_set():
             busy = False
             try:

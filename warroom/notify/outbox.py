@@ -7,11 +7,12 @@ person twice in one tier stays one message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -118,7 +119,36 @@ def enqueue(
         row = session.execute(stmt).first()
         if row is not None:
             created.append(int(row[0]))
+    if created:
+        _wake_after_commit(session)
     return created
+
+
+# --- waking delivery loops in this process --------------------------------------------------------
+
+_listeners: list[Callable[[], None]] = []
+WAKE = "warroom.notify.wake"
+
+
+def add_listener(callback: Callable[[], None]) -> None:
+    _listeners.append(callback)
+
+
+def remove_listener(callback: Callable[[], None]) -> None:
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+def _notify(_: Session) -> None:
+    for callback in list(_listeners):
+        callback()
+
+
+def _wake_after_commit(session: Session) -> None:
+    """A page should leave now, not at the loop's next poll: wake the loop once the rows are visible."""
+    if _listeners and not session.info.get(WAKE):
+        session.info[WAKE] = True
+        event.listen(session, "after_commit", _notify, once=True)
 
 
 def link_page(session: Session, page: Page, event_key: str, now: datetime) -> None:
