@@ -8,17 +8,17 @@ a moment. Every timeline entry becomes an action in the output, in time order.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
 
 from warroom.domain.clock import FakeClock, iso_z
-from warroom.engine import timers
 from warroom.engine.loop import EngineLoop
 from warroom.engine.people import Directory
 from warroom.incidents import service
@@ -85,6 +85,11 @@ def _fast(dbapi_conn: Any, _record: Any) -> None:
 
 # --- mapping the timeline to actions ----------------------------------------------------------
 
+# SQLite stores the engine's UTC times as ISO text, so the earliest one is the smallest string.
+_NEXT_DUE_SQL = (
+    "SELECT min(at) FROM (SELECT min(due_at) AS at FROM engine_timers WHERE state = 'pending' "
+    "UNION ALL SELECT min(claimed_until) FROM engine_timers WHERE state = 'claimed')"
+)
 _TIMELINE = TimelineEntry.__table__
 _NEW_ENTRIES = select(_TIMELINE).where(_TIMELINE.c.id > bindparam("seen")).order_by(_TIMELINE.c.id)
 
@@ -148,6 +153,7 @@ class Drill:
         shutil.copyfile(_template_db(), path)
         self.db = Database(f"sqlite:///{path}")
         event.listen(self.db.engine, "connect", _fast)
+        self.reader = sqlite3.connect(str(path), check_same_thread=False)
         self.clock = FakeClock(scenario.start)
         self.ctx = Context(self.db, policy, self.clock)
         self.loop = EngineLoop(
@@ -175,6 +181,7 @@ class Drill:
             self._collect()
             return DrillResult(self.policy.name, self.scenario.start, self.scenario.end(), self.actions, self.incidents)
         finally:
+            self.reader.close()
             self.db.dispose()
 
     def _schedules(self) -> None:
@@ -186,11 +193,17 @@ class Drill:
                 except ServiceError as exc:
                     raise ScenarioError(f"schedules.{name}: {exc.detail}") from None
 
+    def _next_due(self) -> datetime | None:
+        """The engine's next due time, read on a plain connection: the drill asks after every step."""
+        row = self.reader.execute(_NEXT_DUE_SQL).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromisoformat(row[0]).replace(tzinfo=UTC)
+
     def _advance(self, until: datetime) -> None:
         """Fire every timer due up to `until`, one due time after another."""
         while True:
-            with self.db.engine.connect() as conn:
-                due = timers.next_due(conn)
+            due = self._next_due()
             if due is None or due > until:
                 break
             self.clock.set(max(due, self.clock.now()))
