@@ -80,7 +80,7 @@ def test_notifications_api(client: TestClient, nctx: Context, webhook: WebhookSi
     failed = client.get("/api/v1/notifications", params={"state": "failed", "log": True}).json()
     assert [(n["destination"], n["state"]) for n in failed] == [("#incidents", "dead")]
     nid = failed[0]["id"]
-    assert failed[0]["log"][0]["outcome"] == "dead"
+    assert failed[0]["log"][0]["outcome"] == "unroutable"
     assert failed[0]["created_at"].endswith("Z")
     assert client.get("/api/v1/notifications", params={"incident": iid}).json()[0]["id"] == nid
     assert client.get("/api/v1/notifications", params={"incident": "INC-19990101-0001"}).json() == []
@@ -93,7 +93,7 @@ def test_notifications_api(client: TestClient, nctx: Context, webhook: WebhookSi
     assert again.status_code == 409 and "only failed, dead or unknown" in again.json()["detail"]
     deliver_due(nctx, "w1", settings=settings)
     one = client.get(f"/api/v1/notifications/{nid}").json()
-    assert one["state"] == "sent" and [a["outcome"] for a in one["log"]] == ["dead", "retry", "sent"]
+    assert one["state"] == "sent" and [a["outcome"] for a in one["log"]] == ["unroutable", "retry", "sent"]
     assert client.get("/api/v1/notifications/999999").status_code == 404
 
     refused = client.post(f"/api/v1/incidents/{iid}/customer-email", json={"by": "carol"})

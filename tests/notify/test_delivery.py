@@ -182,7 +182,7 @@ def test_pending_pages_are_caught_up_without_the_hook_and_one_page_per_person_pe
     nctx: Context, webhook: WebhookSink, settings: NotifySettings
 ) -> None:
     """The engine recorded pages but nothing handed them over: the delivery loop finds them. Two targets of
-    one tier that reach the same person are one page."""
+    one tier that reach the same person are one page; a page to someone without contacts is failed, visibly."""
     person(nctx, "alice", push=webhook.url("alice/push"), email=webhook.url("alice/email"))
     iid = _declare(nctx, "P0", "Everything down")  # not wired: no matrix rows
     now = nctx.clock.now()
@@ -203,14 +203,32 @@ def test_pending_pages_are_caught_up_without_the_hook_and_one_page_per_person_pe
                     delivery="pending",
                 )
             )
+        s.add(
+            Page(
+                key=f"page:{iid}:g:0:2:nobody",
+                incident_id=iid,
+                kind="page",
+                target="backup-on-call",
+                person="bob",
+                tier=3,
+                round=0,
+                methods=["email"],
+                reason="P0 unacknowledged: tier 3 of nself-paging",
+                created_at=now,
+                delivery="pending",
+            )
+        )
     report = deliver_due(nctx, "w1", settings=settings)
-    assert (report.caught_up, report.sent) == (2, 1)
+    assert (report.caught_up, report.sent, report.dead) == (3, 1, 1)
     (mail,) = webhook.delivered("alice/email")
     assert "tier 3 of nself-paging" in mail.body["message"]
     with nctx.db.unit() as s:
-        pages = list(s.scalars(select(Page).where(Page.incident_id == iid)))
-        assert {p.delivery for p in pages} == {"sent"}
+        pages = {p.person: p.delivery for p in s.scalars(select(Page).where(Page.incident_id == iid))}
+        assert pages == {"alice": "sent", "bob": "failed"}
         assert catch_up_pages(s, nctx.policy, now) == 0
+    (bob,) = views.list_notifications(nctx, state="failed")
+    assert (bob.destination, bob.state) == ("person:bob", "dead")
+    assert "bob has no contact methods" in bob.last_error
 
 
 def test_a_dead_notification_is_retried_by_hand(nctx: Context, webhook: WebhookSink, settings: NotifySettings) -> None:
@@ -225,7 +243,7 @@ def test_a_dead_notification_is_retried_by_hand(nctx: Context, webhook: WebhookS
     deliver_due(nctx, "w1", settings=settings)
     n = views.get_notification(nctx, nid)
     assert n.state == "sent"
-    assert [a.outcome for a in n.log] == ["dead", "retry", "sent"]
+    assert [a.outcome for a in n.log] == ["unroutable", "retry", "sent"]
     assert "retried by hand by carol" in n.log[1].error
     assert len(webhook.delivered("slack/incidents")) == 1
 

@@ -126,6 +126,15 @@ def scan(session: Session, policy: Policy, now: datetime, settings: NotifySettin
     return sum(len(remind(session, policy, inc, now, settings, have)) for inc in candidates)
 
 
+def on_posted(ctx: Context, incident_id: str, by: str, text: str) -> int | None:
+    """A customer_email draft being posted: send it where a customer-email destination is configured
+    (else the team sends it by hand, and only the update is recorded)."""
+    with ctx.db.unit() as session:
+        if session.get(Channel, CUSTOMER_EMAIL) is None:
+            return None
+    return send(ctx, incident_id, by, text)
+
+
 def send(
     ctx: Context,
     incident_id: str,

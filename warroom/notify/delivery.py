@@ -393,7 +393,7 @@ def claim(
             continue
         if route.url is None:
             row.attempts += 1
-            _log(session, row, now, worker, "dead", route.error)
+            _log(session, row, now, worker, "unroutable", route.error)
             _mark_dead(session, row, now, route.error, settings)
             report.dead += 1
             continue

@@ -121,6 +121,10 @@ class DeliveryLoop:
         }
 
 
-def start_background(ctx: Context, worker_id: str | None = None) -> DeliveryLoop:
-    """One line for `warroom serve` and `warroom worker`: start delivering in a daemon thread."""
-    return DeliveryLoop(ctx, worker_id=worker_id).start()
+def start_background(ctx: Context, worker_id: str | None = None) -> DeliveryLoop | None:
+    """One line for `warroom serve` and `warroom worker`: deliver in a daemon thread (unless
+    WARROOM_NOTIFY_ENABLED=false); stop it with `.stop()` on the way out."""
+    settings = current()
+    if not settings.enabled:
+        return None
+    return DeliveryLoop(ctx, worker_id=worker_id, settings=settings).start()

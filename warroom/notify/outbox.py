@@ -164,8 +164,8 @@ def link_page(session: Session, page: Page, event_key: str, now: datetime) -> No
 
 
 def settle_pages(session: Session, event_key: str) -> None:
-    """After a row of a page event changed state: a page is sent once any of its messages arrived,
-    failed once all of them are final and none arrived."""
+    """After a row of a page event changed state: a page is `sent` once any of its messages arrived;
+    `failed` once all of them are final and none arrived (`unknown` if one may have: a worker died mid-send)."""
     page_ids = list(session.scalars(select(PageLink.page_id).where(PageLink.event_key == event_key)))
     if not page_ids:
         return
@@ -174,7 +174,7 @@ def settle_pages(session: Session, event_key: str) -> None:
     if sent:
         delivery, at = "sent", min(sent)
     elif rows and all(r.state in FINAL for r in rows):
-        delivery, at = "failed", None
+        delivery, at = ("unknown" if any(r.state == "unknown" for r in rows) else "failed"), None
     else:
         return
     session.execute(

@@ -138,6 +138,12 @@ def channel_message(
 # --- pages ----------------------------------------------------------------------------------
 
 
+def channel_of(policy: Policy, target: str, reached: str) -> str:
+    """A channel target's destination is its `ref` (the name contact points use), whatever the engine printed."""
+    spec = policy.targets.get(target)
+    return spec.ref if spec is not None and spec.via == "channel" and spec.ref else reached
+
+
 def page_event_key(page: Page) -> str:
     """At most one page per person per incident per tier (and round): two targets that reach the
     same person in one tier are one page."""
@@ -179,7 +185,7 @@ def enqueue_page(
         messages = [
             channel_message(
                 inc,
-                page.channel,
+                channel_of(policy, page.target, page.channel),
                 event_key=key,
                 kind=kind,
                 title=title,
@@ -308,11 +314,12 @@ def on_declared(
                     notify_type=notify_type,
                 )
             elif reached.channel:
-                told.append(reached.channel)
+                destination = channel_of(policy, target, reached.channel)
+                told.append(destination)
                 messages.append(
                     channel_message(
                         inc,
-                        reached.channel,
+                        destination,
                         event_key=key,
                         kind="declared",
                         title=ptitle,

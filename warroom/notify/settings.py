@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class NotifySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WARROOM_NOTIFY_", extra="ignore", populate_by_name=True)
 
+    enabled: bool = Field(True, description="run a delivery loop in `warroom serve` and `warroom worker`")
     max_attempts: int = Field(5, ge=1, le=50, description="tries before a notification is dead")
     backoff_seconds: float = Field(30.0, gt=0, description="wait after the first failure; doubles each time")
     backoff_max_seconds: float = Field(900.0, gt=0, description="longest wait between two tries")
