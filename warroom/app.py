@@ -107,9 +107,9 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.state.ctx = ctx
     app.state.settings = settings
     problems.install(app)
+    app.include_router(alerts_api.router)  # first: the alert webhook is the hot path of a storm
     app.include_router(incidents_api.router)
     app.include_router(engine_api.router)
-    app.include_router(alerts_api.router)
     app.include_router(notifications_api.router)
     app.include_router(web_routes.router)
 

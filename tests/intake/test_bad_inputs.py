@@ -61,11 +61,14 @@ def test_five_megabytes_is_413(intake: Intake) -> None:
 
 
 def test_deeply_nested_json(intake: Intake) -> None:
-    for depth in (100, 5000):
+    for depth in (300, 5000):
         body = b'{"summary": "x", "labels": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
         status, problem = send(intake, "generic", body)
         assert status == 400 and problem["field"] == "body", problem
         assert dead(intake, problem)["size"] == len(body)
+    body = b'{"summary": "x", "labels": ' + b'{"a": ' * 100 + b"1" + b"}" * 100 + b"}"
+    status, problem = send(intake, "generic", body)
+    assert status == 422 and problem["field"] == "labels.a", "labels are flat"
 
 
 def test_not_utf8(intake: Intake) -> None:

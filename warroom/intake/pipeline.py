@@ -7,13 +7,16 @@ INSERT and one UPDATE per batch); groups and incidents, which are few, through t
 
 from __future__ import annotations
 
+import json
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+import orjson
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from warroom.domain import triage as tri
@@ -29,6 +32,13 @@ from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, Silence
 from warroom.store.models import Incident
 
 ACTOR = "warroom-intake"
+COLUMNS = (
+    "id", "key", "source", "integration", "fingerprint", "status", "service", "summary", "severity_hint", "labels",
+    "details", "metric", "value", "threshold", "links", "starts_at", "ends_at", "received_at", "first_seen",
+    "last_seen", "resolved_at", "count", "raw", "group_id", "incident_id", "silence_id",
+)  # fmt: skip
+JSON_COLUMNS = frozenset({"labels", "details", "links", "raw"})
+TIME_COLUMNS = frozenset({"starts_at", "ends_at", "received_at", "first_seen", "last_seen", "resolved_at"})
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
 STORM_KEY = "storm"
 
@@ -143,6 +153,16 @@ class Batch:
         self.window = cls.grouping.window.as_timedelta()
         self.storm_rule = cls.storm
         self.hold = timedelta(seconds=cfg.storm_hold_seconds) if cls.storm else timedelta(0)
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        self.mark = "%s" if self.pg else "?"
+        self.stats: dict[int, list[Any]] = {}
+        """per group (by object id): [group, alerts added, latest alert time], applied in one go"""
+        self.found: dict[str, AlertGroup] = {}
+        """group key → the group its alerts join in this batch"""
+        self.checked: set[int] = set()
+        """groups found usable in this batch (a batch spans milliseconds: no need to look again)"""
+        self.preloaded: set[str] = set()
+        """group keys whose open group (if any) was loaded up front"""
         self.recs: dict[str, Rec] = {}
         self.rows: list[Rec] = []
         """every alert this batch loaded or created, in order (a key can have a resolved and a new row)"""
@@ -161,31 +181,35 @@ class Batch:
 
     # --- loading ----------------------------------------------------------------------------------
 
-    def load(self, items: Iterable[Incoming]) -> None:
+    def load(self, incoming: Iterable[Incoming]) -> None:
+        items = list(incoming)
         keys = list({i.key for i in items})
+        conn = self.session.connection()
         for chunk in _chunks(keys, 500):
-            rows = self.session.execute(
-                select(
-                    Alert.id,
-                    Alert.key,
-                    Alert.count,
-                    Alert.service,
-                    Alert.summary,
-                    Alert.group_id,
-                    Alert.incident_id,
-                    Alert.silence_id,
-                ).where(Alert.status == "firing", Alert.key.in_(chunk))
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                "SELECT id, key, count, service, summary, group_id, incident_id, silence_id FROM alerts "
+                f"WHERE status = 'firing' AND key IN ({marks})",
+                tuple(chunk),
             )
             for r in rows:
                 rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
-                self.recs[r.key] = rec
+                self.recs[rec.key] = rec
                 self.rows.append(rec)
-        self.silences = [
-            sil.Active(s.id, tuple(sil.from_stored(s.matchers)), s.starts_at, s.ends_at)
-            for s in self.session.scalars(
-                select(Silence).where(Silence.ends_at > self.now, Silence.starts_at <= self.now)
-            )
-        ]
+        gkeys = {self.group_key(i) for i in items if i.status == "firing"}
+        if self.storm_rule is not None:
+            gkeys.add(STORM_KEY)
+        self.preloaded = set(gkeys)
+        for chunk in _chunks(sorted(gkeys), 500):
+            for g in self.session.scalars(
+                select(AlertGroup).where(AlertGroup.key.in_(chunk), AlertGroup.status == "open").order_by(AlertGroup.id)
+            ):
+                if g.key == STORM_KEY:
+                    self.storm, self.storm_loaded = g, True
+                else:
+                    self.groups[g.key] = g
+        self.storm_loaded = self.storm_rule is not None
+        self.silences = active_silences(self.session, self.ctx, self.now)
 
     def incident(self, incident_id: str) -> Incident | None:
         inc = self.incidents.get(incident_id)
@@ -236,7 +260,7 @@ class Batch:
             rec.silence_id = silence.id
             rec.values["silence_id"] = silence.id  # type: ignore[index]
             return Outcome(rec, item.fingerprint, "silenced")
-        if self.storm_rule is not None:
+        if self.storm_rule is not None and self._storm_group(at) is None:
             self.recent = self._recent() + 1
         self._group(rec, item, at)
         return Outcome(rec, item.fingerprint, "new")
@@ -314,8 +338,17 @@ class Batch:
         return "|".join(parts)[:400]
 
     def _find(self, key: str, at: datetime) -> AlertGroup | None:
+        hit = self.found.get(key)
+        if hit is not None:
+            return hit
+        group = self._lookup(key, at)
+        if group is not None:
+            self.found[key] = group
+        return group
+
+    def _lookup(self, key: str, at: datetime) -> AlertGroup | None:
         group = self.groups.get(key)
-        if group is None:
+        if group is None and key not in self.preloaded:
             group = self.session.scalars(
                 select(AlertGroup)
                 .where(AlertGroup.key == key, AlertGroup.status == "open")
@@ -329,8 +362,9 @@ class Batch:
             if target is not None and self._usable(target, at):
                 self.groups[key] = group
                 return target
-        if self._usable(group, at):
+        if group.id in self.checked or self._usable(group, at):
             self.groups[key] = group
+            self.checked.add(group.id)
             return group
         group.status, group.closed_at = "closed", self.now
         self.groups.pop(key, None)
@@ -357,13 +391,14 @@ class Batch:
                 .limit(1)
             ).first()
         storm = self.storm
-        if storm is None:
-            return None
+        if storm is None or storm.id in self.checked:
+            return storm
         window = self.storm_rule.window.as_timedelta()
         if storm.last_alert_at < at - window or (storm.incident_id and not self.is_open(storm.incident_id)):
             storm.status, storm.closed_at = "closed", self.now
             self.storm = None
             return None
+        self.checked.add(storm.id)
         return storm
 
     def _recent(self) -> int:
@@ -392,6 +427,7 @@ class Batch:
             else:
                 group = self._open(key, rec, item, at)
                 self.groups[key] = group
+                self.found[key] = group
         else:
             self._attach(group, rec, item, at)
             if storming and storm is None and not group.storm:
@@ -403,8 +439,13 @@ class Batch:
         rec.group_id = group.id
         rec.incident_id = group.incident_id
         self._set(rec, group_id=group.id, incident_id=group.incident_id)
-        group.alert_count += 1
-        group.last_alert_at = max(group.last_alert_at, at)
+        st = self.stats.get(id(group))
+        if st is None:
+            self.stats[id(group)] = [group, 1, at]
+        else:
+            st[1] += 1
+            if at > st[2]:
+                st[2] = at
         if item.service and item.service not in group.services:
             group.services = [*group.services, item.service]
         if group.incident_id:
@@ -412,6 +453,13 @@ class Batch:
             self.fired.setdefault(group.incident_id, f"'{item.summary}' fired")
         elif group.outcome in ("ticket", "none") and group.decided_by == "triage":
             self._maybe_upgrade(group, item)
+
+    def _apply_stats(self) -> None:
+        for group, added, latest in self.stats.values():
+            group.alert_count += added
+            if latest > group.last_alert_at:
+                group.last_alert_at = latest
+        self.stats.clear()
 
     def _count(self, incident_id: str, service: str | None) -> None:
         self.counts[incident_id] = self.counts.get(incident_id, 0) + 1
@@ -484,6 +532,8 @@ class Batch:
         self.session.add(storm)
         self.session.flush()
         self.storm = storm
+        self._apply_stats()
+        self.session.flush()
         adopted = self.session.execute(
             select(AlertGroup.incident_id)
             .join(Incident, Incident.id == AlertGroup.incident_id)
@@ -532,6 +582,8 @@ class Batch:
         return storm
 
     def _merge_held(self, storm: AlertGroup) -> None:
+        self._apply_stats()
+        self.session.flush()
         held = list(self.session.scalars(select(AlertGroup).where(AlertGroup.outcome == "pending",
                                                                   AlertGroup.id != storm.id)))  # fmt: skip
         for g in held:
@@ -599,19 +651,23 @@ class Batch:
     # --- after every submission -------------------------------------------------------------------
 
     def finish(self) -> None:
+        self._apply_stats()
         new = [r for r in self.rows if r.values is not None]
         if new:
-            ids = self.session.execute(
-                insert(Alert).returning(Alert.id, sort_by_parameter_order=True), [r.values for r in new if r.values]
-            ).scalars()
-            for r, new_id in zip(new, ids, strict=True):
+            # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).
+            for r, new_id in zip(new, self._ids(len(new)), strict=True):
                 r.id = new_id
-        changed = [r for r in self.rows if r.values is None and r.changes]
-        by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for r in changed:
-            by_shape.setdefault(tuple(sorted(r.changes)), []).append({"id": r.id, **r.changes})
-        for rows in by_shape.values():
-            self.session.execute(update(Alert), rows)
+                r.values["id"] = new_id  # type: ignore[index]
+            self._insert([r.values for r in new if r.values is not None])
+        by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for r in self.rows:
+            if r.values is None and r.changes:
+                shape = tuple(sorted(r.changes))
+                by_shape.setdefault(shape, []).append((*(self._db(c, r.changes[c]) for c in shape), r.id))
+        conn = self.session.connection()
+        for shape, params in by_shape.items():
+            sets = ", ".join(f"{c} = {self.mark}" for c in shape)
+            conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {self.mark}", params)
         for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
             inc = self.incident(incident_id)
             if inc is None:
@@ -625,14 +681,85 @@ class Batch:
                 inc.impact = impact
             if inc.status not in OPEN or inc.source != "alert":
                 continue
-            firing = self.session.scalar(
-                select(func.count(Alert.id)).where(Alert.incident_id == incident_id, Alert.status == "firing")
-            )
-            if incident_id in self.resolved and not firing:
+            if incident_id in self.resolved and not self._still_firing(incident_id):
                 total = self.session.scalar(select(func.count(Alert.id)).where(Alert.incident_id == incident_id))
                 incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
             elif incident_id in self.fired and inc.status == "mitigated":
                 incidents.restart_watch(self.session, inc, self.now, ACTOR, self.fired[incident_id])
+
+    def _db(self, column: str, value: Any) -> Any:
+        """A value as the driver takes it, the way the ORM types would have stored it."""
+        if value is None:
+            return None
+        if column in JSON_COLUMNS:
+            try:
+                return orjson.dumps(value).decode()
+            except TypeError:
+                return json.dumps(value, default=str)
+        if column in TIME_COLUMNS and not self.pg:
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """One executemany at the driver: the ORM's per-row bookkeeping is most of a storm's cost."""
+        marks = ", ".join(f"{self.mark}::json" if self.pg and c in JSON_COLUMNS else self.mark for c in COLUMNS)
+        sql = f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({marks})"
+        json_at = [i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS]
+        time_at = [] if self.pg else [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
+        stamps: dict[datetime, str] = {}
+        params = []
+        for row in rows:
+            values = [row[c] for c in COLUMNS]
+            for i in json_at:
+                values[i] = self._db("raw", values[i])
+            for i in time_at:
+                t = values[i]
+                if t is not None:
+                    text_t = stamps.get(t)
+                    if text_t is None:
+                        text_t = stamps[t] = t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    values[i] = text_t
+            params.append(tuple(values))
+        self.session.connection().exec_driver_sql(sql, params)
+
+    def _ids(self, n: int) -> list[int]:
+        """n new alert ids: from the sequence on PostgreSQL; on SQLite this transaction is the only writer."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            rows = self.session.execute(
+                text("SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, :n)"), {"n": n}
+            )
+            return [int(r[0]) for r in rows]
+        top = int(self.session.connection().exec_driver_sql("SELECT max(id) FROM alerts").scalar() or 0)
+        return list(range(top + 1, top + 1 + n))
+
+    def _still_firing(self, incident_id: str) -> bool:
+        found = self.session.scalar(
+            select(Alert.id).where(Alert.incident_id == incident_id, Alert.status == "firing").limit(1)
+        )
+        return found is not None
+
+
+_silences: dict[str, tuple[float, list[sil.Active]]] = {}
+SILENCE_CACHE_SECONDS = 1.0
+
+
+def active_silences(session: Session, ctx: Context, now: datetime) -> list[sil.Active]:
+    """Silences not yet over, cached for a second: a storm does not re-read them per batch.
+
+    Changes made through this process show at once (`forget_silences`); another process's, within a second.
+    """
+    key = ctx.db.url
+    hit = _silences.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return [s for s in hit[1] if s.ends_at > now]
+    rows = session.scalars(select(Silence).where(Silence.ends_at > now))
+    found = [sil.Active(r.id, tuple(sil.from_stored(r.matchers)), r.starts_at, r.ends_at) for r in rows]
+    _silences[key] = (time.monotonic() + SILENCE_CACHE_SECONDS, found)
+    return found
+
+
+def forget_silences() -> None:
+    _silences.clear()
 
 
 def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.Triage, group_id: int | None) -> None:
@@ -680,8 +807,9 @@ def ingest(session: Session, ctx: Context, now: datetime, jobs: list[Submission 
     """Apply a batch; per job: the alert outcomes (a submission) or the dead letter's id (a refusal)."""
     subs = [j for j in jobs if isinstance(j, Submission)]
     batch = Batch(session, ctx, now, cfg)
-    batch.load(i for s in subs for i in s.items)
-    per_sub = {id(s): batch.submit(s) for s in subs}
+    with session.no_autoflush:
+        batch.load(i for s in subs for i in s.items)
+        per_sub = {id(s): batch.submit(s) for s in subs}
     batch.finish()
     results: list[list[dict[str, Any]] | int] = []
     for job in jobs:

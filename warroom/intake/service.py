@@ -18,7 +18,7 @@ from warroom.incidents.errors import Conflict, Invalid, NotFound
 from warroom.incidents.service import Context, run
 from warroom.intake import silences as sil
 from warroom.intake.config import get_intake_settings
-from warroom.intake.pipeline import OPEN, Batch, Rec, signal
+from warroom.intake.pipeline import OPEN, Batch, Rec, forget_silences, signal
 from warroom.intake.schemas import (
     AlertDetail,
     AlertView,
@@ -275,7 +275,10 @@ def add_silence(ctx: Context, req: SilenceRequest) -> SilenceView:
         session.flush()
         return _silence_view(row, now)
 
-    return run(ctx, apply)
+    try:
+        return run(ctx, apply)
+    finally:
+        forget_silences()
 
 
 def list_silences(ctx: Context, include_expired: bool = False) -> list[SilenceView]:
@@ -299,7 +302,10 @@ def expire_silence(ctx: Context, silence_id: int, by: str) -> SilenceView:
         row.expired_by = who
         return _silence_view(row, now)
 
-    return run(ctx, apply)
+    try:
+        return run(ctx, apply)
+    finally:
+        forget_silences()
 
 
 # --- dead letters -------------------------------------------------------------------------------
