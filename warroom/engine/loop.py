@@ -226,6 +226,8 @@ class EngineLoop:
 
     def status(self) -> dict[str, object]:
         s = self.stats
+        with self._count:
+            lags = sorted(s.lag_seconds[-1000:])
         return {
             "running": s.running,
             "worker": self.worker_id,
@@ -234,4 +236,6 @@ class EngineLoop:
             "failed": s.failed,
             "last_tick": s.last_tick.isoformat().replace("+00:00", "Z") if s.last_tick else None,
             "last_error": s.last_error,
+            "lag_p50_ms": round(lags[len(lags) // 2] * 1000) if lags else None,
+            "lag_p99_ms": round(lags[min(len(lags) - 1, len(lags) * 99 // 100)] * 1000) if lags else None,
         }
