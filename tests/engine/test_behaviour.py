@@ -39,9 +39,8 @@ START = "2026-05-07T14:00:00Z"
 
 
 def drill(policy: Policy, events: list[dict[str, Any]], until: str = "+3h", **extra: Any) -> list[Action]:
-    scenario = parse_scenario(
-        {"start": START, "until": until, "oncall": {"primary": "pat", "backup": "bo"}, "events": events, **extra}
-    )
+    spec = {"start": START, "until": until, "oncall": {"primary": "pat", "backup": "bo"}, "events": events}
+    scenario = parse_scenario({**spec, **extra})
     return run(scenario, policy).actions
 
 
@@ -328,3 +327,28 @@ def test_serve_pages_within_a_second_and_stops_cleanly(tmp_path: Path) -> None:
         srv.proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully (the lifespan stops the engine loop), then re-raises the signal.
         assert srv.proc.wait(15) in (0, -signal.SIGTERM)
+
+
+def test_raising_severity_replans_the_watch_and_the_cadence() -> None:
+    """nself: a mitigated P1 raised to P0 needs the P0 10-minute quiet window and 10-minute updates."""
+    actions = drill(
+        load_policy("nself"),
+        [
+            {"at": "+0m", "declare": {"title": "Checkout errors", "severity": "P1"}},
+            {"at": "+2m", "ack": {"by": "pat"}},
+            {"at": "+10m", "mitigate": {"by": "pat", "strategy": "rollback", "worked": True}},
+            {"at": "+12m", "severity": {"to": "P0", "by": "pat", "reason": "all regions"}},
+            {"at": "+16m", "resolve": {"by": "pat"}},
+            {"at": "+21m", "resolve": {"by": "pat"}},
+        ],
+        until="+30m",
+        oncall={"primary": "pat"},
+    )
+    assert brief(actions, "reminder", "resolve_refused", "watch_passed", "resolved") == [
+        ("+12m", "reminder", "internal"),  # P0 wants an update every 10 minutes: already due
+        ("+16m", "resolve_refused", ""),
+        ("+20m", "watch_passed", ""),
+        ("+21m", "resolved", ""),
+    ]
+    assert next(a for a in actions if a.kind == "reminder").fields["overdue"] is True
+    assert next(a for a in actions if a.kind == "resolve_refused").fields["remaining"] == 240

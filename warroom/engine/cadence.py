@@ -29,6 +29,13 @@ PREFIX = "cad:"
 LATE_SECONDS = 60
 
 
+def _family(incident_id: str, audience: str, base: datetime, cadence: Cadence) -> str:
+    """Timers of one silence: from `base`, at this period (a new period after a severity change is a new family)."""
+    assert cadence.every is not None
+    first = cadence.first_within.seconds if cadence.first_within else 0
+    return f"cad:{incident_id}:{audience}:{stamp(base)}:{cadence.every.seconds}-{first}:"
+
+
 def may_post(policy: Policy, inc: Incident, audience: str) -> bool:
     """The incident service refuses external posts without confirmed impact; don't ask for one then."""
     if audience != "external":
@@ -48,7 +55,7 @@ def plan(f: Facts) -> list[Plan]:
         due = base + cadence.every.as_timedelta()
         if last is None and cadence.first_within is not None and f.inc.reopened_at is None:
             due = f.inc.declared_at + cadence.first_within.as_timedelta()
-        family = f"cad:{f.inc.id}:{audience}:{stamp(base)}:"
+        family = _family(f.inc.id, audience, base, cadence)
         payload = {"audience": audience, "base": iso_z(base), "n": 0, "every": str(cadence.every)}
         out.append(Plan(family + "0", "reminder", due, payload, family=family))
     return out
@@ -134,7 +141,7 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
             "remind " + ", ".join(to),
             {"audience": audience, "overdue": overdue, "silent_seconds": silent, "every": str(cadence.every), "to": to},
         )
-    family = f"cad:{inc.id}:{audience}:{stamp(base)}:"
+    family = _family(inc.id, audience, base, cadence)
     nag = Plan(family + str(n + 1), "reminder", fx.now + cadence.every.as_timedelta(), {**t.payload, "n": n + 1})
     timers.schedule(fx.session, inc.id, [nag], fx.now)
     return f"{audience} update {'overdue' if overdue else 'due'}"

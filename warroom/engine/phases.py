@@ -1,4 +1,7 @@
-"""Timed lifecycle phases (identify 0–5m, triage 5–15m, ...): the current phase, and overrun flags."""
+"""Timed lifecycle phases (identify 0–5m, triage 5–15m, ...): the current phase, and overrun flags.
+
+Phases count from the declaration, or from the reopening: a reopened incident starts the cycle again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from datetime import datetime, timedelta
 
 from warroom.engine.facts import Facts, load
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan
+from warroom.engine.timers import Plan, stamp
 from warroom.policy.model import Phase, Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
@@ -51,8 +54,9 @@ def plan(f: Facts) -> list[Plan]:
     for phase in timed(f.policy):
         if not exited(phase, f):
             assert phase.end is not None
-            due = f.inc.declared_at + phase.end.as_timedelta()
-            out.append(Plan(f"phase:{f.inc.id}:{phase.name}", "phase", due, {"phase": phase.name}))
+            due = f.work_start + phase.end.as_timedelta()
+            key = f"phase:{f.inc.id}:{phase.name}:{stamp(f.work_start)}"
+            out.append(Plan(key, "phase", due, {"phase": phase.name}))
     return out
 
 
@@ -61,8 +65,8 @@ def current(f: Facts) -> PhaseState:
     for phase in timed(f.policy):
         if not exited(phase, f):
             assert phase.end is not None
-            start = f.inc.declared_at + (phase.start.as_timedelta() if phase.start else timedelta(0))
-            end = f.inc.declared_at + phase.end.as_timedelta()
+            start = f.work_start + (phase.start.as_timedelta() if phase.start else timedelta(0))
+            end = f.work_start + phase.end.as_timedelta()
             return PhaseState(phase.name, start, end, f.open and f.now >= end, phase.exit or str(phase.exit_when))
     return PhaseState(None, None, None, False, "")
 

@@ -32,7 +32,8 @@ def plan(f: Facts) -> list[Plan]:
     if inc.status != Status.MITIGATED.value or inc.watch_started_at is None or length is None:
         return []
     started = inc.watch_started_at
-    return [Plan(f"watch:{inc.id}:{stamp(started)}", "watch", started + length, {"since": iso_z(started)})]
+    key = f"watch:{inc.id}:{stamp(started)}:{int(length.total_seconds())}"
+    return [Plan(key, "watch", started + length, {"since": iso_z(started)})]
 
 
 def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
