@@ -40,6 +40,45 @@ def _limit(limit: int) -> int:
     return max(1, min(limit, 1000))
 
 
+# --- ingesting without the HTTP face (drills, scripts) -------------------------------------------
+
+
+def ingest_payload(ctx: Context, source: str, payload: Any, integration: str = "direct",
+                   headers: dict[str, str] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Run one sender's payload through the same pipeline as the webhook, in one transaction.
+
+    For callers that hold a Context and a clock of their own (the drill runner); the HTTP face
+    adds authentication, dead letters and group commit on top of exactly this.
+    """
+    from warroom.intake.normal import PayloadError
+    from warroom.intake.parsers import PARSERS, SOURCES
+    from warroom.intake.pipeline import Submission, ingest
+
+    parser = PARSERS.get(source)
+    if parser is None:
+        raise Invalid(f"no alert source '{source}'; use one of {', '.join(SOURCES)}", field="source")
+    try:
+        items = parser(payload, {k.lower(): v for k, v in (headers or {}).items()})
+    except PayloadError as exc:
+        raise Invalid(f"{exc.field}: {exc.message}", field=exc.field) from None
+    cfg = get_intake_settings()
+
+    def apply(session: Session, now: datetime) -> list[dict[str, Any]]:
+        results, _ = ingest(session, ctx, now, [Submission(integration, now, items)], cfg)
+        first = results[0]
+        assert isinstance(first, list)
+        return first
+
+    return run(ctx, apply)
+
+
+def release_held_groups(ctx: Context) -> int:
+    """Decide held groups whose wait is over (the writer thread does this in a server)."""
+    from warroom.intake.pipeline import release_held
+
+    return run(ctx, lambda session, now: release_held(session, ctx, now, get_intake_settings()))
+
+
 # --- alerts -------------------------------------------------------------------------------------
 
 
