@@ -7,6 +7,8 @@ a moment. Every timeline entry becomes an action in the output, in time order.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -29,7 +31,6 @@ from warroom.oncall import service as oncall
 from warroom.oncall.schemas import LayerRequest
 from warroom.policy.model import Policy
 from warroom.store.db import Database
-from warroom.store.migrate import upgrade
 from warroom.store.models import Incident, TimelineEntry
 
 from .scenario import Event, LayerSpec, Scenario, ScenarioError
@@ -66,12 +67,25 @@ _template: Path | None = None
 
 
 def _template_db() -> Path:
+    """A database migrated to head, built once per set of migrations and shared by later drills."""
     global _template
     with _template_lock:
         if _template is None or not _template.exists():
-            folder = Path(tempfile.mkdtemp(prefix="warroom-drill-template-"))
-            path = folder / "template.db"
-            upgrade(f"sqlite:///{path}")
+            from warroom.store.migrate import MIGRATIONS
+
+            versions = sorted((MIGRATIONS / "versions").glob("*.py"))
+            tag = hashlib.sha256(
+                "".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in versions).encode()
+            ).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"warroom-drill-template-{os.getuid()}-{tag}.db"
+            if not path.exists():
+                from warroom.store.migrate import upgrade
+
+                folder = Path(tempfile.mkdtemp(prefix="warroom-drill-template-"))
+                fresh = folder / "template.db"
+                upgrade(f"sqlite:///{fresh}")
+                os.replace(fresh, path)  # atomic: a concurrent drill sees the old name or the whole file
+                shutil.rmtree(folder, ignore_errors=True)
             _template = path
         return _template
 
