@@ -802,10 +802,24 @@ def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.T
         )
 
 
+INTAKE_LOCK = 0x5741524F  # "WARO"
+
+
+def intake_lock(session: Session) -> None:
+    """One intake transaction at a time across replicas (SQLite's BEGIN IMMEDIATE already is one).
+
+    Alert groups have no unique key a database could enforce (a key may have closed groups), so two
+    replicas opening the group for the same service at once would each declare an incident.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INTAKE_LOCK})
+
+
 def ingest(session: Session, ctx: Context, now: datetime, jobs: list[Submission | Refused],
            cfg: IntakeSettings) -> tuple[list[list[dict[str, Any]] | int], datetime | None]:  # fmt: skip
     """Apply a batch; per job: the alert outcomes (a submission) or the dead letter's id (a refusal)."""
     subs = [j for j in jobs if isinstance(j, Submission)]
+    intake_lock(session)
     batch = Batch(session, ctx, now, cfg)
     with session.no_autoflush:
         batch.load(i for s in subs for i in s.items)
@@ -843,6 +857,7 @@ def dead_letter(session: Session, job: Refused, keep: int) -> int:
 
 def release_held(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings) -> int:
     """Held groups whose wait is over (no storm came) are triaged and decided one by one."""
+    intake_lock(session)
     stmt = select(AlertGroup).where(AlertGroup.outcome == "pending", AlertGroup.hold_until <= now,
                                     AlertGroup.storm.is_(False))  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":

@@ -18,7 +18,7 @@ from warroom.incidents.errors import Conflict, Invalid, NotFound
 from warroom.incidents.service import Context, run
 from warroom.intake import silences as sil
 from warroom.intake.config import get_intake_settings
-from warroom.intake.pipeline import OPEN, Batch, Rec, forget_silences, signal
+from warroom.intake.pipeline import OPEN, Batch, Rec, forget_silences, intake_lock, signal
 from warroom.intake.schemas import (
     AlertDetail,
     AlertView,
@@ -181,6 +181,7 @@ def get_group(ctx: Context, group_id: int) -> GroupDetail:
 
 
 def _locked_group(session: Session, group_id: int) -> AlertGroup:
+    intake_lock(session)
     group = session.scalars(select(AlertGroup).where(AlertGroup.id == group_id).with_for_update()).first()
     if group is None:
         raise NotFound(f"no alert group {group_id}", field="group_id")
