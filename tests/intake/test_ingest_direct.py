@@ -50,3 +50,18 @@ def test_storm_threshold_counts_alerts_across_services(ctx: Context, clock: Fake
     clock.advance(timedelta(minutes=6))
     (after,) = service.ingest_payload(so1, "generic", alert("s100", "f100"))
     assert after["incident_id"] not in (None, first[0]["incident_id"]), "the storm is over: a new incident"
+
+
+def test_stale_groups_are_closed(ctx: Context, clock: FakeClock) -> None:
+    from warroom.incidents.service import run
+    from warroom.intake.pipeline import close_stale
+
+    (info,) = service.ingest_payload(ctx, "generic", {"summary": "disk 60%", "service": "disk", "severity": "info"})
+    (hot,) = service.ingest_payload(ctx, "generic", alert("web", "w1"))
+    assert run(ctx, lambda s, now: close_stale(s, ctx, now)) == 0
+    clock.advance(timedelta(minutes=31))
+    assert run(ctx, lambda s, now: close_stale(s, ctx, now)) == 1, "the informational group; the incident is open"
+    incidents.resolve(ctx, hot["incident_id"], "alice", force=True, reason="test")
+    assert run(ctx, lambda s, now: close_stale(s, ctx, now)) == 1
+    assert {g.status for g in service.list_groups(ctx)} == {"closed"}
+    assert service.get_group(ctx, info["group_id"]).closed_at is not None

@@ -879,6 +879,27 @@ def release_held(session: Session, ctx: Context, now: datetime, cfg: IntakeSetti
     return len(groups)
 
 
+def close_stale(session: Session, ctx: Context, now: datetime) -> int:
+    """Close groups nothing can join any more: past the window without an incident, or with a finished one."""
+    window = ctx.policy.classification.grouping.window.as_timedelta()
+    finished = select(Incident.id).where(Incident.status.not_in(OPEN))
+    closed = session.execute(
+        update(AlertGroup)
+        .where(
+            AlertGroup.status == "open",
+            (
+                (AlertGroup.incident_id.is_(None))
+                & AlertGroup.outcome.in_(("ticket", "none", "dismissed"))
+                & (AlertGroup.last_alert_at < now - window)
+            )
+            | AlertGroup.incident_id.in_(finished),
+        )
+        .values(status="closed", closed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(closed.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def next_hold(session: Session) -> datetime | None:
     return session.scalar(select(func.min(AlertGroup.hold_until)).where(AlertGroup.outcome == "pending"))
 

@@ -67,6 +67,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._tidy_at: float = time.monotonic() + 30.0
         self._next_hold: float = time.monotonic()
         """when to look for held alert groups whose wait is over (checked at once on start)"""
 
@@ -211,6 +212,12 @@ class Writer:
 
     def _release_held(self) -> None:
         self._next_hold = time.monotonic() + 1.0
+        if time.monotonic() >= self._tidy_at:
+            self._tidy_at = time.monotonic() + 30.0
+            try:
+                run(self.ctx, lambda session, now: pipeline.close_stale(session, self.ctx, now))
+            except Exception as exc:  # tidying can wait for the next round
+                log.warning("closing stale alert groups failed: %s", exc)
         try:
             with self.ctx.db.unit() as session:
                 due = pipeline.next_hold(session)
