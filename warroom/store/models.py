@@ -171,6 +171,5 @@ class Update(Base):
 
 
 Index("ix_incidents_open", Incident.status, Incident.severity)
-from warroom.store import engine_models  # noqa: E402,F401
-from warroom.store import intake_models  # noqa: E402,F401
-from warroom.store import notify_models  # noqa: E402,F401
+# Register the other services' tables on Base so Alembic and create-time checks see every table.
+from warroom.store import engine_models, intake_models, notify_models  # noqa: E402,F401
