@@ -59,6 +59,9 @@ def on_entries(session: Session, ctx: Context, entries: list[TimelineEntry], now
 
 
 def plan_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
+    if not entries:
+        return
+    session.flush()  # entry ids name the event-driven timers
     by_incident: dict[str, list[TimelineEntry]] = defaultdict(list)
     for e in entries:
         by_incident[e.incident_id].append(e)
