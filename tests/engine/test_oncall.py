@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from tests.conftest import Server
 from tests.engine.conftest import small_policy
 from warroom.app import create_app
 from warroom.engine.loop import EngineLoop
@@ -30,6 +31,7 @@ from warroom.oncall.rotation import DAY, WEEK, Layer, Override, Rota, RotationEr
 from warroom.oncall.schemas import LayerRequest, OverrideRequest
 from warroom.settings import Settings
 from warroom.store.engine_models import Page
+from warroom.store.migrate import upgrade
 
 
 def at(text: str) -> datetime:
@@ -330,3 +332,27 @@ def test_oncall_api(make_ctx: Callable[..., Context]) -> None:
         assert http.get("/api/v1/oncall/schedules/nope").status_code == 404
         assert http.delete("/api/v1/oncall/schedules/primary").status_code == 204
         assert http.get("/api/v1/oncall").json() == []
+
+
+def test_oncall_cli_through_a_server(tmp_path: Path) -> None:
+    """With WARROOM_URL set, the on-call verbs go over HTTP and read the same."""
+    url = f"sqlite:///{tmp_path / 'srv.db'}"
+    upgrade(url)
+    srv = Server(url, {"WARROOM_POLICY": "so1", "WARROOM_URL": ""}).start()
+    try:
+        env = {"WARROOM_URL": srv.base, "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+        made = _cli(
+            env, "oncall", "set", "so1-primary", "--members", "ann,ben", "--length", "12h", "--start", "2026-05-01"
+        )
+        assert made.returncode == 0, made.stderr
+        assert "so1-primary layer 1: ann, ben · 12h handoff 09:00 UTC from 2026-05-01" in made.stdout
+        who = _cli(env, "oncall", "--at", "2026-05-01T10:00Z")
+        row = next(line for line in who.stdout.splitlines() if "so1-primary" in line)
+        assert "on-call-engineer" in row and "ann" in row and "2026-05-01 21:00 UTC" in row
+        over = _cli(env, "oncall", "override", "so1-primary", "--person", "cy", "--from", "+0m", "--to", "+1h")
+        assert over.returncode == 0, over.stderr
+        assert "cy" in _cli(env, "oncall").stdout
+        missing = _cli(env, "oncall", "remove", "nope")
+        assert missing.returncode == 2 and "no schedule named 'nope'" in missing.stderr
+    finally:
+        srv.stop()
