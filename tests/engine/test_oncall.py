@@ -265,6 +265,7 @@ def test_oncall_cli_sets_overrides_and_answers(tmp_path: Path, sqlite_template: 
     env = {"WARROOM_DATABASE_URL": f"sqlite:///{db}", "WARROOM_POLICY": "nself"}
     empty = _cli(env, "oncall")
     assert empty.returncode == 0 and "no on-call schedules yet" in empty.stdout
+    assert "pages these schedules: nself-primary (primary-on-call), nself-backup (backup-on-call)" in empty.stdout
     first = _cli(
         env, "oncall", "set", "nself-primary", "--members", "ann,ben", "--length", "weekly", "--start", "2026-05-04"
     )

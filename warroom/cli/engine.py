@@ -304,6 +304,11 @@ def oncall_now(
         fail(exc.detail)
     if not rows:
         console.print("no on-call schedules yet; create one with `warroom oncall set NAME --members alice,bob`")
+        if isinstance(b, _Local):
+            wanted = {spec.ref or name: name for name, spec in b.ctx.policy.targets.items() if spec.via == "schedule"}
+            if wanted:
+                names = ", ".join(f"{ref} ({target})" for ref, target in wanted.items())
+                console.print(f"policy {b.ctx.policy.name} pages these schedules: {names}")
         return
     t = Table(title=f"on call at {_fmt(when or b.now())}")
     for col in ("schedule", "targets", "person", "from", "until"):
