@@ -120,10 +120,11 @@ def own_server(request: pytest.FixtureRequest, tmp_path: Path, policy: str, **en
         next(gen, None)
 
 
-@pytest.fixture(params=BACKENDS)
-def so1(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
-    """A fresh so1 server per test (storms count every alert in the window); no storm hold."""
-    yield from own_server(request, tmp_path, "so1", WARROOM_STORM_HOLD_SECONDS="0")
+@pytest.fixture(scope="module", params=BACKENDS)
+def so1(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
+    """An so1 server per module and backend, no storm hold. Storms count every alert in the window:
+    its tests together stay under SO1's ten alerts."""
+    yield from own_server(request, tmp_path_factory.mktemp("so1"), "so1", WARROOM_STORM_HOLD_SECONDS="0")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -153,9 +154,11 @@ def rules_policy(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-@pytest.fixture(params=BACKENDS)
-def ruled(request: pytest.FixtureRequest, tmp_path: Path, rules_policy: str) -> Iterator[Intake]:
-    yield from own_server(request, tmp_path, rules_policy, WARROOM_STORM_HOLD_SECONDS="0")
+@pytest.fixture(scope="module", params=BACKENDS)
+def ruled(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, rules_policy: str
+) -> Iterator[Intake]:
+    yield from own_server(request, tmp_path_factory.mktemp("ruled"), rules_policy, WARROOM_STORM_HOLD_SECONDS="0")
 
 
 def unique(prefix: str = "svc") -> str:
