@@ -116,6 +116,7 @@ class EngineLoop:
 
     def _fire(self, timer_id: int, incident_id: str | None = None) -> str:
         with self.ctx.db.unit() as session:
+            session.connection()  # begin (SQLite's write lock) before reading the clock: times follow commit order
             now = self.ctx.clock.now()
             if incident_id is None:
                 head = session.get(Timer, timer_id)

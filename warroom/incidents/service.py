@@ -88,6 +88,8 @@ def run(ctx: Context, fn: Callable[[Session, datetime], T]) -> T:
     for attempt in range(3):
         try:
             with _errors(), ctx.db.unit() as session:
+                # Begin first (SQLite takes its write lock here), then read the clock, so times follow commit order.
+                session.connection()
                 now = ctx.clock.now()
                 result = fn(session, now)
                 # The engine plans from what the timeline recorded, inside the same transaction.
