@@ -33,7 +33,9 @@ test: $(SYNCED)
 
 bench: $(SYNCED)
 	bash scripts/prepare-test-env.sh
-	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python -m bench.engine_drill
+	$(VENV)/bin/python -m bench.engine_timers
+	$(VENV)/bin/python -m bench.intake_bench
 
 clean:
 	rm -rf .tools $(VENV) warroom.db warroom.db-wal warroom.db-shm
