@@ -212,7 +212,9 @@ def settings() -> NotifySettings:
 
 @pytest.fixture
 def wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one-line hook, as the engine's planner will call it: every new timeline entry, in its transaction."""
+    """The one-line hook, as the engine's planner calls it: every new timeline entry, in its transaction.
+
+    Harmless once the planner calls it itself: an entry is routed once per transaction."""
     original = planner.plan_entries
 
     def plan_entries(session: Any, policy: Any, entries: Any, now: datetime) -> None:
@@ -221,6 +223,12 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(planner, "plan_entries", plan_entries)
     monkeypatch.setattr(routing, "STRICT", True)
+
+
+@pytest.fixture
+def unwired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if nothing called the hook: only the delivery loop's catch-up hands pages over."""
+    monkeypatch.setattr(routing, "_route", lambda *args, **kwargs: None)
 
 
 def on_call(ctx: Context, schedule: str, *members: str, start: date = date(2026, 5, 1)) -> None:

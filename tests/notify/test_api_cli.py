@@ -71,7 +71,9 @@ def test_contacts_api(client: TestClient) -> None:
     assert client.get("/api/v1/contacts").json()["people"] == []
 
 
-def test_notifications_api(client: TestClient, nctx: Context, webhook: WebhookSink, settings: NotifySettings) -> None:
+def test_notifications_api(
+    client: TestClient, nctx: Context, unwired: None, webhook: WebhookSink, settings: NotifySettings
+) -> None:
     iid = service.declare(nctx, DeclareRequest(severity="P2", title="Slow exports", by="mon")).id
     with nctx.db.unit() as s:
         enqueue(s, [Message("x:1", "#incidents", "test", "Hi", "there", incident_id=iid)], nctx.clock.now())

@@ -96,7 +96,7 @@ def test_p0_customer_email_is_due_within_30_minutes_of_mitigation_reminded_then_
 
 
 def test_p1_customer_email_is_due_within_an_hour_of_resolution_found_by_the_delivery_loop(
-    nctx: Context, webhook: WebhookSink, settings: NotifySettings
+    nctx: Context, unwired: None, webhook: WebhookSink, settings: NotifySettings
 ) -> None:
     """Not wired: the delivery loop's scan finds the due e-mail from the incident record."""
     channel(nctx, "war-room", webhook.url("slack/{channel}"))

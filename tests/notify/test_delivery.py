@@ -179,7 +179,7 @@ def test_a_storm_of_updates_is_capped_per_destination_and_coalesced(
 
 
 def test_pending_pages_are_caught_up_without_the_hook_and_one_page_per_person_per_tier(
-    nctx: Context, webhook: WebhookSink, settings: NotifySettings
+    nctx: Context, unwired: None, webhook: WebhookSink, settings: NotifySettings
 ) -> None:
     """The engine recorded pages but nothing handed them over: the delivery loop finds them. Two targets of
     one tier that reach the same person are one page; a page to someone without contacts is failed, visibly."""

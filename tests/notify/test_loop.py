@@ -32,7 +32,7 @@ def live_ctx(notify_url: str) -> Iterator[Context]:
 
 
 def test_the_loop_loads_the_contacts_file_and_delivers_pages_as_the_engine_records_them(
-    live_ctx: Context, smtp: SmtpSink, webhook: WebhookSink, tmp_path: Path
+    live_ctx: Context, unwired: None, smtp: SmtpSink, webhook: WebhookSink, tmp_path: Path
 ) -> None:
     file = tmp_path / "contacts.yaml"
     file.write_text(

@@ -128,6 +128,7 @@ def enqueue(
 
 _listeners: list[Callable[[], None]] = []
 WAKE = "warroom.notify.wake"
+LISTENING = "warroom.notify.listening"
 
 
 def add_listener(callback: Callable[[], None]) -> None:
@@ -139,16 +140,24 @@ def remove_listener(callback: Callable[[], None]) -> None:
         _listeners.remove(callback)
 
 
-def _notify(_: Session) -> None:
+def _notify(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.pop(WAKE, None):
+        return  # a savepoint was released (rows are visible with the outer commit), or nothing new
     for callback in list(_listeners):
         callback()
 
 
 def _wake_after_commit(session: Session) -> None:
-    """A page should leave now, not at the loop's next poll: wake the loop once the rows are visible."""
-    if _listeners and not session.info.get(WAKE):
-        session.info[WAKE] = True
-        event.listen(session, "after_commit", _notify, once=True)
+    """A page should leave now, not at the loop's next poll: wake the loop once the rows are visible.
+
+    SQLAlchemy also calls after_commit when a savepoint is released; only the outer commit counts.
+    """
+    if not _listeners:
+        return
+    session.info[WAKE] = True
+    if not session.info.get(LISTENING):
+        session.info[LISTENING] = True
+        event.listen(session, "after_commit", _notify)
 
 
 def link_page(session: Session, page: Page, event_key: str, now: datetime) -> None:

@@ -29,6 +29,7 @@ log = logging.getLogger("warroom.notify")
 WAR_ROOM = "war-room"
 STATUS_PAGE = "status-page"
 CUSTOMER_EMAIL = "customer-email"
+ROUTED = "warroom.notify.routed"
 STRICT = False
 """Re-raise routing errors (tests); in production a routing bug is logged and never blocks the incident."""
 
@@ -494,9 +495,13 @@ def on_entries(
     settings: NotifySettings | None = None,
 ) -> None:
     """The hook: called in the transaction of every incident change (and engine firing) with its new
-    timeline entries. Enqueues what they call for and hands new pages over; never blocks the change."""
+    timeline entries. Enqueues what they call for and hands new pages over; never blocks the change.
+    Each entry is routed once per transaction, however many times the hook is called with it."""
+    done: set[int] = session.info.setdefault(ROUTED, set())
+    entries = [e for e in entries if id(e) not in done]
     if not entries:
         return
+    done.update(id(e) for e in entries)
     settings = settings or current()
     try:
         with session.begin_nested():
