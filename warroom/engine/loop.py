@@ -133,6 +133,8 @@ class EngineLoop:
                     .with_for_update()
                     .execution_options(populate_existing=True)
                 ).first()
+                if inc is not None and inc.updated_at > now:
+                    now = inc.updated_at  # time never runs backwards for an incident
             t = session.scalars(
                 select(Timer).where(Timer.id == timer_id).with_for_update().execution_options(populate_existing=True)
             ).first()

@@ -81,16 +81,26 @@ def _errors() -> Iterator[None]:
         raise Invalid(str(exc), field="severity") from None
 
 
-def run(ctx: Context, fn: Callable[[Session, datetime], T]) -> T:
-    """One transaction; an optimistic-lock clash is retried so the loser sees the winner's state."""
+def run(ctx: Context, fn: Callable[[Session, datetime], T], incident_id: str | None = None) -> T:
+    """One transaction; an optimistic-lock clash is retried so the loser sees the winner's state.
+
+    The write lock comes before the clock is read (SQLite: the database, PostgreSQL: the incident's
+    row), and time never runs backwards for an incident, so its times follow commit order.
+    """
     from warroom.engine import planner
 
     for attempt in range(3):
         try:
             with _errors(), ctx.db.unit() as session:
-                # Begin first (SQLite takes its write lock here), then read the clock, so times follow commit order.
                 session.connection()
+                last = None
+                if incident_id is not None:
+                    last = session.scalar(
+                        select(Incident.updated_at).where(Incident.id == incident_id.strip().upper()).with_for_update()
+                    )
                 now = ctx.clock.now()
+                if last is not None and last > now:
+                    now = last
                 result = fn(session, now)
                 # The engine plans from what the timeline recorded, inside the same transaction.
                 planner.on_entries(session, ctx, session.info.pop(NEW_ENTRIES, []), now)
@@ -384,7 +394,7 @@ def acknowledge(ctx: Context, incident_id: str, by: str) -> IncidentView:
         _ack(session, ctx.policy, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _ack(session: Session, policy: Policy, inc: Incident, who: str, now: datetime) -> None:
@@ -415,7 +425,7 @@ def set_status(ctx: Context, incident_id: str, status: str, by: str, note: str =
         _move(session, inc, target, who, now, text)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _move(session: Session, inc: Incident, target: Status, who: str, now: datetime, outcome: str = "") -> None:
@@ -461,7 +471,7 @@ def change_severity(ctx: Context, incident_id: str, severity: str, by: str, reas
         _render_channel(ctx.policy, inc, _commander(session, inc), now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -> IncidentView:
@@ -475,7 +485,7 @@ def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -
         _apply_flags(session, ctx.policy, inc, flags, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _apply_flags(
@@ -527,7 +537,7 @@ def set_impact(ctx: Context, incident_id: str, req: ImpactRequest) -> IncidentVi
             _apply_flags(session, ctx.policy, inc, flags, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def assign_role(ctx: Context, incident_id: str, role: str, person: str, by: str) -> IncidentView:
@@ -542,7 +552,7 @@ def assign_role(ctx: Context, incident_id: str, role: str, person: str, by: str)
         _assign(session, ctx.policy, inc, role, name, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _assign(session: Session, policy: Policy, inc: Incident, role: str, person: str, by: str, now: datetime) -> None:
@@ -608,7 +618,7 @@ def add_hypothesis(ctx: Context, incident_id: str, text: str, evidence: str, con
         )
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def set_hypothesis_status(
@@ -648,7 +658,7 @@ def set_hypothesis_status(
             _move(session, inc, Status.IDENTIFIED, who, now, f"H{number} confirmed")
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> IncidentView:
@@ -670,7 +680,7 @@ def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> I
         entry(session, inc, now, who, "decision", f"Decision: {label}", why, {"path": path})
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: str, note: str = "") -> IncidentView:
@@ -718,7 +728,7 @@ def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: st
                 _move(session, inc, Status.INVESTIGATING, who, now, f"{name} did not hold")
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def quiet_remaining(policy: Policy, inc: Incident, now: datetime) -> int:
@@ -767,7 +777,7 @@ def resolve(ctx: Context, incident_id: str, by: str, force: bool = False, reason
         entry(session, inc, now, who, "resolved", "Resolved", outcome, {"forced": bool(force and left)})
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def reopen(ctx: Context, incident_id: str, by: str, reason: str = "") -> IncidentView:
@@ -784,7 +794,7 @@ def reopen(ctx: Context, incident_id: str, by: str, reason: str = "") -> Inciden
         entry(session, inc, now, who, "reopened", "Reopened; mitigate and resolve clocks restarted", why)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
@@ -802,7 +812,7 @@ def close(ctx: Context, incident_id: str, by: str) -> IncidentView:
         _close(session, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _close(session: Session, inc: Incident, who: str, now: datetime) -> None:
@@ -824,7 +834,7 @@ def complete_postmortem(ctx: Context, incident_id: str, by: str, link: str = "")
         _close(session, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def _check_external(policy: Policy, inc: Incident) -> None:
@@ -871,7 +881,7 @@ def post_update(ctx: Context, incident_id: str, audience: str, text: str, by: st
         session.flush()
         return UpdateView.model_validate(row)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 def log(
@@ -890,7 +900,7 @@ def log(
         session.flush()
         return TimelineView.model_validate(row)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
 
 
 # --- reads --------------------------------------------------------------------------------------
