@@ -190,6 +190,7 @@ def test_cli_contacts_and_notifications(
     assert again.exit_code == 2 and "only failed, dead or unknown" in again.output
 
 
+@pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # the HTTP path; backends are covered above
 def test_cli_against_a_server(server: Server, monkeypatch: pytest.MonkeyPatch, webhook: WebhookSink) -> None:
     """WARROOM_URL: the same verbs over HTTP to a real `warroom serve`."""
     monkeypatch.setenv("WARROOM_URL", server.base)
