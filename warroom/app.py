@@ -88,14 +88,18 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from warroom.engine.loop import EngineLoop
+        from warroom.notify import loop as notify_loop
 
         engine = EngineLoop(ctx, worker_id=settings.worker_id, interval=settings.engine_interval)
         app.state.engine = engine if settings.engine_enabled else None
         if settings.engine_enabled:
             engine.start()
+        delivery = notify_loop.start_background(ctx, engine.worker_id) if settings.engine_enabled else None
         yield
         if settings.engine_enabled:
             engine.stop()
+        if delivery is not None:
+            delivery.stop()
         ctx.db.dispose()
 
     app = FastAPI(

@@ -192,6 +192,7 @@ def worker(
     from sqlalchemy.exc import DBAPIError
 
     from warroom.engine.loop import EngineLoop
+    from warroom.notify import loop as notify_loop
     from warroom.store.engine_models import Timer
 
     settings = get_settings()
@@ -221,7 +222,10 @@ def worker(
     err_console.print(
         f"worker {loop.worker_id}: policy {ctx.policy.name}, database {ctx.db.dialect}, {loop.threads} thread(s)"
     )
+    delivery = notify_loop.start_background(ctx, loop.worker_id)
     loop.run(stop)
+    if delivery is not None:
+        delivery.stop()
     ctx.db.dispose()
     err_console.print(f"worker {loop.worker_id}: stopped after {loop.stats.fired} timers")
 

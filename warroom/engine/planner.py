@@ -27,6 +27,7 @@ from warroom.engine import (
 )
 from warroom.engine import facts as facts_mod
 from warroom.engine.timers import Plan
+from warroom.notify import routing as notify_routing
 from warroom.policy.model import Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident, TimelineEntry
@@ -61,6 +62,8 @@ def on_entries(session: Session, ctx: Context, entries: list[TimelineEntry], now
 def plan_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
     if not entries:
         return
+    # What people and channels must be told is written to the outbox in this same transaction.
+    notify_routing.on_entries(session, policy, entries, now)
     session.flush()  # entry ids name the event-driven timers
     by_incident: dict[str, list[TimelineEntry]] = defaultdict(list)
     for e in entries:

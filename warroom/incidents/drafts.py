@@ -16,6 +16,7 @@ from warroom.incidents import context as template_context
 from warroom.incidents.errors import Conflict, Invalid
 from warroom.incidents.schemas import UpdateView
 from warroom.incidents.service import Context, _get, post_update
+from warroom.notify import customer
 from warroom.policy.model import Policy
 from warroom.policy.templates import render
 from warroom.store.models import Incident, Update
@@ -108,4 +109,6 @@ def post(
     if audience is None:
         raise Invalid(f"{kind} is a document, not a post; nothing to record as an update", field="kind")
     message = final if final and final.strip() else draft(ctx, incident_id, kind, by, text, next_step).text
+    if kind == "customer_email":
+        customer.on_posted(ctx, incident_id, by, message)
     return post_update(ctx, incident_id, audience, message, by, next_step)

@@ -733,7 +733,8 @@ def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: st
 
 def quiet_remaining(policy: Policy, inc: Incident, now: datetime) -> int:
     """Seconds left in the resolution watch (0 when it has passed or the severity has none)."""
-    window = policy.severity(inc.severity).resolution.quiet_window
+    rule = policy.severity(inc.severity).resolution
+    window = rule.quiet_window or rule.monitor
     if window is None:
         return 0
     started = inc.watch_started_at or now
@@ -750,7 +751,8 @@ def resolve(ctx: Context, incident_id: str, by: str, force: bool = False, reason
         lifecycle.check_transition(inc.id, Status(inc.status), Status.RESOLVED)
         left = quiet_remaining(ctx.policy, inc, now)
         if left and not force:
-            window = ctx.policy.severity(inc.severity).resolution.quiet_window
+            rule = ctx.policy.severity(inc.severity).resolution
+            window = rule.quiet_window or rule.monitor
             since = f"since {hhmm_utc(inc.watch_started_at)}" if inc.watch_started_at else "yet (not mitigated)"
             raise Conflict(
                 f"{inc.id} needs {window} without new errors before it is resolved; quiet {since}, "
