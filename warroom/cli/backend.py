@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import httpx
 from pydantic import TypeAdapter
 
+from warroom.cli.http import ApiClient
 from warroom.incidents.drafts import Draft
-from warroom.incidents.errors import Conflict, Invalid, NotFound, ServiceError
 from warroom.incidents.schemas import (
     DeclareRequest,
     IncidentSummary,
@@ -39,30 +38,16 @@ class Backend(Protocol):
     def postmortem_done(self, incident_id: str, body: dict[str, Any]) -> IncidentView: ...
 
 
-_ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
-
-
 class Remote:
     """A running server at WARROOM_URL; its problem+json errors come back as the same exceptions."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=30)
+        self.api = ApiClient(base_url)
 
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
     ) -> Any:
-        try:
-            resp = self.http.request(method, "/api/v1/incidents" + path, json=body, params=params)
-        except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.http.base_url}: {exc}") from None
-        if resp.status_code >= 400:
-            try:
-                problem = resp.json()
-                detail, field = problem.get("detail", resp.text), problem.get("field")
-            except ValueError:
-                detail, field = resp.text, None
-            raise _ERRORS.get(resp.status_code, ServiceError)(detail, field=field)
-        return resp.json() if resp.headers.get("content-type", "").startswith("application/json") else resp.text
+        return self.api.call(method, "/incidents" + path, body, params)
 
     def declare(self, req: DeclareRequest) -> IncidentView:
         return IncidentView.model_validate(self._call("POST", "", req.model_dump(mode="json", exclude_none=True)))

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from warroom.cli.app import app, console, err_console, fail
+from warroom.cli.http import ApiClient
 from warroom.domain.clock import ensure_utc, iso_z
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.engine.views import PageView, TimerView
@@ -114,28 +115,10 @@ class _Remote:
     """The same calls over HTTP to a running server; problem+json comes back as the same errors."""
 
     def __init__(self, base: str) -> None:
-        import httpx
-
-        self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30)
+        self.api = ApiClient(base)
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        import httpx
-
-        from warroom.incidents.errors import Conflict, Invalid, NotFound
-
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            resp = self.http.request(method, path, json=body, params=clean)
-        except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.http.base_url}: {exc}") from None
-        if resp.status_code >= 400:
-            try:
-                detail = resp.json().get("detail", resp.text)
-            except ValueError:
-                detail = resp.text
-            kind = {404: NotFound, 409: Conflict, 422: Invalid}.get(resp.status_code, ServiceError)
-            raise kind(detail)
-        return resp.json() if resp.content else None
+        return self.api.call(method, path, body, params)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -10,14 +10,13 @@ import json
 from datetime import datetime
 from typing import Any, TypeVar
 
-import httpx
 import typer
 from pydantic import BaseModel, TypeAdapter
 from rich.table import Table
 
 from warroom.cli.app import app, console, fail
+from warroom.cli.http import ApiClient
 from warroom.cli.incidents import BY, JSON, default_actor, handled
-from warroom.incidents.errors import Conflict, Invalid, NotFound, ServiceError
 from warroom.incidents.service import Context
 from warroom.settings import get_settings
 
@@ -29,7 +28,6 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(silence_app, name="silence")
 
 M = TypeVar("M")
-_ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
 
 
 def _context() -> Context:
@@ -42,18 +40,7 @@ def _remote(method: str, path: str, model: Any, body: dict[str, Any] | None = No
             params: dict[str, Any] | None = None) -> Any:  # fmt: skip
     url = get_settings().url
     assert url
-    try:
-        resp = httpx.request(method, url.rstrip("/") + "/api/v1" + path, json=body, params=params, timeout=30)
-    except httpx.HTTPError as exc:
-        raise ServiceError(f"cannot reach {url}: {exc}") from None
-    if resp.status_code >= 400:
-        try:
-            problem = resp.json()
-            detail, field = problem.get("detail", resp.text), problem.get("field")
-        except ValueError:
-            detail, field = resp.text, None
-        raise _ERRORS.get(resp.status_code, ServiceError)(detail, field=field)
-    return TypeAdapter(model).validate_python(resp.json())
+    return TypeAdapter(model).validate_python(ApiClient(url).call(method, path, body, params))
 
 
 def _remote_on() -> bool:

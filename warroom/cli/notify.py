@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from rich.table import Table
 
 from warroom.cli.app import app, console, err_console, fail
+from warroom.cli.http import ApiClient
 from warroom.domain.clock import iso_z
 from warroom.incidents.errors import ServiceError
 from warroom.incidents.service import Context
@@ -118,29 +119,10 @@ class _Remote:
     """The same calls to a running server at WARROOM_URL; problem+json comes back as the same errors."""
 
     def __init__(self, base: str) -> None:
-        import httpx
-
-        self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30)
+        self.api = ApiClient(base)
 
     def _call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
-        import httpx
-
-        from warroom.incidents.errors import Conflict, Invalid, NotFound
-
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            resp = self.http.request(method, path, json=body, params=clean)
-        except httpx.HTTPError as exc:
-            raise ServiceError(f"cannot reach {self.http.base_url}: {exc}") from None
-        if resp.status_code >= 400:
-            try:
-                problem = resp.json()
-                detail, field = problem.get("detail", resp.text), problem.get("field")
-            except ValueError:
-                detail, field = resp.text, None
-            kind = {404: NotFound, 409: Conflict, 422: Invalid}.get(resp.status_code, ServiceError)
-            raise kind(detail, field=field)
-        return resp.json() if resp.content else None
+        return self.api.call(method, path, body, params)
 
     def notifications(self, state: str | None, incident: str | None, limit: int, log: bool) -> list[NotificationView]:
         rows = self._call(
