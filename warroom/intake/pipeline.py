@@ -466,11 +466,11 @@ class Batch:
         if service:
             self.services.setdefault(incident_id, set()).add(service)
 
-    def _open(self, key: str, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
-        group = AlertGroup(
+    def _new_group(self, key: str, storm: bool, at: datetime) -> AlertGroup:
+        return AlertGroup(
             key=key,
             status="open",
-            storm=False,
+            storm=storm,
             outcome="pending",
             opened_at=at,
             last_alert_at=at,
@@ -481,6 +481,9 @@ class Batch:
             history=[],
             triage={},
         )
+
+    def _open(self, key: str, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
+        group = self._new_group(key, False, at)
         held = self.hold > timedelta(0) and self._another_opened(at)
         self.session.add(group)
         self.session.flush()
@@ -515,20 +518,7 @@ class Batch:
         assert self.storm_rule is not None
         window = self.storm_rule.window
         since = at - window.as_timedelta()
-        storm = AlertGroup(
-            key=STORM_KEY,
-            status="open",
-            storm=True,
-            outcome="pending",
-            opened_at=at,
-            last_alert_at=at,
-            alert_count=0,
-            services=[],
-            decided_by="triage",
-            decided_at=self.now,
-            history=[],
-            triage={},
-        )
+        storm = self._new_group(STORM_KEY, True, at)
         self.session.add(storm)
         self.session.flush()
         self.storm = storm
