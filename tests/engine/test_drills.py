@@ -34,6 +34,7 @@ REQUIRED = {
     "escalation": {"target", "person", "reason"},
     "postmortem_due": {"due_at"},
     "phase_overrun": {"phase"},
+    "alert": {"source", "fingerprint", "status", "outcome", "service", "group", "triage"},
 }
 
 
@@ -141,7 +142,32 @@ BASE: dict[str, Any] = {"policy": "nself", "start": "2026-05-07T14:17:00Z", "unt
         (
             [{"at": "+0m", "declare": {"title": "x", "severity": "P1"}}, {"at": "+2m", "alert": {"source": "generic"}}],
             {},
-            "event 2 (alert at +2m): alert intake is not built yet",
+            "event 2 (alert at +2m): needs a payload",
+        ),
+        (
+            [{"at": "+1m", "alert": {"source": "nagios", "payload": {}}}],
+            {},
+            "event 1 (alert at +1m): source must be one of alertmanager, grafana",
+        ),
+        (
+            [{"at": "+1m", "alert": {"source": "generic", "payload": {"summary": "x", "sevrity": "P1"}}}],
+            {},
+            "event 1 (alert at +1m): generic payload: sevrity: is not a field of the generic alert shape",
+        ),
+        (
+            [{"at": "+1m", "alert": {"source": "generic", "payload": {"alerts": []}}}],
+            {},
+            "event 1 (alert at +1m): generic payload: alerts: is empty",
+        ),
+        (
+            [{"at": "+1m", "alert": {"source": "generic", "payload": {"summary": "x"}, "by": "bob"}}],
+            {},
+            "event 1 (alert at +1m): unknown field(s) by; an alert has source, payload, headers, ref",
+        ),
+        (
+            [{"at": "+1m", "alert": {"incident": 1, "source": "generic", "payload": {"summary": "x"}}}],
+            {},
+            "event 1 (alert at +1m): an alert cannot name an incident",
         ),
         ([{"at": "+0m", "page": {"by": "x"}}], {}, "event 1 at +0m: unknown key 'page'"),
         ([{"declare": {"title": "x", "severity": "P1"}}], {}, "event 1: needs 'at'"),
@@ -174,7 +200,7 @@ def test_events_refer_to_incidents_by_order_or_ref() -> None:
         run(parse_scenario({**BASE, "events": [{"at": "+0m", "ack": {"by": "a"}}]}), load_policy("nself"))
 
 
-def test_the_cli_rejects_an_alert_event_with_a_clear_message(tmp_path: Path) -> None:
+def test_the_cli_rejects_a_bad_alert_payload_with_a_clear_message(tmp_path: Path) -> None:
     path = tmp_path / "storm.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -188,4 +214,19 @@ def test_the_cli_rejects_an_alert_event_with_a_clear_message(tmp_path: Path) -> 
     )
     out = _drill(str(path))
     assert out.returncode == 2
-    assert out.stderr.startswith("warroom: event 1 (alert at +0m): alert intake is not built yet")
+    assert out.stderr.startswith("warroom: event 1 (alert at +0m): alertmanager payload: alerts:"), out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_alert_lines_in_json_output() -> None:
+    out = _drill(str(DRILLS / "so1-alert-storm.yaml"), "--json", "--check")
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    for r in rows:
+        missing = REQUIRED.get(r["kind"], set()) - r.keys()
+        assert not missing, f"{r['kind']} lacks {missing}"
+    alerts = [r for r in rows if r["kind"] == "alert"]
+    assert len(alerts) == 24 and {r["source"] for r in alerts} == {"generic"}
+    assert [r["kind"] for r in rows].count("page") == 1 and [r["kind"] for r in rows].count("declared") == 1
+    mitigated = next(r for r in rows if r["kind"] == "mitigated")
+    assert mitigated["auto"] is True and mitigated["by"] == "warroom-intake"

@@ -123,7 +123,10 @@ def _diff(result: DrillResult, exp: dict[str, Any], a: Action) -> str:
         wrong.append(f"at is {offset(result.start, a.at)}")
     if "incident" in exp:
         ref = exp["incident"]
-        want = result.incidents[ref - 1] if isinstance(ref, int) and 0 < ref <= len(result.incidents) else ref
+        if isinstance(ref, int) and 0 < ref <= len(result.incidents):
+            want = result.incidents[ref - 1]
+        else:
+            want = result.refs.get(str(ref), ref)
         if want != a.incident:
             wrong.append(f"incident is {a.incident}")
     for key, value in exp.items():

@@ -58,6 +58,8 @@ class DrillResult:
     until: datetime
     actions: list[Action]
     incidents: list[str]
+    refs: dict[str, str] = field(default_factory=dict)
+    """names events gave incidents (a declare's or an alert's ref) → incident id"""
 
 
 # --- a migrated template database, copied per drill ------------------------------------------
@@ -104,6 +106,11 @@ _NEXT_DUE_SQL = (
     "SELECT min(at) FROM (SELECT min(due_at) AS at FROM engine_timers WHERE state = 'pending' "
     "UNION ALL SELECT min(claimed_until) FROM engine_timers WHERE state = 'claimed')"
 )
+# Alert groups held back while a storm may be starting (the same rows `release_held` decides).
+_NEXT_HOLD_SQL = (
+    "SELECT min(hold_until) FROM alert_groups WHERE outcome = 'pending' AND storm = 0 AND hold_until IS NOT NULL"
+)
+_ALERT_INCIDENTS_SQL = "SELECT id FROM incidents WHERE source = 'alert' ORDER BY declared_at, rowid"
 _TIMELINE = TimelineEntry.__table__
 _NEW_ENTRIES = select(_TIMELINE).where(_TIMELINE.c.id > bindparam("seen")).order_by(_TIMELINE.c.id)
 
@@ -126,6 +133,10 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "role": ("role", "person"),
     "decision": ("path",),
     "impact": ("impact",),
+    "triage": ("severity", "confidence", "outcome", "below_threshold"),
+    "triage_escalation": ("escalate_to", "confidence", "threshold"),
+    "runbook": ("runbook", "symptom"),
+    "alert_storm": ("alerts", "window"),
 }
 
 
@@ -156,6 +167,12 @@ def to_action(e: Any) -> Action | None:
     return Action(e.at, kind, e.incident_id, fields, text)
 
 
+def auto_mitigated(e: Any) -> Action:
+    """A move to mitigated without a mitigation entry: the incident's alerts all resolved."""
+    fields = {"by": e.actor, "strategy": None, "auto": True}
+    return Action(e.at, "mitigated", e.incident_id, fields, "Mitigated: " + (e.outcome or e.what))
+
+
 # --- running ----------------------------------------------------------------------------------
 
 
@@ -180,8 +197,17 @@ class Drill:
         )
         self.actions: list[Action] = []
         self.incidents: list[str] = []
+        """every incident in declaration order, whether a declare event or an alert declared it"""
+        self.declared: list[str] = []
+        """the incidents declare events declared: unnamed events act on the last of these"""
         self.refs: dict[str, str] = {}
         self.seen = 0
+        self.intake = False
+        """an alert event ran: from then on held alert groups are released as the clock passes them"""
+        self.waiting: dict[int, str] = {}
+        """held alert group → the ref its alert event gave, bound once triage declares (or merges) it"""
+        self.unbound: dict[str, str] = {}
+        """refs alert events gave that no incident took yet → why, for a clear error"""
 
     def run(self) -> DrillResult:
         try:
@@ -193,7 +219,8 @@ class Drill:
                 self._advance(at)
             self._advance(self.scenario.end())
             self._collect()
-            return DrillResult(self.policy.name, self.scenario.start, self.scenario.end(), self.actions, self.incidents)
+            spec = self.scenario
+            return DrillResult(self.policy.name, spec.start, spec.end(), self.actions, self.incidents, dict(self.refs))
         finally:
             self.reader.close()
             self.db.dispose()
@@ -214,32 +241,72 @@ class Drill:
             return None
         return datetime.fromisoformat(row[0]).replace(tzinfo=UTC)
 
+    def _next_hold(self) -> datetime | None:
+        row = self.reader.execute(_NEXT_HOLD_SQL).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return datetime.fromisoformat(row[0]).replace(tzinfo=UTC)
+
     def _advance(self, until: datetime) -> None:
-        """Fire every timer due up to `until`, one due time after another."""
+        """Fire every timer due up to `until`, one due time after another.
+
+        Once alerts came in, a held alert group (a storm may be starting) is decided when the clock
+        passes its hold, before the timers due at the same moment, as the server's writer thread would.
+        """
         while True:
             due = self._next_due()
+            hold = self._next_hold() if self.intake else None
+            if hold is not None and hold <= until and (due is None or hold <= due):
+                self.clock.set(max(hold, self.clock.now()))
+                self._release()
+                continue
             if due is None or due > until:
                 break
             self.clock.set(max(due, self.clock.now()))
             self.loop.tick()
         self.clock.set(max(until, self.clock.now()))
 
+    def _release(self) -> None:
+        from warroom.intake import service as intake
+
+        if not intake.release_held_groups(self.ctx):
+            raise RuntimeError(f"alert groups held until {self._next_hold()} were not released")
+        self._adopt()
+
     def _collect(self) -> None:
         """Turn new timeline entries into actions (entry ids grow with time, so order is kept)."""
         with self.db.engine.connect() as conn:
             rows = list(conn.execute(_NEW_ENTRIES, {"seen": self.seen}))
+        mitigations: set[tuple[str, datetime]] = set()
         for row in rows:
             self.seen = max(self.seen, row.id)
+            if row.kind == "mitigation":
+                mitigations.add((row.incident_id, row.at))
+            elif row.kind == "status" and (row.data or {}).get("to") == "mitigated":
+                if (row.incident_id, row.at) not in mitigations:
+                    # No responder's mitigation in the same change: every alert resolved (intake).
+                    self.actions.append(auto_mitigated(row))
+                continue
             action = to_action(row)
             if action is not None:
                 self.actions.append(action)
 
+    def _default(self) -> str | None:
+        """The last incident a declare event declared; with none, the last one an alert declared.
+
+        So an alert event added to a scenario never changes which incident its other events act on.
+        """
+        if self.declared:
+            return self.declared[-1]
+        return self.incidents[-1] if self.incidents else None
+
     def _incident(self, ev: Event) -> str:
         ref = ev.incident
         if ref is None:
-            if not self.incidents:
+            default = self._default()
+            if default is None:
                 raise ScenarioError(f"{ev.label()}: no incident has been declared yet")
-            return self.incidents[-1]
+            return default
         if isinstance(ref, int) and not isinstance(ref, bool):
             if not 1 <= ref <= len(self.incidents):
                 so_far = len(self.incidents)
@@ -250,16 +317,22 @@ class Drill:
             return self.refs[key]
         if key.upper() in self.incidents:
             return key.upper()
+        if key in self.unbound:
+            raise ScenarioError(f"{ev.label()}: no incident called '{key}': {self.unbound[key]}")
         raise ScenarioError(f"{ev.label()}: no incident called '{key}'")
 
     def _apply(self, ev: Event, at: datetime) -> None:
         a = dict(ev.args)
         by = str(a.pop("by", "drill"))
         try:
+            if ev.action == "alert":
+                self._alert(ev, at)
+                return
             if ev.action == "declare":
                 ref = a.pop("ref", None)
                 view = service.declare(self.ctx, DeclareRequest(by=by, **a))
                 self.incidents.append(view.id)
+                self.declared.append(view.id)
                 if ref is not None:
                     self.refs[str(ref)] = view.id
                 return
@@ -274,6 +347,77 @@ class Drill:
             raise ScenarioError(f"{ev.label()}: missing field {exc}") from None
         except (TypeError, ValueError) as exc:
             raise ScenarioError(f"{ev.label()}: {exc}") from None
+
+    def _alert(self, ev: Event, at: datetime) -> None:
+        """Post a sender's payload through the intake pipeline, as its webhook would, and show each alert's fate."""
+        from warroom.incidents.errors import Invalid
+        from warroom.intake import service as intake
+
+        a = ev.args
+        self.intake = True
+        self._collect()  # each alert's line comes before what it caused
+        try:
+            outcomes = intake.ingest_payload(self.ctx, a["source"], a["payload"], "drill", a.get("headers"))
+        except Invalid as exc:
+            raise ScenarioError(f"{ev.label()}: {a['source']} payload: {exc.detail}") from None
+        ids = [o["id"] for o in outcomes if o["id"] is not None]
+        rows = self.reader.execute(
+            "SELECT a.id, a.summary, a.service, g.outcome FROM alerts a LEFT JOIN alert_groups g "
+            f"ON g.id = a.group_id WHERE a.id IN ({', '.join('?' * len(ids))})",
+            ids,
+        ).fetchall()
+        known = {r[0]: r[1:] for r in rows}
+        for o in outcomes:
+            summary, o["service"], o["triage"] = known.get(o["id"], (o["fingerprint"], None, None))
+            fields = {"source": a["source"], "fingerprint": o["fingerprint"], "status": o["status"],
+                      "outcome": o["outcome"], "service": o["service"], "group": o["group_id"],
+                      "triage": o["triage"]}  # fmt: skip
+            text = f"Alert {o['status']}: {summary} — {o['outcome']}"
+            if o["incident_id"]:
+                text += f", {o['incident_id']}"
+            elif o["triage"] == "pending":
+                text += ", held (a storm may be starting)"
+            elif o["triage"]:
+                text += f", triage: {o['triage']}"
+            self.actions.append(Action(at, "alert", o["incident_id"], fields, text))
+        self._adopt()
+        if a.get("ref") is not None:
+            self._name(str(a["ref"]), ev, outcomes)
+
+    def _name(self, ref: str, ev: Event, outcomes: list[dict[str, Any]]) -> None:
+        """Bind an alert event's ref to the incident its alerts declared or joined, now or after a hold."""
+        self.refs.pop(ref, None)
+        linked = next((o["incident_id"] for o in outcomes if o["incident_id"]), None)
+        held = [o["group_id"] for o in outcomes if o["triage"] == "pending"]
+        if linked is not None:
+            self.refs[ref] = linked
+            self.unbound.pop(ref, None)
+        elif held:
+            self.waiting[held[0]] = ref
+            self.unbound[ref] = f"the alerts of {ev.label()} are held back, waiting to see whether a storm starts"
+        else:
+            why = sorted({f"triage: {o['triage']}" if o["triage"] else o["outcome"] for o in outcomes})
+            self.unbound[ref] = f"the alerts of {ev.label()} declared no incident ({', '.join(why)})"
+
+    def _adopt(self) -> None:
+        """Incidents the intake declared join the drill's list, in declaration order; refs waiting on them bind."""
+        have = set(self.incidents)
+        for (inc,) in self.reader.execute(_ALERT_INCIDENTS_SQL):
+            if inc not in have:
+                self.incidents.append(inc)
+        if self.waiting:
+            marks = ", ".join("?" * len(self.waiting))
+            rows = self.reader.execute(
+                f"SELECT id, incident_id, outcome FROM alert_groups WHERE id IN ({marks})", list(self.waiting)
+            ).fetchall()
+            for group, inc, outcome in rows:
+                if inc is not None:
+                    ref = self.waiting.pop(group)
+                    self.refs[ref] = inc
+                    self.unbound.pop(ref, None)
+                elif outcome != "pending":
+                    ref = self.waiting.pop(group)
+                    self.unbound[ref] = f"its alert group was held, then triaged as {outcome}"
 
     def _act(self, ev: Event, inc: str, by: str, a: dict[str, Any]) -> None:
         ctx = self.ctx
@@ -314,9 +458,7 @@ class Drill:
             raise ScenarioError(f"{ev.label()}: unknown field(s) {', '.join(sorted(a))}")
 
     def _refused(self, ev: Event, at: datetime, exc: ServiceError) -> None:
-        inc = self.incidents[-1] if ev.incident is None and self.incidents else None
-        if ev.incident is not None:
-            inc = self._incident(ev)
+        inc = self._default() if ev.incident is None else self._incident(ev)
         if ev.action == "resolve" and inc is not None:
             with self.db.unit() as session:
                 row = session.get(Incident, inc)

@@ -31,7 +31,7 @@ ACTIONS = (
     "note",
     "alert",
 )
-NOT_YET = {"alert": "alert intake is not built yet (it arrives with the intake issue); declare the incident instead"}
+ALERT_FIELDS = ("source", "payload", "headers", "ref")
 
 
 class ScenarioError(ValueError):
@@ -127,8 +127,6 @@ def _event(index: int, raw: Any) -> Event:
     if len(actions) != 1:
         raise ScenarioError(f"{where} at {raw_at}: needs exactly one action ({', '.join(ACTIONS)})")
     action = actions[0]
-    if action in NOT_YET:
-        raise ScenarioError(f"{where} ({action} at {raw_at}): {NOT_YET[action]}")
     args = data[action] if data[action] is not None else {}
     if not isinstance(args, dict):
         raise ScenarioError(f"{where} ({action} at {raw_at}): the {action} details must be a mapping")
@@ -141,7 +139,41 @@ def _event(index: int, raw: Any) -> Event:
         offset = parse_fixed(raw_at[1:])
     except DurationError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
-    return Event(index=index, offset=offset, action=action, args=args, incident=incident, raw_at=raw_at)
+    ev = Event(index=index, offset=offset, action=action, args=args, incident=incident, raw_at=raw_at)
+    if action == "alert":
+        _check_alert(ev)
+    return ev
+
+
+def _check_alert(ev: Event) -> None:
+    """An alert event names a sender and carries its payload, which must parse as that sender's body.
+
+    Checked when the scenario loads, so a typo in a payload fails before the drill runs.
+    """
+    from warroom.intake.normal import PayloadError
+    from warroom.intake.parsers import PARSERS, SOURCES
+
+    if ev.incident is not None:
+        raise ScenarioError(
+            f"{ev.label()}: an alert cannot name an incident; it joins one through the policy's grouping "
+            "(give it a ref to name the incident it declares or joins)"
+        )
+    unknown = sorted(set(ev.args) - set(ALERT_FIELDS))
+    if unknown:
+        fields = ", ".join(ALERT_FIELDS)
+        raise ScenarioError(f"{ev.label()}: unknown field(s) {', '.join(unknown)}; an alert has {fields}")
+    source = ev.args.get("source")
+    if source not in PARSERS:
+        raise ScenarioError(f"{ev.label()}: source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if "payload" not in ev.args:
+        raise ScenarioError(f"{ev.label()}: needs a payload (the body the sender would post)")
+    headers = ev.args.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ScenarioError(f"{ev.label()}: headers must be a mapping")
+    try:
+        PARSERS[source](ev.args["payload"], {str(k).lower(): str(v) for k, v in headers.items()})
+    except PayloadError as exc:
+        raise ScenarioError(f"{ev.label()}: {source} payload: {exc.field}: {exc.message}") from None
 
 
 def load_scenario(path: Path) -> Scenario:
