@@ -74,7 +74,7 @@ class Warroom:
     token: str
 
 
-def start_warroom(tmp: Path, policy: str, name: str, **env: str) -> Warroom:
+def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1, **env: str) -> Warroom:
     db = tmp / f"{name}.db"
     url = f"sqlite:///{db}"
     base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, **env}
@@ -89,7 +89,7 @@ def start_warroom(tmp: Path, policy: str, name: str, **env: str) -> Warroom:
     token = next(line.strip() for line in out.splitlines() if line.startswith("wr_"))
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "warroom", "serve", "--port", str(port)],
+        [sys.executable, "-m", "warroom", "serve", "--port", str(port), "--workers", str(workers)],
         env=base_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -77,6 +77,17 @@ class _TooLarge(Exception):
     pass
 
 
+class Warroom(FastAPI):
+    """The application; alert webhooks take a fast path in front of the middleware (see api/alerts.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        source = alerts_api.webhook_source(scope)
+        if source is None:
+            await super().__call__(scope, receive, send)
+            return
+        await alerts_api.serve_webhook(self, source, scope, receive, send, self.state.settings.max_body_bytes)
+
+
 def build_context(settings: Settings) -> Context:
     return Context(db=Database(settings.database_url), policy=load_policy(settings.policy), clock=SystemClock())
 
@@ -102,7 +113,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
             delivery.stop()
         ctx.db.dispose()
 
-    app = FastAPI(
+    app = Warroom(
         title="warroom",
         version=__version__,
         description="Incident response as running software: alerts, incidents, paging, war room, postmortems.",

@@ -7,6 +7,7 @@ the commit. Everything refused after authentication is kept in the dead-letter t
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Annotated, Any
 
@@ -14,7 +15,9 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import Route
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import Receive as ASGIReceive
+from starlette.types import Scope, Send
 
 from warroom.api.deps import ctx
 from warroom.api.problems import problem
@@ -40,6 +43,7 @@ from warroom.intake.schemas import (
 )
 from warroom.intake.writer import Stored, Writer
 
+log = logging.getLogger("warroom.intake")
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(ctx)]
 MAX_DEPTH = 254
@@ -91,9 +95,9 @@ def _too_deep(body: bytes, data: Any) -> bool:
     return False
 
 
-async def _authenticate(intake: Intake, source: str, request: Request, body: bytes) -> integ.Known | None:
-    headers = request.headers
-    token = integ.token_from(request.query_params, headers)
+async def _authenticate(intake: Intake, source: str, headers: Headers, query: QueryParams,
+                        body: bytes) -> integ.Known | None:  # fmt: skip
+    token = integ.token_from(query, headers)
     if token is None and source == "pagerduty-events-v2":
         try:
             data = orjson.loads(body)
@@ -105,7 +109,7 @@ async def _authenticate(intake: Intake, source: str, request: Request, body: byt
         known = intake.verifier.cached(token) or await run_in_threadpool(intake.verifier.by_token, token)
         return known if known is not None and known.source == source else None
     signature = headers.get("sentry-hook-signature")
-    name = request.query_params.get("integration")
+    name = query.get("integration")
     if source == "sentry" and signature and name:
         known = await run_in_threadpool(intake.verifier.by_name, name)
         if (
@@ -118,13 +122,60 @@ async def _authenticate(intake: Intake, source: str, request: Request, body: byt
     return None
 
 
-async def _webhook(request: Request) -> Response:
-    return await receive(request.path_params["source"], request)
+# --- the fast path ------------------------------------------------------------------------------
+
+PREFIX = "/api/v1/alerts/"
 
 
-# The webhook is served by a plain Starlette route, registered first so it wins: an alert storm
-# skips FastAPI's parameter solving. The documented route below is the same handler for OpenAPI.
-router.routes.append(Route("/api/v1/alerts/{source}", _webhook, methods=["POST"], include_in_schema=False))
+def webhook_source(scope: Scope) -> str | None:
+    """The source when this request is a webhook (POST /api/v1/alerts/{source}), else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    if not path.startswith(PREFIX):
+        return None
+    source = path[len(PREFIX) :]
+    return source if source and "/" not in source else None
+
+
+async def serve_webhook(app: FastAPI, source: str, scope: Scope, receive: ASGIReceive, send: Send, limit: int) -> None:
+    """The webhook as a bare ASGI handler, in front of the framework's middleware and routing.
+
+    An alert storm is thousands of these a second; the application's middleware stack costs more
+    than the handler. What that stack gives the webhook is done here: the body limit (413) and a
+    problem+json 500 for anything unexpected.
+    """
+    headers = Headers(scope=scope)
+    declared = headers.get("content-length")
+    response: Response | None = None
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        response = _too_large(limit)
+    else:
+        chunks: list[bytes] = []
+        seen = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
+                response = _too_large(limit)
+                break
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+    if response is None:
+        try:
+            response = await accept(app, source, headers, QueryParams(scope["query_string"]), b"".join(chunks))
+        except Exception:
+            log.exception("alert webhook failed")
+            response = problem(500, "Internal error", "the webhook failed; nothing was acknowledged")
+    await response(scope, receive, send)
+
+
+def _too_large(limit: int) -> Response:
+    return problem(413, "Payload too large", f"request body is larger than {limit} bytes")
 
 
 @router.post(
@@ -154,15 +205,19 @@ async def receive(source: str, request: Request) -> Response:
     Answers 200 only once every alert in it is committed: new, a repeat (count and last seen),
     resolved, or silenced, with its group and incident.
     """
-    context: Context = request.app.state.ctx
+    return await accept(request.app, source, request.headers, request.query_params, await request.body())
+
+
+async def accept(app: FastAPI, source: str, headers: Headers, query: QueryParams, body: bytes) -> Response:
+    """Authenticate, parse and commit one webhook body; the answer comes after the commit."""
+    context: Context = app.state.ctx
     received = context.clock.now()
     parser = PARSERS.get(source)
     if parser is None:
         return problem(404, "Unknown source", f"no alert source '{source}'; use one of {', '.join(SOURCES)}",
                        field="source")  # fmt: skip
-    intake = intake_of(request.app)
-    body = await request.body()
-    known = await _authenticate(intake, source, request, body)
+    intake = intake_of(app)
+    known = await _authenticate(intake, source, headers, query, body)
     if known is None:
         return problem(
             401,
@@ -174,7 +229,7 @@ async def receive(source: str, request: Request) -> Response:
 
     async def refuse(status: int, title: str, detail: str, field: str | None) -> Response:
         job = Refused(source, known.name, received, status, detail, field,
-                      request.headers.get("content-type", ""), body)  # fmt: skip
+                      headers.get("content-type", ""), body)  # fmt: skip
         try:
             dead = await intake.writer.submit(job)
         except Stored:
@@ -195,7 +250,7 @@ async def receive(source: str, request: Request) -> Response:
     if _too_deep(body, data):
         return await refuse(400, "Nested too deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", "body")
     try:
-        items = parser(data, request.headers)
+        items = parser(data, headers)
     except PayloadError as exc:
         return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
     try:

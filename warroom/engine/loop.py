@@ -164,7 +164,7 @@ class EngineLoop:
             return outcome
 
     def next_due(self) -> datetime | None:
-        with self.ctx.db.unit() as session:
+        with self.ctx.db.read() as session:
             return timers.next_due(session)
 
     # --- running ---

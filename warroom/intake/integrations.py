@@ -89,7 +89,7 @@ class Listed:
 
 
 def listing(ctx: Context) -> list[Listed]:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         rows = session.scalars(select(Integration).order_by(Integration.name))
         return [Listed(r.name, r.source, r.token_hint + "…", r.signing_secret is not None, r.created_at, r.created_by)
                 for r in rows]  # fmt: skip
@@ -122,7 +122,7 @@ class Verifier:
     def by_token(self, token: str) -> Known | None:
         """Looks the token up (blocking: call it from a worker thread)."""
         digest = hash_token(token)
-        with self.ctx.db.unit() as session:
+        with self.ctx.db.read() as session:
             row = session.scalars(select(Integration).where(Integration.token_hash == digest)).first()
             if row is None:
                 return None
@@ -135,7 +135,7 @@ class Verifier:
         return known
 
     def by_name(self, name: str) -> Known | None:
-        with self.ctx.db.unit() as session:
+        with self.ctx.db.read() as session:
             row = session.scalars(select(Integration).where(Integration.name == name)).first()
             return None if row is None else Known(row.id, row.name, row.source, row.signing_secret)
 

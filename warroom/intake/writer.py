@@ -219,7 +219,7 @@ class Writer:
             except Exception as exc:  # tidying can wait for the next round
                 log.warning("closing stale alert groups failed: %s", exc)
         try:
-            with self.ctx.db.unit() as session:
+            with self.ctx.db.read() as session:
                 due = pipeline.next_hold(session)
             if due is None:
                 self._next_hold = time.monotonic() + 5.0

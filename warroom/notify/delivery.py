@@ -510,7 +510,7 @@ def deliver_due(
 
 
 def next_due(ctx: Context) -> datetime | None:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         due = session.scalar(select(func.min(Outbox.next_attempt_at)).where(Outbox.state.in_(("pending", "failed"))))
         lease = session.scalar(select(func.min(Outbox.claimed_until)).where(Outbox.state == "sending"))
         return min(filter(None, [due, lease]), default=None)

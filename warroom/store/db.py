@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -21,7 +22,8 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine; on SQLite, `read_only` makes its transactions plain (deferred) BEGINs that never lock."""
     url = normalise_url(url)
     if is_sqlite(url):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -40,19 +42,34 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: concurrent writers queue instead of failing.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A reader's deferred BEGIN sees one snapshot (WAL) and never waits for a writer.
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 class Database:
-    """One engine and its session factory; `unit()` is a transaction that commits or rolls back whole."""
+    """One engine and its session factory; `unit()` is a transaction that commits or rolls back whole.
+
+    On SQLite one process's writers take turns on a lock before BEGIN IMMEDIATE: a writer waiting
+    on SQLite's own busy handler sleeps in steps of milliseconds, which caps a busy process's
+    commit rate; waiting on a lock wakes the next writer the moment the last one commits.
+    `read()` is for use cases that only read: on SQLite it neither takes nor waits for the lock.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = self.sessions
+        self._reader_engine: Engine | None = None
+        self._turn: threading.RLock | None = None
+        if is_sqlite(self.url):
+            self._turn = threading.RLock()
+            if ":memory:" not in self.url and "mode=memory" not in self.url:
+                self._reader_engine = make_engine(self.url, read_only=True)
+                self.readers = sessionmaker(self._reader_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -60,15 +77,28 @@ class Database:
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
-        session = self.sessions()
+        with self._turn or nullcontext():
+            session = self.sessions()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit: one consistent snapshot, rolled back at the end (nothing it does is kept)."""
+        session = self.readers()
         try:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
         finally:
+            session.rollback()
             session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._reader_engine is not None:
+            self._reader_engine.dispose()
