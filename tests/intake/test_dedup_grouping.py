@@ -83,3 +83,30 @@ def test_batched_requests_all_commit(intake: Intake) -> None:
     assert len(intake.get("/api/v1/alerts", service=service, limit=1000)) == 64
     stats = intake.get("/api/v1/intake")
     assert stats["batches"] >= 1 and stats["alerts"] >= 64
+
+
+def test_a_more_severe_alert_raises_the_incident_it_joins(intake: Intake) -> None:
+    """A worse alert joining a declared group raises the incident; more of the same never overrules a human."""
+    service = unique("checkout")
+    first = intake.generic(summary="Checkout latency p99 above 2s", service=service, severity="warning")["alerts"][0]
+    iid = first["incident_id"]
+    assert intake.incident(iid)["severity"] == "P3"
+    same = intake.generic(summary="Checkout latency p99 above 2s", service=service, severity="warning")["alerts"][0]
+    assert same["incident_id"] == iid and intake.incident(iid)["severity"] == "P3", "as severe: no change"
+
+    worse = intake.generic(summary="Checkout errors 100%", service=service, severity="critical")["alerts"][0]
+    assert worse["incident_id"] == iid, "it joins the same incident"
+    inc = intake.incident(iid)
+    assert inc["severity"] == "P1"
+    raised = [e for e in intake.timeline(iid) if e["kind"] == "severity_changed"]
+    assert len(raised) == 1 and raised[0]["actor"] == "warroom-intake"
+    assert raised[0]["what"] == "Severity raised P3 → P1"
+    assert f"alert group {first['group_id']}" in raised[0]["outcome"] and "critical" in raised[0]["outcome"]
+
+    resp = intake.http.post(f"/api/v1/incidents/{iid}/severity",
+                            json={"severity": "P2", "by": "user-a", "reason": "only one region"})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    again = intake.generic(summary="Checkout errors 100%", service=service, severity="critical")["alerts"][0]
+    assert again["incident_id"] == iid
+    assert intake.incident(iid)["severity"] == "P2", "the commander's call stands against more of the same"
+    assert len([e for e in intake.timeline(iid) if e["kind"] == "severity_changed"]) == 2

@@ -455,23 +455,29 @@ def change_severity(ctx: Context, incident_id: str, severity: str, by: str, reas
             raise Conflict(
                 f"{inc.id} cannot go below {floor.severity}: floor rule '{floor.floor.id}' ({floor.floor.reason})"
             )
-        old = inc.severity
-        inc.severity = new
-        direction = "raised" if ctx.policy.rank(new) < ctx.policy.rank(old) else "lowered"
-        entry(
-            session,
-            inc,
-            now,
-            who,
-            "severity_changed",
-            f"Severity {direction} {old} → {new}",
-            why,
-            {"from": old, "to": new, "clocks_recomputed_from": inc.declared_at.isoformat()},
-        )
-        _render_channel(ctx.policy, inc, _commander(session, inc), now)
+        set_severity_in(session, ctx.policy, inc, new, who, why, now)
         return build_view(session, ctx.policy, inc, now)
 
     return run(ctx, apply, incident_id)
+
+
+def set_severity_in(session: Session, policy: Policy, inc: Incident, new: str, who: str, why: str,
+                    now: datetime) -> None:  # fmt: skip
+    """Move an open incident to another severity (checked by the caller): timeline, clocks, channel topic."""
+    old = inc.severity
+    inc.severity = new
+    direction = "raised" if policy.rank(new) < policy.rank(old) else "lowered"
+    entry(
+        session,
+        inc,
+        now,
+        who,
+        "severity_changed",
+        f"Severity {direction} {old} → {new}",
+        why,
+        {"from": old, "to": new, "clocks_recomputed_from": inc.declared_at.isoformat()},
+    )
+    _render_channel(policy, inc, _commander(session, inc), now)
 
 
 def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -> IncidentView:

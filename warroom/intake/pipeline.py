@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from warroom.domain import triage as tri
 from warroom.domain.flags import KNOWN_FLAGS
@@ -40,6 +40,8 @@ COLUMNS = (
 JSON_COLUMNS = frozenset({"labels", "details", "links", "raw"})
 TIME_COLUMNS = frozenset({"starts_at", "ends_at", "received_at", "first_seen", "last_seen", "resolved_at"})
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
+LEAN_GROUP = (defer(AlertGroup.history), defer(AlertGroup.triage), defer(AlertGroup.runbook))
+"""a group as a storm's batches read it: the decision's documents load only when a decision is made"""
 STORM_KEY = "storm"
 
 
@@ -178,6 +180,8 @@ class Batch:
         self.counts: dict[str, int] = {}
         self.services: dict[str, set[str]] = {}
         self.next_hold: datetime | None = None
+        self.joined: dict[int, tuple[AlertGroup, dict[tuple[Any, ...], Incoming]]] = {}
+        """per group with an incident (by object id): the distinct new alerts that joined it in this batch"""
 
     # --- loading ----------------------------------------------------------------------------------
 
@@ -202,7 +206,10 @@ class Batch:
         self.preloaded = set(gkeys)
         for chunk in _chunks(sorted(gkeys), 500):
             for g in self.session.scalars(
-                select(AlertGroup).where(AlertGroup.key.in_(chunk), AlertGroup.status == "open").order_by(AlertGroup.id)
+                select(AlertGroup)
+                .where(AlertGroup.key.in_(chunk), AlertGroup.status == "open")
+                .order_by(AlertGroup.id)
+                .options(*LEAN_GROUP)
             ):
                 if g.key == STORM_KEY:
                     self.storm, self.storm_loaded = g, True
@@ -451,6 +458,7 @@ class Batch:
         if group.incident_id:
             self._count(group.incident_id, item.service)
             self.fired.setdefault(group.incident_id, f"'{item.summary}' fired")
+            self.joined.setdefault(id(group), (group, {}))[1].setdefault(_signature(item), item)
         elif group.outcome in ("ticket", "none") and group.decided_by == "triage":
             self._maybe_upgrade(group, item)
 
@@ -640,7 +648,33 @@ class Batch:
 
     # --- after every submission -------------------------------------------------------------------
 
+    def _escalate(self, group: AlertGroup, items: list[Incoming]) -> None:
+        """Alerts joining a declared group that triage more severe than the incident raise its severity.
+
+        Triage says more than the group already did only when the verdict is more severe than both the
+        incident and the group's last verdict: a human who lowered the incident is not overruled by
+        more of the same alerts, only by a worse one.
+        """
+        inc = self.incident(group.incident_id) if group.incident_id else None
+        if inc is None or inc.status not in OPEN or self.policy.rank(inc.severity) == 0:
+            return
+        verdict = tri.classify(self.policy, [signal(i) for i in items])
+        if verdict.outcome != "incident" or not tri.more_severe(self.policy, verdict.severity, inc.severity):
+            return
+        if group.severity and not tri.more_severe(self.policy, verdict.severity, group.severity):
+            return
+        worst = next((r for r in verdict.reasons if r.severity == verdict.severity), None)
+        why = plain(
+            f"alert group {group.id}: a new alert triages to {verdict.severity} at {verdict.confidence}% confidence"
+            + (f" ({worst.detail})" if worst else ""),
+            incidents.TEXT_LIMIT,
+        )
+        group.severity, group.confidence = verdict.severity, verdict.confidence
+        incidents.set_severity_in(self.session, self.policy, inc, verdict.severity, ACTOR, why, self.now)
+
     def finish(self) -> None:
+        for group, found in self.joined.values():
+            self._escalate(group, list(found.values()))
         self._apply_stats()
         new = [r for r in self.rows if r.values is not None]
         if new:
@@ -901,6 +935,12 @@ def _details(item: Incoming) -> dict[str, Any]:
     if item.users is not None:
         details["users"] = item.users
     return details
+
+
+def _signature(item: Incoming) -> tuple[Any, ...]:
+    """What triage reads of an alert: equal signatures triage alike, so a batch classifies each once."""
+    return (item.summary, item.description, item.service, item.severity_hint, item.metric, item.value,
+            item.threshold, item.users, tuple(sorted(item.labels.items())))  # fmt: skip
 
 
 def _ghost(item: Incoming) -> Rec:
