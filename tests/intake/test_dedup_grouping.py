@@ -110,3 +110,33 @@ def test_a_more_severe_alert_raises_the_incident_it_joins(intake: Intake) -> Non
     assert again["incident_id"] == iid
     assert intake.incident(iid)["severity"] == "P2", "the commander's call stands against more of the same"
     assert len([e for e in intake.timeline(iid) if e["kind"] == "severity_changed"]) == 2
+
+
+def test_an_alert_for_a_service_with_an_open_incident_joins_it(intake: Intake) -> None:
+    """An incident declared by hand for a service takes that service's new alerts: no second incident, no page."""
+    service = unique("search")
+    resp = intake.http.post("/api/v1/incidents", json={"severity": "P1", "title": "Search is slow",
+                                                       "service": service, "by": "user-a"})  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    iid = resp.json()["id"]
+    intake.http.post(f"/api/v1/incidents/{iid}/ack", json={"by": "user-a"}).raise_for_status()
+    intake.http.post(f"/api/v1/incidents/{iid}/mitigations",
+                     json={"strategy": "rollback", "worked": True, "by": "user-a"}).raise_for_status()  # fmt: skip
+    watch_from = intake.incident(iid)["watch_started_at"]
+    pages_before = len(intake.pages(iid))
+
+    fp = unique("fp")
+    joined = intake.generic(summary="Search p99 above 3s", service=service, fingerprint=fp, severity="critical")
+    alert = joined["alerts"][0]
+    assert alert["incident_id"] == iid, "the alert joins the open incident instead of declaring another"
+    inc = intake.incident(iid)
+    assert inc["status"] == "mitigated" and inc["watch_started_at"] > watch_from, "the quiet window restarts"
+    kinds = [e["kind"] for e in intake.timeline(iid)]
+    assert "alerts_joined" in kinds and "watch_restarted" in kinds
+    assert len(intake.pages(iid)) == pages_before, "joining pages no one"
+    group = intake.get(f"/api/v1/alert-groups/{alert['group_id']}")
+    assert group["outcome"] == "incident" and group["incident_id"] == iid
+
+    done = intake.generic(summary="Search p99 above 3s", service=service, fingerprint=fp, status="resolved")
+    assert done["alerts"][0]["outcome"] == "resolved"
+    assert intake.incident(iid)["status"] == "mitigated", "a human's incident is not moved by its alerts resolving"

@@ -180,6 +180,8 @@ class Batch:
         self.counts: dict[str, int] = {}
         self.services: dict[str, set[str]] = {}
         self.next_hold: datetime | None = None
+        self.serving: dict[str, str | None] = {}
+        """service → its newest open incident's id (looked up once per batch)"""
         self.joined: dict[int, tuple[AlertGroup, dict[tuple[Any, ...], Incoming]]] = {}
         """per group with an incident (by object id): the distinct new alerts that joined it in this batch"""
 
@@ -492,6 +494,9 @@ class Batch:
 
     def _open(self, key: str, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
         group = self._new_group(key, False, at)
+        inc = self._open_incident_for(item.service)
+        if inc is not None:
+            return self._join(group, inc, rec, item, at)
         held = self.hold > timedelta(0) and self._another_opened(at)
         self.session.add(group)
         self.session.flush()
@@ -503,6 +508,39 @@ class Batch:
             self.next_hold = min(self.next_hold or group.hold_until, group.hold_until)
         else:
             self.decide(group, tri.classify(self.policy, [signal(item)]), [rec])
+        return group
+
+    def _open_incident_for(self, service: str | None) -> Incident | None:
+        """The newest open incident for this service, declared by hand or by alerts, if any."""
+        if not service:
+            return None
+        if service not in self.serving:
+            self.serving[service] = self.session.scalar(
+                select(Incident.id)
+                .where(Incident.service == service, Incident.status.in_(OPEN))
+                .order_by(Incident.declared_at.desc(), Incident.id.desc())
+                .limit(1)
+            )
+        found = self.serving[service]
+        return self.incident(found) if found else None
+
+    def _join(self, group: AlertGroup, inc: Incident, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
+        """A new alert group for a service that already has an open incident joins it: no second page."""
+        group.incident_id, group.outcome, group.severity = inc.id, "incident", inc.severity
+        group.triage = {"joined": f"{inc.id} is open for service {item.service}"}
+        self.session.add(group)
+        self.session.flush()
+        self._attach(group, rec, item, at)
+        incidents.entry(
+            self.session,
+            inc,
+            self.now,
+            ACTOR,
+            "alerts_joined",
+            plain(f"Alert joined: {item.summary}", incidents.TITLE_LIMIT),
+            f"alert group {group.id} ({item.source}) for service {item.service}; it pages no one again",
+            {"group_id": group.id, "source": item.source, "fingerprint": item.fingerprint},
+        )
         return group
 
     def _another_opened(self, at: datetime) -> bool:
@@ -641,6 +679,8 @@ class Batch:
         )
         inc = incidents.declare_in(self.session, self.ctx, req, self.now, source="alert")
         self.incidents[inc.id] = inc
+        if inc.service:
+            self.serving[inc.service] = inc.id
         group.incident_id = inc.id
         group.outcome = "incident"
         record_triage(self.session, inc, self.now, verdict, group.id)
@@ -703,9 +743,10 @@ class Batch:
                 if services:
                     impact["services"] = sorted(services)
                 inc.impact = impact
-            if inc.status not in OPEN or inc.source != "alert":
+            if inc.status not in OPEN:
                 continue
-            if incident_id in self.resolved and not self._still_firing(incident_id):
+            if incident_id in self.resolved and inc.source == "alert" and not self._still_firing(incident_id):
+                # Only alerts that declared an incident may call it mitigated; a human declared the others.
                 total = self.session.scalar(select(func.count(Alert.id)).where(Alert.incident_id == incident_id))
                 incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
             elif incident_id in self.fired and inc.status == "mitigated":
