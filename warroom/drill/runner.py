@@ -137,6 +137,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "triage_escalation": ("escalate_to", "confidence", "threshold"),
     "runbook": ("runbook", "symptom"),
     "alert_storm": ("alerts", "window"),
+    "alerts_joined": ("group_id", "source", "fingerprint"),
 }
 
 
