@@ -13,8 +13,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Column, Table
 
-from warroom.cli.app import app, console, fail
 from warroom.cli.backend import Backend, connect
+from warroom.cli.root import app, console, fail
 from warroom.domain.clock import hhmm_utc
 from warroom.incidents.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView, TimelineView

@@ -14,9 +14,9 @@ import typer
 from pydantic import BaseModel, TypeAdapter
 from rich.table import Table
 
-from warroom.cli.app import app, console, fail
 from warroom.cli.http import ApiClient
 from warroom.cli.incidents import BY, JSON, default_actor, handled
+from warroom.cli.root import app, console, fail
 from warroom.incidents.service import Context
 from warroom.settings import get_settings
 

@@ -15,8 +15,8 @@ import typer
 from pydantic import TypeAdapter
 from rich.table import Table
 
-from warroom.cli.app import app, console, err_console, fail
 from warroom.cli.http import ApiClient
+from warroom.cli.root import app, console, err_console, fail
 from warroom.domain.clock import iso_z
 from warroom.incidents.errors import ServiceError
 from warroom.incidents.service import Context

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from warroom.cli.app import app, console, err_console, fail
+from warroom.cli.root import app, console, err_console, fail
 from warroom.domain.durations import Span
 from warroom.policy import Policy, PolicyError, list_presets, load_policy
 from warroom.policy.lint import Finding, lint

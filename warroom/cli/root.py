@@ -15,6 +15,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _root() -> None:
+    # A callback keeps `warroom` a group of verbs when only the invoked verb's module is loaded.
+    pass
+
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 

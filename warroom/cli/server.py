@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from warroom.cli.app import app, console
+from warroom.cli.root import app, console
 from warroom.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

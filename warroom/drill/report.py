@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from rich.table import Table
+from rich.text import Text
 
 from warroom.drill.runner import Action, DrillResult
 from warroom.drill.scenario import ScenarioError, at_of
@@ -48,13 +49,14 @@ def table(result: DrillResult) -> Table:
         "watch_passed": "green",
         "resolved": "green",
     }
+    # Text cells, not markup: an alert's summary is the sender's text and may hold [brackets].
     for a in result.actions:
         t.add_row(
-            offset(result.start, a.at),
-            a.at.strftime("%m-%d %H:%M"),
-            a.incident or "",
-            f"[{styles.get(a.kind, '')}]{a.kind}[/]" if a.kind in styles else a.kind,
-            a.text,
+            Text(offset(result.start, a.at)),
+            Text(a.at.strftime("%m-%d %H:%M")),
+            Text(a.incident or ""),
+            Text(a.kind, style=styles.get(a.kind, "")),
+            Text(a.text),
         )
     return t
 
