@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from warroom.engine.people import Directory, Reached
 from warroom.incidents.service import entry
 from warroom.policy.model import Policy
+from warroom.store.db import insert_new
 from warroom.store.engine_models import Effect, Page, Timer
 from warroom.store.models import Incident, TimelineEntry
 
@@ -30,21 +29,9 @@ class Firing:
 
     def effect(self, key: str, kind: str, incident_id: str | None) -> bool:
         """Record that an effect happens under `key`; False if it already did (then do nothing)."""
-        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = self.session.execute(
-            insert(Effect)
-            .values(
-                key=key,
-                kind=kind,
-                incident_id=incident_id,
-                timer_id=self.timer.id,
-                worker=self.worker,
-                created_at=self.now,
-            )
-            .on_conflict_do_nothing(index_elements=[Effect.key])
-            .returning(Effect.key)
-        )
-        return result.first() is not None
+        values = {"key": key, "kind": kind, "incident_id": incident_id, "timer_id": self.timer.id,
+                  "worker": self.worker, "created_at": self.now}  # fmt: skip
+        return insert_new(self.session, Effect, ("key",), "key", values) is not None
 
     def note(
         self, inc: Incident, kind: str, what: str, outcome: str = "", data: dict[str, Any] | None = None

@@ -10,14 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from warroom.notify.settings import NotifySettings
+from warroom.store.db import insert_new
 from warroom.store.engine_models import Page
 from warroom.store.notify_models import Channel, Outbox, PageLink
 
@@ -60,10 +58,6 @@ def split_person(destination: str) -> tuple[str, str | None] | None:
     return name, method or None
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def max_attempts_for(session: Session, destination: str, settings: NotifySettings) -> int:
     if split_person(destination) is None:
         channel = session.get(Channel, destination)
@@ -79,7 +73,6 @@ def enqueue(
     if not messages:
         return []
     settings = settings or NotifySettings()
-    insert = _insert(session)
     created: list[int] = []
     seen: set[tuple[str, str]] = set()
     for m in messages:
@@ -110,15 +103,9 @@ def enqueue(
             "updated_at": now,
             "fallback_of": m.fallback_of,
         }
-        stmt = (
-            insert(Outbox)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[Outbox.event_key, Outbox.destination])
-            .returning(Outbox.id)
-        )
-        row = session.execute(stmt).first()
-        if row is not None:
-            created.append(int(row[0]))
+        new_id = insert_new(session, Outbox, ("event_key", "destination"), "id", values)
+        if new_id is not None:
+            created.append(int(new_id))
     if created:
         _wake_after_commit(session)
     return created
@@ -162,12 +149,8 @@ def _wake_after_commit(session: Session) -> None:
 
 def link_page(session: Session, page: Page, event_key: str, now: datetime) -> None:
     """The page is now the notification service's: it leaves `pending` and follows its outbox event."""
-    insert = _insert(session)
-    session.execute(
-        insert(PageLink)
-        .values(page_id=page.id, event_key=event_key, incident_id=page.incident_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=[PageLink.page_id])
-    )
+    values = {"page_id": page.id, "event_key": event_key, "incident_id": page.incident_id, "created_at": now}
+    insert_new(session, PageLink, ("page_id",), "page_id", values)
     if page.delivery == "pending":
         page.delivery = "queued"
 

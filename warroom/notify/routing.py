@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
 from warroom.domain.clock import hhmm_utc
@@ -212,6 +212,16 @@ def enqueue_page(
     created = enqueue(session, messages, now, settings)
     link_page(session, page, key, now)
     return created
+
+
+NEW_PAGES = "warroom.notify.new_pages"
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _page_added(session: Session, instance: object) -> None:
+    """Note that this transaction recorded a page, so routing hands pages over only when there are some."""
+    if isinstance(instance, Page):
+        session.info[NEW_PAGES] = True
 
 
 def catch_up_pages(
@@ -557,7 +567,8 @@ def _route(
             on_resolved(session, policy, inc, e, now, settings)
         elif e.kind == "status" and e.data.get("to") in ("mitigated", "resolved"):
             customer.remind(session, policy, inc, now, settings)
-    catch_up_pages(session, policy, now, settings, incident_ids=list(touched))
+    if session.info.pop(NEW_PAGES, False):
+        catch_up_pages(session, policy, now, settings, incident_ids=list(touched))
 
 
 def queued_for(session: Session, incident_id: str) -> list[Outbox]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -102,3 +104,25 @@ class Database:
         self.engine.dispose()
         if self._reader_engine is not None:
             self._reader_engine.dispose()
+
+
+def insert_new(session: Session, model: Any, keys: tuple[str, ...], returning: str,
+               values: dict[str, Any]) -> Any | None:  # fmt: skip
+    """INSERT a row unless one with the same `keys` exists; returns its `returning` column, or None.
+
+    The statement is built once per dialect and model; the values travel as parameters (building
+    `insert().values(...)` per row costs more than running it).
+    """
+    stmt = _insert_ignoring(session.get_bind().dialect.name, model, keys, returning)
+    row = session.execute(stmt, values).first()
+    return None if row is None else row[0]
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, model: Any, keys: tuple[str, ...], returning: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(model)
+        .on_conflict_do_nothing(index_elements=[getattr(model, k) for k in keys])
+        .returning(getattr(model, returning))
+    )
