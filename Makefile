@@ -11,8 +11,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# Bytecode is compiled once here: where PYTHONDONTWRITEBYTECODE is set, every `warroom` command
+# would otherwise compile its imports again (about two seconds of a short command).
 $(SYNCED): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q warroom
 	rm -f $(VENV)/.synced-*
 	touch $@
 

@@ -43,6 +43,7 @@ OPEN = frozenset(s.value for s in OPEN_STATUSES)
 LEAN_GROUP = (defer(AlertGroup.history), defer(AlertGroup.triage), defer(AlertGroup.runbook))
 """a group as a storm's batches read it: the decision's documents load only when a decision is made"""
 STORM_KEY = "storm"
+ESCALATION_SAMPLE = 16
 
 
 @dataclass
@@ -182,8 +183,10 @@ class Batch:
         self.next_hold: datetime | None = None
         self.serving: dict[str, str | None] = {}
         """service → its newest open incident's id (looked up once per batch)"""
-        self.joined: dict[int, tuple[AlertGroup, dict[tuple[Any, ...], Incoming]]] = {}
-        """per group with an incident (by object id): the distinct new alerts that joined it in this batch"""
+        self.joined: dict[int, tuple[AlertGroup, dict[tuple[Any, ...], Incoming], dict[tuple[Any, ...], Incoming]]]
+        self.joined = {}
+        """per group with an incident (by object id): distinct new alerts that joined it in this batch, and
+        those beyond the sample that their sender rates worse (see `_joined`)"""
 
     # --- loading ----------------------------------------------------------------------------------
 
@@ -460,7 +463,7 @@ class Batch:
         if group.incident_id:
             self._count(group.incident_id, item.service)
             self.fired.setdefault(group.incident_id, f"'{item.summary}' fired")
-            self.joined.setdefault(id(group), (group, {}))[1].setdefault(_signature(item), item)
+            self._joined(group, item)
         elif group.outcome in ("ticket", "none") and group.decided_by == "triage":
             self._maybe_upgrade(group, item)
 
@@ -688,6 +691,27 @@ class Batch:
 
     # --- after every submission -------------------------------------------------------------------
 
+    def _joined(self, group: AlertGroup, item: Incoming) -> None:
+        """Keep a new alert of a declared group for the escalation check, within a bound per batch.
+
+        Triage costs tens of microseconds an alert; a storm batch of thousands would spend more on
+        it than on storing them. So each batch keeps up to ESCALATION_SAMPLE distinct alerts per
+        group, and as many again of those whose sender rates them worse than the group's verdict.
+        """
+        if group.severity and self.policy.rank(group.severity) == 0:
+            return  # nothing is worse than the most severe level
+        found = self.joined.setdefault(id(group), (group, {}, {}))
+        sig = _signature(item)
+        if sig in found[1] or sig in found[2]:
+            return
+        if len(found[1]) < ESCALATION_SAMPLE:
+            found[1][sig] = item
+            return
+        if len(found[2]) < ESCALATION_SAMPLE and group.severity:
+            hinted = tri.hint_severity(self.policy, item.severity_hint)
+            if hinted is not None and tri.more_severe(self.policy, hinted[0], group.severity):
+                found[2][sig] = item
+
     def _escalate(self, group: AlertGroup, items: list[Incoming]) -> None:
         """Alerts joining a declared group that triage more severe than the incident raise its severity.
 
@@ -713,8 +737,8 @@ class Batch:
         incidents.set_severity_in(self.session, self.policy, inc, verdict.severity, ACTOR, why, self.now)
 
     def finish(self) -> None:
-        for group, found in self.joined.values():
-            self._escalate(group, list(found.values()))
+        for group, first, worse in self.joined.values():
+            self._escalate(group, [*first.values(), *worse.values()])
         self._apply_stats()
         new = [r for r in self.rows if r.values is not None]
         if new:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -52,7 +53,13 @@ ENV = make_environment()
 
 
 def render(source: str, context: dict[str, Any]) -> str:
-    return ENV.from_string(source).render(**context).strip()
+    return _compiled(source).render(**context).strip()
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(source: str) -> Template:
+    """A policy's templates are few and rendered often (every page, reminder and draft): compile each once."""
+    return ENV.from_string(source)
 
 
 def sample_context() -> dict[str, Any]:
