@@ -352,3 +352,21 @@ def test_raising_severity_replans_the_watch_and_the_cadence() -> None:
     ]
     assert next(a for a in actions if a.kind == "reminder").fields["overdue"] is True
     assert next(a for a in actions if a.kind == "resolve_refused").fields["remaining"] == 240
+
+
+def test_reminders_of_an_alert_declared_incident_reach_the_paged_people(make_ctx: Callable[..., Context]) -> None:
+    """Alerts declared it, so no person did: until someone acknowledges, the paged on-call hears the reminders."""
+    from warroom.intake.service import ingest_payload
+
+    ctx = make_ctx()
+    loop = loop_for(ctx)
+    alert = {"summary": "Checkout 5xx above 5%", "service": "checkout", "severity": "P0", "fingerprint": "co-5xx"}
+    iid = ingest_payload(ctx, "generic", alert)[0]["incident_id"]
+    assert service.get(ctx, iid).declared_by == "warroom-intake"
+    advance(ctx, loop, timedelta(minutes=11))
+    reminders = [e for e in service.timeline(ctx, iid) if e.kind == "reminder"]
+    assert reminders and reminders[0].data["to"] == ["pat", "bo"], "tier 1 then tier 2 were paged"
+    service.acknowledge(ctx, iid, "bo")
+    advance(ctx, loop, timedelta(minutes=11))
+    later = [e for e in service.timeline(ctx, iid) if e.kind == "reminder"][len(reminders) :]
+    assert later and all(e.data["to"] == ["bo"] for e in later), "the acknowledger (now commander) hears them"

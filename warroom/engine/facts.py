@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from warroom.domain.lifecycle import OPEN_STATUSES, Status
 from warroom.policy.model import Policy, Severity
-from warroom.store.engine_models import Effect
+from warroom.store.engine_models import Effect, Page
 from warroom.store.models import Hypothesis, Incident, RoleAssignment, Update
 
 COMMANDER = "incident-commander"
@@ -73,11 +73,22 @@ def load(session: Session, policy: Policy, inc: Incident, now: datetime) -> Fact
 
 
 def recipients(session: Session, inc: Incident) -> list[str]:
-    """Who hears reminders: the commander and the scribe, else whoever acknowledged or declared."""
+    """Who hears reminders: the commander and the scribe, else whoever acknowledged or declared.
+
+    Nobody declared an incident that alerts declared: until someone acknowledges it, the people
+    it paged hear its reminders (the declarer, when nobody was paged yet).
+    """
     rows = session.scalars(select(RoleAssignment).where(RoleAssignment.incident_id == inc.id))
     people = [
         r.person for r in sorted(rows, key=lambda r: r.role != COMMANDER) if r.role == COMMANDER or "scribe" in r.role
     ]
-    if not people:
-        people = [inc.acknowledged_by or inc.declared_by]
-    return list(dict.fromkeys(people))
+    if not people and inc.acknowledged_by:
+        people = [inc.acknowledged_by]
+    if not people and inc.source == "alert":
+        paged = session.scalars(
+            select(Page.person)
+            .where(Page.incident_id == inc.id, Page.kind == "page", Page.person.is_not(None))
+            .order_by(Page.id)
+        )
+        people = [p for p in paged if p]
+    return list(dict.fromkeys(people or [inc.declared_by]))
