@@ -27,6 +27,7 @@ from warroom.incidents import service
 from warroom.incidents.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
 from warroom.incidents.service import Context
+from warroom.notify import routing
 from warroom.oncall import service as oncall
 from warroom.oncall.schemas import LayerRequest
 from warroom.policy.model import Policy
@@ -184,6 +185,8 @@ class Drill:
         path = folder / "drill.db"
         shutil.copyfile(_template_db(), path)
         self.db = Database(f"sqlite:///{path}")
+        # Nothing is delivered in a drill: its sessions write no notification outbox.
+        self.db.sessions.configure(info={routing.OFF: True})
         event.listen(self.db.engine, "connect", _fast)
         self.reader = sqlite3.connect(str(path), check_same_thread=False)
         self.clock = FakeClock(scenario.start)

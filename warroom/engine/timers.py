@@ -8,6 +8,7 @@ single writer. A claim is a lease: if its worker dies, the row is claimable agai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,15 +42,10 @@ def stamp(at: datetime) -> str:
     return at.strftime("%Y%m%dT%H%M%S") + (f".{at.microsecond:06d}" if at.microsecond else "")
 
 
-def _insert(session: Session) -> Any:
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], now: datetime) -> None:
     """Insert the planned timers. An existing key is left alone, except a cancelled one, which is revived."""
     if not plans:
         return
-    insert = _insert(session)
     rows = [
         {
             "key": p.key,
@@ -64,8 +60,14 @@ def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], n
         }
         for p in plans
     ]
-    stmt = insert(Timer)
-    stmt = stmt.on_conflict_do_update(
+    # One compiled statement for any number of rows (executemany), built and cached once.
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Timer)
+    return stmt.on_conflict_do_update(
         index_elements=[Timer.key],
         set_={
             "state": "pending",
@@ -78,8 +80,6 @@ def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], n
         },
         where=Timer.state == "cancelled",
     )
-    # One compiled statement for any number of rows (executemany), so it is cached once.
-    session.execute(stmt, rows)
 
 
 def live(session: Session, incident_id: str, kinds: Iterable[str] | None = None) -> list[Timer]:

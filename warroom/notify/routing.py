@@ -215,6 +215,8 @@ def enqueue_page(
 
 
 NEW_PAGES = "warroom.notify.new_pages"
+OFF = "warroom.notify.off"
+"""in a session's info: route nothing (drills, where nothing is ever delivered)"""
 
 
 @event.listens_for(Session, "transient_to_pending")
@@ -507,6 +509,8 @@ def on_entries(
     """The hook: called in the transaction of every incident change (and engine firing) with its new
     timeline entries. Enqueues what they call for and hands new pages over; never blocks the change.
     Each entry is routed once per transaction, however many times the hook is called with it."""
+    if session.info.get(OFF):
+        return
     done: set[int] = session.info.setdefault(ROUTED, set())
     entries = [e for e in entries if id(e) not in done]
     if not entries:
