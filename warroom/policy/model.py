@@ -49,9 +49,7 @@ def _span_out(value: Span | None) -> str | None:
     return None if value is None else str(value)
 
 
-Duration = Annotated[
-    Span | None, BeforeValidator(_to_span), PlainSerializer(_span_out, return_type=str | None)
-]
+Duration = Annotated[Span | None, BeforeValidator(_to_span), PlainSerializer(_span_out, return_type=str | None)]
 """A deadline-style duration that may depend on the calendar, or null for none."""
 
 FixedDuration = Annotated[Span, BeforeValidator(_to_fixed), PlainSerializer(str, return_type=str)]
@@ -416,9 +414,7 @@ class Templates(Strict):
     """Jinja2 sources, rendered in a sandbox with the incident record."""
 
     channel_name: str = "#incident-{{ incident.declared_at | date }}-{{ incident.slug }}"
-    channel_topic: str = (
-        "{{ incident.severity }} | {{ incident.title }} | IC: {{ incident.commander or 'unassigned' }}"
-    )
+    channel_topic: str = "{{ incident.severity }} | {{ incident.title }} | IC: {{ incident.commander or 'unassigned' }}"
     ack: str = "{{ incident.severity }} acknowledged by {{ actor }}"
     war_room_opening: str = ""
     internal_update: str = "[{{ now | hhmm }}] Update #{{ update.number }}: {{ update.text }}"
@@ -507,9 +503,7 @@ class Policy(Strict):
             for t in sev.commander:
                 target_ok(f"{where}.commander", t)
             if sev.escalation_policy and sev.escalation_policy not in self.escalation_policies:
-                errors.append(
-                    f"{where}.escalation_policy: unknown escalation policy '{sev.escalation_policy}'"
-                )
+                errors.append(f"{where}.escalation_policy: unknown escalation policy '{sev.escalation_policy}'")
             for j, notify in enumerate(sev.notify):
                 for t in notify.who:
                     target_ok(f"{where}.notify.{j}.who", t)
@@ -560,9 +554,7 @@ class Policy(Strict):
         for sev in self.severities:
             if key in (n.upper() for n in sev.all_names):
                 return sev
-        known = ", ".join(
-            f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities
-        )
+        known = ", ".join(f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities)
         raise UnknownSeverity(f"unknown severity '{name}'; this policy knows {known}")
 
     def rank(self, name: str) -> int:
