@@ -77,3 +77,14 @@ def test_silences_alerts_and_groups_from_the_cli(cli_env: dict[str, str], server
     assert json.loads(declared.stdout)["incident_id"]
     refused = run(cli_env, "alerts", "dismiss", str(group_id))
     assert refused.returncode == 2 and "resolve or close the incident" in refused.stderr
+
+    other = {"summary": "Disk 70% on the replica", "service": service + "-replica", "severity": "warning"}
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=other, headers=headers, timeout=10)
+    other_group = resp.json()["alerts"][0]["group_id"]
+    incident = json.loads(declared.stdout)["incident_id"]
+    linked = run(cli_env, "alerts", "link", str(other_group), incident, "--reason", "same disk", "--by", "ops",
+                 "--json")  # fmt: skip
+    assert linked.returncode == 0, linked.stderr
+    assert json.loads(linked.stdout)["incident_id"] == incident
+    unknown = run(cli_env, "alerts", "link", str(other_group), "INC-20990101-0001")
+    assert unknown.returncode == 2 and "no incident INC-20990101-0001" in unknown.stderr

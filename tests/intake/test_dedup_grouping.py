@@ -140,3 +140,41 @@ def test_an_alert_for_a_service_with_an_open_incident_joins_it(intake: Intake) -
     done = intake.generic(summary="Search p99 above 3s", service=service, fingerprint=fp, status="resolved")
     assert done["alerts"][0]["outcome"] == "resolved"
     assert intake.incident(iid)["status"] == "mitigated", "a human's incident is not moved by its alerts resolving"
+
+
+def test_a_human_links_an_alert_group_to_an_open_incident(intake: Intake) -> None:
+    """The same outage paged twice: link the second incident's alerts to the first, whose watch they restart."""
+    first_service, second_service = unique("pay"), unique("ledger")
+    a = intake.generic(summary="Payments 5xx", service=first_service, severity="critical", fingerprint=unique())
+    b = intake.generic(summary="Ledger writes failing", service=second_service, severity="critical",
+                       fingerprint=unique())["alerts"][0]  # fmt: skip
+    main, duplicate = a["alerts"][0]["incident_id"], b["incident_id"]
+    assert main != duplicate
+    intake.http.post(f"/api/v1/incidents/{main}/ack", json={"by": "user-a"}).raise_for_status()
+    intake.http.post(f"/api/v1/incidents/{main}/mitigations",
+                     json={"strategy": "rollback", "worked": True, "by": "user-a"}).raise_for_status()  # fmt: skip
+    watch_from = intake.incident(main)["watch_started_at"]
+
+    resp = intake.http.post(f"/api/v1/alert-groups/{b['group_id']}/link",
+                            json={"incident_id": main, "by": "user-a", "reason": "one database"})  # fmt: skip
+    assert resp.status_code == 200, resp.text
+    group = resp.json()
+    assert group["incident_id"] == main and group["history"][-1]["by"] == "user-a"
+    assert intake.get(f"/api/v1/alerts/{b['id']}")["incident_id"] == main
+    inc = intake.incident(main)
+    assert inc["impact"]["alert_count"] == 2 and second_service in inc["impact"]["services"]
+    assert inc["watch_started_at"] > watch_from, "a firing alert restarts the quiet window"
+    joined = [e for e in intake.timeline(main) if e["kind"] == "alerts_joined"]
+    assert joined and joined[-1]["actor"] == "user-a" and joined[-1]["outcome"] == "one database"
+    assert [e["kind"] for e in intake.timeline(duplicate)][-1] == "alerts_moved"
+    later = intake.generic(summary="Ledger writes failing", service=second_service, severity="critical",
+                           fingerprint=unique())["alerts"][0]  # fmt: skip
+    assert later["incident_id"] == main, "the group's later alerts join the linked incident"
+
+    again = intake.http.post(f"/api/v1/alert-groups/{b['group_id']}/link", json={"incident_id": main, "by": "x"})
+    assert again.status_code == 409 and "already part of" in again.json()["detail"]
+    missing = intake.http.post(f"/api/v1/alert-groups/{b['group_id']}/link",
+                               json={"incident_id": "INC-20990101-0001", "by": "x"})  # fmt: skip
+    assert missing.status_code == 404 and missing.json()["field"] == "incident_id"
+    bad = intake.http.post(f"/api/v1/alert-groups/{b['group_id']}/link", json={"by": "x"})
+    assert bad.status_code == 422 and bad.json()["field"] == "incident_id"

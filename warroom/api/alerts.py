@@ -38,6 +38,7 @@ from warroom.intake.schemas import (
     GroupDetail,
     GroupView,
     IncidentAlerts,
+    LinkRequest,
     SilenceRequest,
     SilenceView,
 )
@@ -303,6 +304,12 @@ def show_group(group_id: int, c: Ctx) -> GroupDetail:
 def declare_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
     """Override triage: declare an incident for a ticket-only, informational, dismissed or held group."""
     return service.declare_group(c, group_id, body.by, body.severity, body.reason)
+
+
+@router.post("/alert-groups/{group_id}/link", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
+def link_group(group_id: int, body: LinkRequest, c: Ctx) -> GroupDetail:
+    """Make the group part of an open incident: its alerts count there and restart its quiet window."""
+    return service.link_group(c, group_id, body.incident_id, body.by, body.reason)
 
 
 @router.post("/alert-groups/{group_id}/ticket", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)

@@ -265,6 +265,29 @@ def alerts_declare(
     _group_action(group_id, "declare", by, reason, severity, as_json)
 
 
+@alerts_app.command("link")
+@handled
+def alerts_link(
+    group_id: int,
+    incident_id: str = typer.Argument(..., help="the open incident these alerts are part of"),
+    reason: str = typer.Option("", help="why (kept in the group's history and on the timeline)"),
+    by: str = BY,
+    as_json: bool = JSON,
+) -> None:
+    """Make an alert group part of an open incident (its alerts count there and restart its quiet window)."""
+    from warroom.intake import service
+    from warroom.intake.schemas import GroupDetail
+
+    who = by or default_actor()
+    if _remote_on():
+        body = {"incident_id": incident_id, "by": who, "reason": reason}
+        view = _remote("POST", f"/alert-groups/{group_id}/link", GroupDetail, body)
+    else:
+        view = service.link_group(_context(), group_id, incident_id, who, reason)
+    if not _emit(view, as_json):
+        _print_group(view)
+
+
 @alerts_app.command("ticket")
 @handled
 def alerts_ticket(group_id: int, reason: str = typer.Option(""), by: str = BY, as_json: bool = JSON) -> None:

@@ -140,6 +140,16 @@ class GroupAction(BaseModel):
     severity: str | None = Field(default=None, description="declare only: the severity to declare (default: triage's)")
 
 
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"incident_id": "INC-20260507-0001", "by": "alice", "reason": "same outage"}]},
+    )
+    incident_id: str = Field(description="the open incident these alerts are part of")
+    by: str = "api"
+    reason: str = ""
+
+
 class ActorBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     by: str = "api"

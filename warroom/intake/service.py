@@ -14,6 +14,7 @@ from warroom.domain import triage as tri
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.text import clean_text
+from warroom.incidents import service as incidents
 from warroom.incidents.errors import Conflict, Invalid, NotFound
 from warroom.incidents.service import Context, run
 from warroom.intake import silences as sil
@@ -237,6 +238,58 @@ def declare_group(ctx: Context, group_id: int, by: str, severity: str | None = N
         return _group_detail(session, group)
 
     return run(ctx, apply)
+
+
+def link_group(ctx: Context, group_id: int, incident_id: str, by: str, reason: str = "") -> GroupDetail:
+    """A human says an alert group is part of an open incident: its firing alerts count there from now,
+    its later alerts join it, and a firing alert restarts the incident's quiet window. A group that had
+    its own incident leaves it (that incident stays as it is, to resolve or close)."""
+
+    def apply(session: Session, now: datetime) -> GroupDetail:
+        who = clean_text("by", by, limit=NAME_LIMIT)
+        why = clean_text("reason", reason, limit=2000, required=False)
+        group = _locked_group(session, group_id)  # the intake lock before the incident's, as the writer takes them
+        target = incidents.get_for_update(session, incident_id)
+        if target.status not in OPEN:
+            raise Conflict(f"{target.id} is {target.status}; link alerts to an open incident")
+        if group.incident_id == target.id:
+            raise Conflict(f"alert group {group_id} is already part of {target.id}")
+        previous = session.get(Incident, group.incident_id) if group.incident_id else None
+        _history(group, who, now, "incident", why or f"linked to {target.id}")
+        group.incident_id, group.outcome, group.hold_until = target.id, "incident", None
+        group.severity, group.status, group.closed_at = target.severity, "open", None
+        firing = list(session.scalars(select(Alert).where(Alert.group_id == group.id, Alert.status == "firing")))
+        for a in firing:
+            a.incident_id = target.id
+        services = sorted({a.service for a in firing if a.service})
+        _count(target, len(firing), services)
+        if previous is not None:
+            _count(previous, -len(firing), [])
+            incidents.entry(session, previous, now, who, "alerts_moved",
+                            f"Alert group {group.id} moved to {target.id}", why)  # fmt: skip
+        incidents.entry(
+            session,
+            target,
+            now,
+            who,
+            "alerts_joined",
+            f"Alert group {group.id} linked: {len(firing)} firing alert(s)",
+            why,
+            {"group_id": group.id, "from_incident": previous.id if previous else None, "services": services},
+        )
+        if firing and target.status == "mitigated":
+            incidents.restart_watch(session, target, now, who, f"alert group {group.id} linked with firing alerts")
+        return _group_detail(session, group)
+
+    return run(ctx, apply)
+
+
+def _count(inc: Incident, alerts: int, services: list[str]) -> None:
+    impact = dict(inc.impact)
+    impact["alert_count"] = max(0, int(impact.get("alert_count", 0)) + alerts)
+    if services:
+        impact["services"] = sorted(set(impact.get("services") or []) | set(services))
+    inc.impact = impact
 
 
 def set_group_outcome(ctx: Context, group_id: int, outcome: str, by: str, reason: str = "") -> GroupDetail:
