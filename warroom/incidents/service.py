@@ -915,12 +915,12 @@ def log(
 
 
 def get(ctx: Context, incident_id: str) -> IncidentView:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         return build_view(session, ctx.policy, _get(session, incident_id), ctx.clock.now())
 
 
 def timeline(ctx: Context, incident_id: str) -> list[TimelineView]:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         inc = _get(session, incident_id)
         rows = session.scalars(
             select(TimelineEntry).where(TimelineEntry.incident_id == inc.id).order_by(TimelineEntry.id)
@@ -936,7 +936,7 @@ def search(
     q: str | None = None,
     limit: int = 200,
 ) -> list[IncidentSummary]:
-    with _errors(), ctx.db.unit() as session:
+    with _errors(), ctx.db.read() as session:
         stmt = select(Incident)
         if status == "open":
             stmt = stmt.where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
@@ -999,7 +999,7 @@ def _rank(policy: Policy, severity: str) -> int:
 
 def brief(ctx: Context, incident_id: str) -> str:
     """The live working document (symptoms, surfaces, hypotheses, actions) rendered from the record."""
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         inc = _get(session, incident_id)
         now = ctx.clock.now()
         context = template_context.full(session, ctx.policy, inc, now)
