@@ -80,12 +80,16 @@ class _TooLarge(Exception):
 class Warroom(FastAPI):
     """The application; alert webhooks take a fast path in front of the middleware (see api/alerts.py)."""
 
+    alert_webhooks: ASGIApp
+    """the webhook handler within the body limit, set by create_app"""
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         source = alerts_api.webhook_source(scope)
         if source is None:
             await super().__call__(scope, receive, send)
             return
-        await alerts_api.serve_webhook(self, source, scope, receive, send, self.state.settings.max_body_bytes)
+        scope["path_params"] = {"source": source}
+        await self.alert_webhooks(scope, receive, send)
 
 
 def build_context(settings: Settings) -> Context:
@@ -147,4 +151,5 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         }
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.alert_webhooks = BodyLimit(alerts_api.Webhooks(app), settings.max_body_bytes)
     return app

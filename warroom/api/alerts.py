@@ -139,44 +139,34 @@ def webhook_source(scope: Scope) -> str | None:
     return source if source and "/" not in source else None
 
 
-async def serve_webhook(app: FastAPI, source: str, scope: Scope, receive: ASGIReceive, send: Send, limit: int) -> None:
-    """The webhook as a bare ASGI handler, in front of the framework's middleware and routing.
+class Webhooks:
+    """The webhook as a bare ASGI app, served in front of the framework's middleware and routing.
 
     An alert storm is thousands of these a second; the application's middleware stack costs more
-    than the handler. What that stack gives the webhook is done here: the body limit (413) and a
-    problem+json 500 for anything unexpected.
+    than the handler. The app wraps this in the same body limit (413) as everything else; here a
+    problem+json 500 answers anything unexpected. The source comes in `scope["path_params"]`.
     """
-    headers = Headers(scope=scope)
-    declared = headers.get("content-length")
-    response: Response | None = None
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        response = _too_large(limit)
-    else:
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
         chunks: list[bytes] = []
-        seen = 0
         more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > limit:
-                response = _too_large(limit)
-                break
-            chunks.append(chunk)
+            chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-    if response is None:
+        source = scope["path_params"]["source"]
+        query = QueryParams(scope["query_string"])
         try:
-            response = await accept(app, source, headers, QueryParams(scope["query_string"]), b"".join(chunks))
+            response = await accept(self.app, source, Headers(scope=scope), query, b"".join(chunks))
         except Exception:
             log.exception("alert webhook failed")
             response = problem(500, "Internal error", "the webhook failed; nothing was acknowledged")
-    await response(scope, receive, send)
-
-
-def _too_large(limit: int) -> Response:
-    return problem(413, "Payload too large", f"request body is larger than {limit} bytes")
+        await response(scope, receive, send)
 
 
 @router.post(

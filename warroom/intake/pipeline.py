@@ -44,6 +44,8 @@ LEAN_GROUP = (defer(AlertGroup.history), defer(AlertGroup.triage), defer(AlertGr
 """a group as a storm's batches read it: the decision's documents load only when a decision is made"""
 STORM_KEY = "storm"
 ESCALATION_SAMPLE = 16
+Sample = dict[tuple[Any, ...], Incoming]
+"""alerts kept for the escalation check, by what triage reads of them (`_signature`)"""
 
 
 @dataclass
@@ -183,8 +185,7 @@ class Batch:
         self.next_hold: datetime | None = None
         self.serving: dict[str, str | None] = {}
         """service → its newest open incident's id (looked up once per batch)"""
-        self.joined: dict[int, tuple[AlertGroup, dict[tuple[Any, ...], Incoming], dict[tuple[Any, ...], Incoming]]]
-        self.joined = {}
+        self.joined: dict[int, tuple[AlertGroup, Sample, Sample]] = {}
         """per group with an incident (by object id): distinct new alerts that joined it in this batch, and
         those beyond the sample that their sender rates worse (see `_joined`)"""
 
@@ -761,12 +762,7 @@ class Batch:
             if inc is None:
                 continue
             if incident_id in self.counts:
-                impact = dict(inc.impact)
-                impact["alert_count"] = int(impact.get("alert_count", 0)) + self.counts[incident_id]
-                services = set(impact.get("services") or []) | self.services.get(incident_id, set())
-                if services:
-                    impact["services"] = sorted(services)
-                inc.impact = impact
+                count_alerts(inc, self.counts[incident_id], self.services.get(incident_id, set()))
             if inc.status not in OPEN:
                 continue
             if incident_id in self.resolved and inc.source == "alert" and not self._still_firing(incident_id):
@@ -813,7 +809,7 @@ class Batch:
 
     def _ids(self, n: int) -> list[int]:
         """n new alert ids: from the sequence on PostgreSQL; on SQLite this transaction is the only writer."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.pg:
             rows = self.session.execute(
                 text("SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, :n)"), {"n": n}
             )
@@ -826,6 +822,16 @@ class Batch:
             select(Alert.id).where(Alert.incident_id == incident_id, Alert.status == "firing").limit(1)
         )
         return found is not None
+
+
+def count_alerts(inc: Incident, added: int, services: Iterable[str]) -> None:
+    """The alert count and distinct services an incident shows (`impact`), after alerts joined or left it."""
+    impact = dict(inc.impact)
+    impact["alert_count"] = max(0, int(impact.get("alert_count", 0)) + added)
+    known = set(impact.get("services") or []) | set(services)
+    if known:
+        impact["services"] = sorted(known)
+    inc.impact = impact
 
 
 _silences: dict[str, tuple[float, list[sil.Active]]] = {}

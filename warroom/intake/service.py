@@ -19,7 +19,7 @@ from warroom.incidents.errors import Conflict, Invalid, NotFound
 from warroom.incidents.service import Context, run
 from warroom.intake import silences as sil
 from warroom.intake.config import get_intake_settings
-from warroom.intake.pipeline import OPEN, Batch, Rec, forget_silences, intake_lock, signal
+from warroom.intake.pipeline import OPEN, Batch, Rec, count_alerts, forget_silences, intake_lock, signal
 from warroom.intake.schemas import (
     AlertDetail,
     AlertView,
@@ -262,9 +262,9 @@ def link_group(ctx: Context, group_id: int, incident_id: str, by: str, reason: s
         for a in firing:
             a.incident_id = target.id
         services = sorted({a.service for a in firing if a.service})
-        _count(target, len(firing), services)
+        count_alerts(target, len(firing), services)
         if previous is not None:
-            _count(previous, -len(firing), [])
+            count_alerts(previous, -len(firing), [])
             incidents.entry(session, previous, now, who, "alerts_moved",
                             f"Alert group {group.id} moved to {target.id}", why)  # fmt: skip
         incidents.entry(
@@ -282,14 +282,6 @@ def link_group(ctx: Context, group_id: int, incident_id: str, by: str, reason: s
         return _group_detail(session, group)
 
     return run(ctx, apply)
-
-
-def _count(inc: Incident, alerts: int, services: list[str]) -> None:
-    impact = dict(inc.impact)
-    impact["alert_count"] = max(0, int(impact.get("alert_count", 0)) + alerts)
-    if services:
-        impact["services"] = sorted(set(impact.get("services") or []) | set(services))
-    inc.impact = impact
 
 
 def set_group_outcome(ctx: Context, group_id: int, outcome: str, by: str, reason: str = "") -> GroupDetail:
