@@ -127,6 +127,36 @@ def test_a_failing_timer_is_retried_with_backoff_then_marked_failed(
     assert loop.stats.failed == timers.MAX_ATTEMPTS
 
 
+def test_a_failing_timer_in_a_chunk_holds_back_none_of_the_others(
+    make_ctx: Callable[..., Context], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = make_ctx()
+    calls: list[str] = []
+
+    def ok(fx: object, t: Timer, inc: object) -> str:
+        calls.append(t.key)
+        return "done " + t.key
+
+    def broken(*_: object) -> str:
+        raise RuntimeError("delivery exploded")
+
+    monkeypatch.setitem(loop_mod.HANDLERS, "fine", ok)
+    monkeypatch.setitem(loop_mod.HANDLERS, "boom", broken)
+    for key, kind in [("a", "fine"), ("b", "boom"), ("c", "fine")]:
+        _plan(ctx, key, 0, kind=kind)
+    loop = loop_for(ctx)
+    loop.strict = False
+    assert loop.tick() == 3  # one chunk of three: it rolls back whole, then each fires on its own
+    assert [(_state(ctx, k).state, _state(ctx, k).outcome) for k in ("a", "c")] == [
+        ("done", "done a"),
+        ("done", "done c"),
+    ]
+    row = _state(ctx, "b")
+    assert (row.state, row.attempts) == ("pending", 1) and "delivery exploded" in row.outcome
+    assert calls == ["a", "a", "c"]  # a's work in the failed chunk was rolled back, then done once on its own
+    assert (loop.stats.fired, loop.stats.failed) == (2, 1)
+
+
 def test_concurrent_claims_never_share_a_timer(make_ctx: Callable[..., Context]) -> None:
     ctx = make_ctx()
     now = ctx.clock.now()

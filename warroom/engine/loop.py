@@ -1,9 +1,14 @@
-"""The engine loop: claim due timers, fire each in its own transaction with its effect, repeat.
+"""The engine loop: claim due timers, fire them with their effects, repeat.
 
 Runs as a background thread inside `warroom serve` and as the `warroom worker` process. A
 firing locks the incident row first (the same lock every incident use case takes), then
 checks that it still holds the timer's claim, performs the effect, records it under its
-idempotency key and marks the timer done, all in one transaction.
+idempotency key and marks the timer done, in the same transaction.
+
+Several firings share one transaction (up to `chunk` of them): a busy engine pays one
+commit, and one locking read of incidents and of timers, per chunk instead of per timer. If any firing of a chunk
+fails, the whole chunk rolls back and its timers are fired again one per transaction, so one
+bad timer never holds back or undoes the others.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from warroom.engine import breaches, cadence, conditions, escalation, phases, planner, postmortem, timers, watch
 from warroom.engine.firing import Firing
 from warroom.engine.people import Directory
 from warroom.incidents.service import NEW_ENTRIES, Context
+from warroom.notify import contacts
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
 
@@ -40,6 +47,31 @@ HANDLERS: dict[str, Handler] = {
     "phase": phases.fire,
     "postmortem": postmortem.fire,
 }
+
+
+def _say(out: list[str] | None, outcome: str) -> None:
+    """Hand a firing's outcome to a caller that asked for it."""
+    if out is not None:
+        out.append(outcome)
+
+
+def _lock(session: Session, chunk: list[tuple[int, str | None]]) -> tuple[dict[str, Incident], dict[int, Timer]]:
+    """Lock the chunk's incident rows, then its timer rows, each in id order, reading them afresh.
+
+    Incidents first, as every incident use case takes them: an ack either committed before this
+    (and its cancellation of the tiers is seen in the timers read here) or waits for this commit.
+    One order everywhere, so two chunks (or a chunk and a use case) never wait on each other in a cycle.
+    """
+    fresh = {"populate_existing": True}
+    ids = sorted({iid for _, iid in chunk if iid is not None})
+    incs = session.scalars(
+        select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update().execution_options(**fresh)
+    )
+    timer_ids = sorted(tid for tid, _ in chunk)
+    held = session.scalars(
+        select(Timer).where(Timer.id.in_(timer_ids)).order_by(Timer.id).with_for_update().execution_options(**fresh)
+    )
+    return {i.id: i for i in incs}, {t.id: t for t in held}
 
 
 def default_worker_id() -> str:
@@ -70,6 +102,7 @@ class EngineLoop:
         interval: float = 0.5,
         strict: bool = False,
         threads: int | None = None,
+        chunk: int = 16,
     ) -> None:
         self.ctx = ctx
         self.worker_id = worker_id or default_worker_id()
@@ -81,6 +114,8 @@ class EngineLoop:
         """Re-raise a failing handler (drills and tests) instead of retrying it later."""
         self.threads = threads or (1 if ctx.db.dialect == "sqlite" else 4)
         """Firing threads in `run`: SQLite has one writer; on PostgreSQL concurrent commits share WAL flushes."""
+        self.chunk = chunk
+        """firings per transaction: it holds their incidents' locks (SQLite: the write lock), so keep it short"""
         self.stats = Stats()
         self._count = threading.Lock()
         self._signal = threading.Event()
@@ -94,16 +129,45 @@ class EngineLoop:
         now = self.ctx.clock.now()
         with self.ctx.db.unit() as session:
             claimed = timers.claim_with_incidents(session, self.worker_id, now, self.lease, self.batch)
-        for timer_id, incident_id in claimed:
-            self.fire(timer_id, incident_id)
+        for n in range(0, len(claimed), self.chunk):
+            self._fire_chunk(claimed[n : n + self.chunk])
         with self._count:
             self.stats.ticks += 1
             self.stats.last_tick = now
         return len(claimed)
 
-    def fire(self, timer_id: int, incident_id: str | None = None) -> str:
+    def _fire_chunk(self, chunk: list[tuple[int, str | None]]) -> None:
+        """Fire these timers in one transaction; if any fails, fire each in its own instead."""
+        if len(chunk) == 1:
+            self.fire(*chunk[0])
+            return
         try:
-            return self._fire(timer_id, incident_id)
+            with self.ctx.db.unit() as session:
+                session.connection()  # begin (SQLite's write lock) before reading the clock: times follow commit order
+                contacts.remember(session)
+                incs, held = _lock(session, chunk)
+                lags = [self._fire_in(session, held.get(tid), incs.get(iid or "")) for tid, iid in chunk]
+        except Exception:
+            if self.strict:
+                raise
+            log.warning("a chunk of %d firings failed; firing them one at a time", len(chunk), exc_info=True)
+            for timer_id, incident_id in chunk:
+                self.fire(timer_id, incident_id)
+            return
+        self._fired([lag for lag in lags if lag is not None])
+
+    def fire(self, timer_id: int, incident_id: str | None = None) -> str:
+        """Fire one timer in its own transaction; returns what happened."""
+        try:
+            with self.ctx.db.unit() as session:
+                session.connection()
+                if incident_id is None:
+                    incident_id = session.scalar(select(Timer.incident_id).where(Timer.id == timer_id))
+                incs, held = _lock(session, [(timer_id, incident_id)])
+                outcome: list[str] = []
+                lag = self._fire_in(session, held.get(timer_id), incs.get(incident_id or ""), outcome)
+            self._fired([] if lag is None else [lag])
+            return outcome[0]
         except Exception as exc:  # one bad timer must not stop the engine; it is retried with backoff
             if self.strict:
                 raise
@@ -114,54 +178,42 @@ class EngineLoop:
             with self.ctx.db.unit() as session:
                 return timers.release(session, timer_id, self.worker_id, self.ctx.clock.now(), self.stats.last_error)
 
-    def _fire(self, timer_id: int, incident_id: str | None = None) -> str:
-        with self.ctx.db.unit() as session:
-            session.connection()  # begin (SQLite's write lock) before reading the clock: times follow commit order
-            now = self.ctx.clock.now()
-            if incident_id is None:
-                head = session.get(Timer, timer_id)
-                if head is None:
-                    return "gone"
-                incident_id = head.incident_id
-            inc = None
-            if incident_id is not None:
-                # The incident's row lock first, as every incident use case takes it: an ack either
-                # committed before this (and is seen below) or waits until this firing commits.
-                inc = session.scalars(
-                    select(Incident)
-                    .where(Incident.id == incident_id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                ).first()
-                if inc is not None and inc.updated_at > now:
-                    now = inc.updated_at  # time never runs backwards for an incident
-            t = session.scalars(
-                select(Timer).where(Timer.id == timer_id).with_for_update().execution_options(populate_existing=True)
-            ).first()
-            if t is None:
-                return "gone"
-            if t.state != "claimed" or t.claimed_by != self.worker_id:
-                return f"not ours any more ({t.state})"
-            handler = HANDLERS.get(t.kind)
-            if handler is None:
-                outcome = f"no handler for timer kind '{t.kind}'"
-                t.state = "failed"
-            else:
-                fx = Firing(session, self.ctx.policy, now, self.directory, self.worker_id, t)
-                outcome = handler(fx, t, inc)
-                t.state = "done"
-            t.finished_at = now
-            t.outcome = outcome[:2000]
-            t.claimed_until = None
-            new = session.info.pop(NEW_ENTRIES, [])
-            if new:
-                planner.plan_entries(session, self.ctx.policy, new, now)
-            with self._count:
-                self.stats.fired += 1
-                self.stats.lag_seconds.append((now - t.due_at).total_seconds())
-                if len(self.stats.lag_seconds) > 10_000:
-                    del self.stats.lag_seconds[:5_000]
-            return outcome
+    def _fired(self, lags: list[float]) -> None:
+        with self._count:
+            self.stats.fired += len(lags)
+            self.stats.lag_seconds.extend(lags)
+            if len(self.stats.lag_seconds) > 10_000:
+                del self.stats.lag_seconds[:5_000]
+
+    def _fire_in(
+        self, session: Session, t: Timer | None, inc: Incident | None, outcome_out: list[str] | None = None
+    ) -> float | None:
+        """Fire one locked timer in the open transaction; returns its lag (None if it was not ours to fire)."""
+        now = self.ctx.clock.now()
+        if inc is not None and inc.updated_at > now:
+            now = inc.updated_at  # time never runs backwards for an incident
+        if t is None:
+            _say(outcome_out, "gone")
+            return None
+        if t.state != "claimed" or t.claimed_by != self.worker_id:
+            _say(outcome_out, f"not ours any more ({t.state})")
+            return None
+        handler = HANDLERS.get(t.kind)
+        if handler is None:
+            outcome = f"no handler for timer kind '{t.kind}'"
+            t.state = "failed"
+        else:
+            fx = Firing(session, self.ctx.policy, now, self.directory, self.worker_id, t)
+            outcome = handler(fx, t, inc)
+            t.state = "done"
+        t.finished_at = now
+        t.outcome = outcome[:2000]
+        t.claimed_until = None
+        new = session.info.pop(NEW_ENTRIES, [])
+        if new:
+            planner.plan_entries(session, self.ctx.policy, new, now)
+        _say(outcome_out, outcome)
+        return (now - t.due_at).total_seconds()
 
     def next_due(self) -> datetime | None:
         with self.ctx.db.read() as session:

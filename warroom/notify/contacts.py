@@ -8,6 +8,7 @@ are checked with Apprise when they are saved; listings show them with secrets ma
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -466,10 +467,34 @@ def apply_file(session: Session, spec: ContactsFile, now: datetime) -> None:
 # --- lookups for delivery -----------------------------------------------------------------------
 
 
-def person_methods(session: Session, name: str) -> dict[str, str]:
-    return {m.method: m.url for m in session.scalars(select(ContactMethod).where(ContactMethod.person == name))}
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """What routing needs of one person: whether they are known, their time zone, methods and rules."""
+
+    known: bool
+    timezone: str
+    methods: dict[str, str]
+    rules: tuple[rules_mod.Rule, ...]
 
 
-def person_rules(session: Session, name: str) -> list[rules_mod.Rule]:
+MEMO = "warroom.contacts.memo"
+
+
+def remember(session: Session) -> None:
+    """Read each person's contacts once in this transaction (for work that does not change contacts,
+    such as a chunk of engine firings reaching the same commander again and again)."""
+    session.info[MEMO] = {}
+
+
+def contact(session: Session, name: str) -> Contact:
+    memo: dict[str, Contact] | None = session.info.get(MEMO)
+    if memo is not None and name in memo:
+        return memo[name]
+    p = session.get(Person, name)
+    methods = {m.method: m.url for m in session.scalars(select(ContactMethod).where(ContactMethod.person == name))}
     rows = session.scalars(select(PersonRule).where(PersonRule.person == name).order_by(PersonRule.position))
-    return [rules_mod.Rule(tuple(r.severities), tuple(r.methods), r.quiet_hours, r.note) for r in rows]
+    rules = tuple(rules_mod.Rule(tuple(r.severities), tuple(r.methods), r.quiet_hours, r.note) for r in rows)
+    found = Contact(p is not None, p.timezone if p is not None else "UTC", methods, rules)
+    if memo is not None:
+        memo[name] = found
+    return found

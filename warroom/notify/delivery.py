@@ -196,7 +196,16 @@ def _release(row: Outbox, now: datetime) -> None:
 
 
 def _members(session: Session, row: Outbox) -> list[Outbox]:
+    """The rows a digest carries (only a digest has any)."""
+    if row.kind != "digest":
+        return []
     return list(session.scalars(select(Outbox).where(Outbox.coalesced_into == row.id)))
+
+
+def _settle(session: Session, row: Outbox) -> None:
+    """A page's messages decide its delivery state (only page messages carry a page)."""
+    if row.page_id is not None:
+        settle_pages(session, row.event_key)
 
 
 def _mark_sent(session: Session, row: Outbox, now: datetime) -> None:
@@ -209,8 +218,8 @@ def _mark_sent(session: Session, row: Outbox, now: datetime) -> None:
         m.sent_at = now
         m.updated_at = now
         m.note = (m.note + "; " if m.note else "") + f"delivered in digest #{row.id}"
-        settle_pages(session, m.event_key)
-    settle_pages(session, row.event_key)
+        _settle(session, m)
+    _settle(session, row)
 
 
 def _fallback_target(session: Session, row: Outbox) -> str | None:
@@ -275,8 +284,8 @@ def _mark_dead(session: Session, row: Outbox, now: datetime, error: str, setting
         m.last_error = f"digest #{row.id} dead: {error}"
         m.updated_at = now
         fall_back(session, m, now, settings)
-        settle_pages(session, m.event_key)
-    settle_pages(session, row.event_key)
+        _settle(session, m)
+    _settle(session, row)
 
 
 def _mark_unknown(session: Session, row: Outbox, now: datetime, error: str) -> None:
@@ -287,8 +296,8 @@ def _mark_unknown(session: Session, row: Outbox, now: datetime, error: str) -> N
         m.state = "unknown"
         m.last_error = f"digest #{row.id}: {error}"
         m.updated_at = now
-        settle_pages(session, m.event_key)
-    settle_pages(session, row.event_key)
+        _settle(session, m)
+    _settle(session, row)
 
 
 # --- claiming -----------------------------------------------------------------------------------

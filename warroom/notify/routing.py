@@ -22,7 +22,7 @@ from warroom.notify.settings import NotifySettings, current
 from warroom.policy.model import PAGING_METHODS, NotifyRule, Policy, Severity
 from warroom.store.engine_models import Page
 from warroom.store.models import Incident, TimelineEntry, Update
-from warroom.store.notify_models import Outbox, PageLink, Person
+from warroom.store.notify_models import Outbox, PageLink
 
 log = logging.getLogger("warroom.notify")
 
@@ -75,15 +75,12 @@ def person_messages(
     notify_type: str = "info",
 ) -> list[Message]:
     """One message per method this person should get, under their own rules."""
-    p = session.get(Person, person)
-    have = contacts.person_methods(session, person)
-    sev = policy.severity(inc.severity)
-    rule = rules_mod.first_rule(contacts.person_rules(session, person), sev.all_names)
-    tz = p.timezone if p is not None else "UTC"
-    choice = rules_mod.choose(asked, have, rule, any_method=any_method, tz=tz, at=now)
+    c = contacts.contact(session, person)
+    rule = rules_mod.first_rule(c.rules, policy.severity(inc.severity).all_names)
+    choice = rules_mod.choose(asked, c.methods, rule, any_method=any_method, tz=c.timezone, at=now)
     wait = max(filter(None, [not_before, choice.not_before]), default=None)
     notes = list(choice.notes)
-    if p is None:
+    if not c.known:
         notes.append(f"{person} is not in the contacts; add them with `warroom contact add-person {person}`")
     methods: list[str | None] = list(choice.methods) or [None]
     return [
