@@ -19,6 +19,7 @@ from warroom.incidents.schemas import DeclareRequest
 from warroom.incidents.service import Context
 from warroom.store.engine_models import Effect, Page, Timer
 from warroom.store.models import TimelineEntry
+from warroom.store.notify_models import Outbox
 
 
 def _plan(ctx: Context, key: str, minutes: float, kind: str = "noop") -> None:
@@ -155,6 +156,29 @@ def test_a_failing_timer_in_a_chunk_holds_back_none_of_the_others(
     assert (row.state, row.attempts) == ("pending", 1) and "delivery exploded" in row.outcome
     assert calls == ["a", "a", "c"]  # a's work in the failed chunk was rolled back, then done once on its own
     assert (loop.stats.fired, loop.stats.failed) == (2, 1)
+
+
+def test_a_chunk_of_firings_queues_every_message_its_entries_call_for(make_ctx: Callable[..., Context]) -> None:
+    """Many reminders in few transactions: each timeline entry is routed once, none is mistaken for another."""
+    ctx = make_ctx()
+    ids = [service.declare(ctx, DeclareRequest(severity="P2", title=f"slow {n}", by="mon")).id for n in range(5)]
+    now = ctx.clock.now()
+    with ctx.db.unit() as s:
+        for n in range(200):
+            plan = Plan(f"r{n}", "reminder", now, {"audience": "internal", "event": "declared"})
+            timers.schedule(s, ids[n % 5], [plan], now)
+    loop = loop_for(ctx)
+    while loop.tick():
+        pass
+    with ctx.db.unit() as s:
+        entries = s.execute(
+            select(TimelineEntry.incident_id, TimelineEntry.id).where(
+                TimelineEntry.kind == "reminder", TimelineEntry.actor == "warroom"
+            )
+        ).all()
+        keys = set(s.scalars(select(Outbox.event_key).where(Outbox.kind == "reminder")))
+    wanted = {f"reminder:{incident}:{entry}" for incident, entry in entries}
+    assert len(wanted) >= 200 and wanted <= keys
 
 
 def test_concurrent_claims_never_share_a_timer(make_ctx: Callable[..., Context]) -> None:

@@ -29,7 +29,7 @@ from warroom.engine import breaches, cadence, conditions, escalation, phases, pl
 from warroom.engine.firing import Firing
 from warroom.engine.people import Directory
 from warroom.incidents.service import NEW_ENTRIES, Context
-from warroom.notify import contacts
+from warroom.notify import contacts, routing
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
 
@@ -145,6 +145,7 @@ class EngineLoop:
             with self.ctx.db.unit() as session:
                 session.connection()  # begin (SQLite's write lock) before reading the clock: times follow commit order
                 contacts.remember(session)
+                session.info[routing.RETRIED] = True
                 incs, held = _lock(session, chunk)
                 lags = [self._fire_in(session, held.get(tid), incs.get(iid or "")) for tid, iid in chunk]
         except Exception:

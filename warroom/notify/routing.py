@@ -214,6 +214,9 @@ def enqueue_page(
 NEW_PAGES = "warroom.notify.new_pages"
 OFF = "warroom.notify.off"
 """in a session's info: route nothing (drills, where nothing is ever delivered)"""
+RETRIED = "warroom.notify.retried"
+"""in a session's info: the caller redoes the whole transaction one piece at a time if it fails (the
+engine's chunks), so routing needs no savepoint of its own and lets its errors out"""
 
 
 @event.listens_for(Session, "transient_to_pending")
@@ -508,12 +511,17 @@ def on_entries(
     Each entry is routed once per transaction, however many times the hook is called with it."""
     if session.info.get(OFF):
         return
-    done: set[int] = session.info.setdefault(ROUTED, set())
-    entries = [e for e in entries if id(e) not in done]
+    # By identity, holding each entry: a routed entry that was let go could lend its id() to a new one.
+    done: dict[int, TimelineEntry] = session.info.setdefault(ROUTED, {})
+    entries = [e for e in entries if done.get(id(e)) is not e]
     if not entries:
         return
-    done.update(id(e) for e in entries)
+    done.update((id(e), e) for e in entries)
     settings = settings or current()
+    if session.info.get(RETRIED):
+        session.flush()  # the entries' ids name their messages
+        _route(session, policy, entries, now, settings)
+        return
     try:
         with session.begin_nested():
             session.flush()
