@@ -469,12 +469,14 @@ def apply_file(session: Session, spec: ContactsFile, now: datetime) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """What routing needs of one person: whether they are known, their time zone, methods and rules."""
+    """What routing and delivery need of one person: whether they are known, their time zone,
+    methods, rules and fallback."""
 
     known: bool
     timezone: str
     methods: dict[str, str]
     rules: tuple[rules_mod.Rule, ...]
+    fallback: str | None
 
 
 MEMO = "warroom.contacts.memo"
@@ -494,7 +496,10 @@ def contact(session: Session, name: str) -> Contact:
     methods = {m.method: m.url for m in session.scalars(select(ContactMethod).where(ContactMethod.person == name))}
     rows = session.scalars(select(PersonRule).where(PersonRule.person == name).order_by(PersonRule.position))
     rules = tuple(rules_mod.Rule(tuple(r.severities), tuple(r.methods), r.quiet_hours, r.note) for r in rows)
-    found = Contact(p is not None, p.timezone if p is not None else "UTC", methods, rules)
+    if p is None:
+        found = Contact(False, "UTC", methods, rules, None)
+    else:
+        found = Contact(True, p.timezone, methods, rules, p.fallback or None)
     if memo is not None:
         memo[name] = found
     return found

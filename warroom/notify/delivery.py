@@ -36,11 +36,11 @@ from sqlalchemy.orm import Session
 
 from warroom.engine.timers import stamp
 from warroom.incidents.service import Context
-from warroom.notify import routing
+from warroom.notify import contacts, routing
 from warroom.notify.outbox import Message, enqueue, settle_pages, split_person
 from warroom.notify.rules import METHODS, backoff
 from warroom.notify.settings import NotifySettings, current
-from warroom.store.notify_models import Attempt, Channel, ContactMethod, Outbox, Person
+from warroom.store.notify_models import Attempt, Channel, ContactMethod, Outbox
 
 log = logging.getLogger("warroom.notify")
 
@@ -226,10 +226,9 @@ def _fallback_target(session: Session, row: Outbox) -> str | None:
     person = split_person(row.destination)
     if person is not None:
         name, method = person
-        p = session.get(Person, name)
-        if p is None or not p.fallback:
+        target = contacts.contact(session, name).fallback
+        if target is None:
             return None
-        target = p.fallback
         if target in METHODS:
             return None if target == method else f"person:{name}:{target}"
         return target
@@ -394,6 +393,7 @@ def claim(
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(session.scalars(stmt))
+    contacts.remember(session)
     lease = timedelta(seconds=settings.lease_seconds)
     groups: dict[tuple[str, str | None], list[tuple[Outbox, Route]]] = defaultdict(list)
     for row in rows:
