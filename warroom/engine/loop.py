@@ -6,9 +6,9 @@ checks that it still holds the timer's claim, performs the effect, records it un
 idempotency key and marks the timer done, in the same transaction.
 
 Several firings share one transaction (up to `chunk` of them): a busy engine pays one
-commit, and one locking read of incidents and of timers, per chunk instead of per timer. If any firing of a chunk
-fails, the whole chunk rolls back and its timers are fired again one per transaction, so one
-bad timer never holds back or undoes the others.
+commit, and one locking read of incidents and one of timers, per chunk instead of per timer.
+If any firing of a chunk fails, the whole chunk rolls back and its timers are fired again one
+per transaction, so one bad timer never holds back or undoes the others.
 """
 
 from __future__ import annotations
@@ -47,12 +47,6 @@ HANDLERS: dict[str, Handler] = {
     "phase": phases.fire,
     "postmortem": postmortem.fire,
 }
-
-
-def _say(out: list[str] | None, outcome: str) -> None:
-    """Hand a firing's outcome to a caller that asked for it."""
-    if out is not None:
-        out.append(outcome)
 
 
 def _lock(session: Session, chunk: list[tuple[int, str | None]]) -> tuple[dict[str, Incident], dict[int, Timer]]:
@@ -147,7 +141,7 @@ class EngineLoop:
                 contacts.remember(session)
                 session.info[routing.RETRIED] = True
                 incs, held = _lock(session, chunk)
-                lags = [self._fire_in(session, held.get(tid), incs.get(iid or "")) for tid, iid in chunk]
+                fired = [self._fire_in(session, held.get(tid), incs.get(iid or "")) for tid, iid in chunk]
         except Exception:
             if self.strict:
                 raise
@@ -155,7 +149,7 @@ class EngineLoop:
             for timer_id, incident_id in chunk:
                 self.fire(timer_id, incident_id)
             return
-        self._fired([lag for lag in lags if lag is not None])
+        self._fired([lag for _, lag in fired if lag is not None])
 
     def fire(self, timer_id: int, incident_id: str | None = None) -> str:
         """Fire one timer in its own transaction; returns what happened."""
@@ -165,10 +159,9 @@ class EngineLoop:
                 if incident_id is None:
                     incident_id = session.scalar(select(Timer.incident_id).where(Timer.id == timer_id))
                 incs, held = _lock(session, [(timer_id, incident_id)])
-                outcome: list[str] = []
-                lag = self._fire_in(session, held.get(timer_id), incs.get(incident_id or ""), outcome)
+                outcome, lag = self._fire_in(session, held.get(timer_id), incs.get(incident_id or ""))
             self._fired([] if lag is None else [lag])
-            return outcome[0]
+            return outcome
         except Exception as exc:  # one bad timer must not stop the engine; it is retried with backoff
             if self.strict:
                 raise
@@ -186,19 +179,16 @@ class EngineLoop:
             if len(self.stats.lag_seconds) > 10_000:
                 del self.stats.lag_seconds[:5_000]
 
-    def _fire_in(
-        self, session: Session, t: Timer | None, inc: Incident | None, outcome_out: list[str] | None = None
-    ) -> float | None:
-        """Fire one locked timer in the open transaction; returns its lag (None if it was not ours to fire)."""
+    def _fire_in(self, session: Session, t: Timer | None, inc: Incident | None) -> tuple[str, float | None]:
+        """Fire one locked timer in the open transaction; returns what happened and its lag (None if it
+        was not ours to fire)."""
         now = self.ctx.clock.now()
         if inc is not None and inc.updated_at > now:
             now = inc.updated_at  # time never runs backwards for an incident
         if t is None:
-            _say(outcome_out, "gone")
-            return None
+            return "gone", None
         if t.state != "claimed" or t.claimed_by != self.worker_id:
-            _say(outcome_out, f"not ours any more ({t.state})")
-            return None
+            return f"not ours any more ({t.state})", None
         handler = HANDLERS.get(t.kind)
         if handler is None:
             outcome = f"no handler for timer kind '{t.kind}'"
@@ -213,8 +203,7 @@ class EngineLoop:
         new = session.info.pop(NEW_ENTRIES, [])
         if new:
             planner.plan_entries(session, self.ctx.policy, new, now)
-        _say(outcome_out, outcome)
-        return (now - t.due_at).total_seconds()
+        return outcome, (now - t.due_at).total_seconds()
 
     def next_due(self) -> datetime | None:
         with self.ctx.db.read() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 
 from sqlalchemy import event, exists, select
@@ -518,16 +519,13 @@ def on_entries(
         return
     done.update((id(e), e) for e in entries)
     settings = settings or current()
-    if session.info.get(RETRIED):
-        session.flush()  # the entries' ids name their messages
-        _route(session, policy, entries, now, settings)
-        return
+    retried = bool(session.info.get(RETRIED))
     try:
-        with session.begin_nested():
-            session.flush()
+        with nullcontext() if retried else session.begin_nested():
+            session.flush()  # the entries' ids name their messages
             _route(session, policy, entries, now, settings)
     except Exception:
-        if STRICT:
+        if STRICT or retried:
             raise
         log.exception("routing notifications failed; pages are caught up by the delivery loop")
 
