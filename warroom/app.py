@@ -110,7 +110,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         if settings.engine_enabled:
             engine.start()
         delivery = notify_loop.start_background(ctx, engine.worker_id) if settings.engine_enabled else None
+        intake = alerts_api.intake_of(app)
+        intake.writer.start()  # applies a backlog accepted before a restart, and decides held alert groups
         yield
+        intake.writer.stop()
         if settings.engine_enabled:
             engine.stop()
         if delivery is not None:

@@ -20,8 +20,10 @@ def _page_then_hang(self: firing.Firing, *args: Any, **kwargs: Any) -> Any:
     row = _page(self, *args, **kwargs)
     if row is not None:
         self.session.flush()
-        with open(os.environ["CRASH_MARKER"], "w", encoding="utf-8") as marker:
-            marker.write(str(self.timer.id))
+        marker = os.environ["CRASH_MARKER"]
+        with open(marker + ".part", "w", encoding="utf-8") as part:  # the test sees the marker whole or not at all
+            part.write(str(self.timer.id))
+        os.replace(marker + ".part", marker)
         time.sleep(600)
     return row
 

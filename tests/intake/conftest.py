@@ -46,13 +46,24 @@ class Intake:
         self.tokens = tokens
         self.http = httpx.Client(base_url=server.base, timeout=30)
 
-    def post(self, source: str, body: Any, status: int = 200, **kw: Any) -> dict[str, Any]:
+    def post(self, source: str, body: Any, status: int = 202, **kw: Any) -> dict[str, Any]:
+        """Send a webhook; an accepted one is waited for until applied, with each alert's outcome as `alerts`."""
         headers = {"Authorization": f"Bearer {self.tokens[source]}", **kw.pop("headers", {})}
         resp = self.http.post(f"/api/v1/alerts/{source}", json=body, headers=headers, **kw)
         assert resp.status_code == status, resp.text
-        return resp.json()  # type: ignore[no-any-return]
+        answer: dict[str, Any] = resp.json()
+        if status != 202:
+            return answer
+        assert resp.headers["location"] == answer["location"] == f"/api/v1/intake/requests/{answer['request']}"
+        return {**answer, "alerts": self.applied(answer["request"])["outcomes"]}
 
-    def generic(self, expect: int = 200, **alert: Any) -> dict[str, Any]:
+    def applied(self, request_id: int, timeout: float = 15.0) -> dict[str, Any]:
+        """The intake request once applied (the server answers a webhook before applying it)."""
+        done: dict[str, Any] = self.get(f"/api/v1/intake/requests/{request_id}", wait=timeout)
+        assert done["status"] == "applied", done
+        return done
+
+    def generic(self, expect: int = 202, **alert: Any) -> dict[str, Any]:
         return self.post("generic", alert, expect)
 
     def get(self, path: str, expect: int = 200, **params: Any) -> Any:

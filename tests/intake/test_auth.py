@@ -39,7 +39,9 @@ def test_missing_wrong_or_foreign_secret_is_401_and_nothing_is_stored(intake: In
     assert bad.status_code == 401
     assert len(intake.get("/api/v1/dead-letters", limit=1000)) == before, "no dead letter before authentication"
     ok = intake.http.post("/api/v1/alerts/generic", json=body, params={"token": intake.tokens["generic"]})
-    assert ok.status_code == 200 and alert_count(intake, service) == 1
+    assert ok.status_code == 202
+    intake.applied(ok.json()["request"])
+    assert alert_count(intake, service) == 1
 
 
 def test_removed_integration_stops_working_and_only_a_hash_is_kept(intake: Intake) -> None:
@@ -76,7 +78,8 @@ def test_sentry_signature(intake: Intake) -> None:
     url = f"/api/v1/alerts/sentry?integration={name}"
     headers = {"Content-Type": "application/json", "Sentry-Hook-Resource": "event_alert"}
     resp = intake.http.post(url, content=raw, headers={**headers, "Sentry-Hook-Signature": good})
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 202, resp.text
+    assert intake.applied(resp.json()["request"])["outcomes"][0]["outcome"] == "new"
     bad = hmac.new(b"wrong", raw, hashlib.sha256).hexdigest()
     resp = intake.http.post(url, content=raw, headers={**headers, "Sentry-Hook-Signature": bad})
     assert resp.status_code == 401

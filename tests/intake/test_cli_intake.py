@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,6 +26,15 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def send(server: Server, headers: dict[str, str], body: dict[str, str]) -> dict[str, Any]:
+    """Post one generic alert and wait until it is applied; its outcome."""
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=10)
+    assert resp.status_code == 202, resp.text
+    done = httpx.get(server.base + resp.headers["location"], params={"wait": 15}, timeout=20).json()
+    assert done["status"] == "applied", done
+    return done["outcomes"][0]  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize("server", ["sqlite"], indirect=True)  # a face test: the API tests cover both backends
 def test_integration_add_list_remove(server: Server) -> None:
     env = {"WARROOM_DATABASE_URL": server.db_url, "WARROOM_POLICY": "nself", "WARROOM_URL": ""}
@@ -34,7 +44,7 @@ def test_integration_add_list_remove(server: Server) -> None:
     token = next(line for line in out.stdout.splitlines() if line.startswith("wr_"))
     resp = httpx.post(server.base + "/api/v1/alerts/generic", json={"summary": "from cli test"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 202, resp.text
     listed = run(env, "integration", "list", "--json")
     entry = next(i for i in json.loads(listed.stdout) if i["name"] == name)
     assert entry["source"] == "generic" and entry["token_hint"] == token[:10] + "…"
@@ -62,15 +72,13 @@ def test_silences_alerts_and_groups_from_the_cli(cli_env: dict[str, str], server
 
     headers = {"Authorization": f"Bearer {server_tokens['generic']}"}
     body = {"summary": "Deploy in progress", "service": service, "severity": "critical"}
-    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=10)
-    alert_id = resp.json()["alerts"][0]["id"]
+    alert_id = send(server, headers, body)["id"]
     shown = run(cli_env, "alerts", "show", str(alert_id), "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout)["silence_id"] == silence["id"]
     assert run(cli_env, "silence", "expire", str(silence["id"]), "--by", "ops").returncode == 0
 
     info = {"summary": "Disk 60%", "service": service + "-disk", "severity": "info"}
-    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=info, headers=headers, timeout=10)
-    group_id = resp.json()["alerts"][0]["group_id"]
+    group_id = send(server, headers, info)["group_id"]
     declared = run(cli_env, "alerts", "declare", str(group_id), "--severity", "P2", "--reason", "spreading",
                    "--by", "ops", "--json")  # fmt: skip
     assert declared.returncode == 0, declared.stderr
@@ -79,8 +87,7 @@ def test_silences_alerts_and_groups_from_the_cli(cli_env: dict[str, str], server
     assert refused.returncode == 2 and "resolve or close the incident" in refused.stderr
 
     other = {"summary": "Disk 70% on the replica", "service": service + "-replica", "severity": "warning"}
-    resp = httpx.post(server.base + "/api/v1/alerts/generic", json=other, headers=headers, timeout=10)
-    other_group = resp.json()["alerts"][0]["group_id"]
+    other_group = send(server, headers, other)["group_id"]
     incident = json.loads(declared.stdout)["incident_id"]
     linked = run(cli_env, "alerts", "link", str(other_group), incident, "--reason", "same disk", "--by", "ops",
                  "--json")  # fmt: skip

@@ -113,7 +113,8 @@ def test_pagerduty_routing_key_is_a_secret(intake: Intake) -> None:
     body["routing_key"] = intake.tokens["pagerduty-events-v2"]
     body["dedup_key"] = unique("dedup")
     resp = intake.http.post("/api/v1/alerts/pagerduty-events-v2", json=body)
-    assert resp.status_code == 200, resp.text
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["dedup_key"] == body["dedup_key"], "PagerDuty's own answer names the dedup key"
     body["routing_key"] = "not-a-secret-we-know"
     resp = intake.http.post("/api/v1/alerts/pagerduty-events-v2", json=body)
     assert resp.status_code == 401

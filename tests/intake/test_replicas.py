@@ -32,8 +32,10 @@ def test_concurrent_alerts_on_two_replicas_make_one_group_and_one_incident(
         body = {"summary": "Payments failing", "service": "payments", "fingerprint": f"pay-{i % 10}",
                 "severity": "critical"}  # fmt: skip
         resp = httpx.post(base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=30)
-        assert resp.status_code == 200, resp.text
-        return resp.json()["alerts"][0]  # type: ignore[no-any-return]
+        assert resp.status_code == 202, resp.text
+        done = httpx.get(base + resp.headers["location"], params={"wait": 20}, timeout=30).json()
+        assert done["status"] == "applied", done
+        return done["outcomes"][0]  # type: ignore[no-any-return]
 
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         results = list(pool.map(send, range(60)))

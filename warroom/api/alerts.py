@@ -1,33 +1,38 @@
 """/api/v1/alerts: webhooks from six senders, and the alerts, groups, silences and dead letters they leave.
 
 The webhook is the hot path of an alert storm: it reads the body once, decodes it with orjson,
-normalises it with a hand parser and hands it to the group-commit writer, answering only after
-the commit. Everything refused after authentication is kept in the dead-letter table.
+checks it with the sender's hand parser and hands it to the group-commit writer, answering 202 once
+the request is committed; dedup, grouping and triage follow behind the answer, and
+GET /api/v1/intake/requests/{id} tells what became of each alert. Everything refused after
+authentication is kept in the dead-letter table.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Scope, Send
 
 from warroom.api.deps import ctx
 from warroom.api.problems import problem
 from warroom.incidents.service import Context
+from warroom.intake import inbox, service
 from warroom.intake import integrations as integ
-from warroom.intake import service
 from warroom.intake.config import get_intake_settings
+from warroom.intake.inbox import Accepted
 from warroom.intake.normal import PayloadError
 from warroom.intake.parsers import PARSERS, SOURCES
-from warroom.intake.pipeline import Refused, Submission
+from warroom.intake.pipeline import Refused
 from warroom.intake.schemas import (
     ActorBody,
     AlertDetail,
@@ -38,6 +43,7 @@ from warroom.intake.schemas import (
     GroupDetail,
     GroupView,
     IncidentAlerts,
+    IntakeRequestView,
     LinkRequest,
     SilenceRequest,
     SilenceView,
@@ -96,7 +102,7 @@ def _too_deep(body: bytes, data: Any) -> bool:
     return False
 
 
-async def _authenticate(intake: Intake, source: str, headers: Headers, query: QueryParams,
+async def _authenticate(intake: Intake, source: str, headers: Mapping[str, str], query: Mapping[str, str],
                         body: bytes) -> integ.Known | None:  # fmt: skip
     token = integ.token_from(query, headers)
     if token is None and source == "pagerduty-events-v2":
@@ -151,6 +157,7 @@ class Webhooks:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
+        intake_of(self.app).writer.touch()
         chunks: list[bytes] = []
         more = True
         while more:
@@ -160,13 +167,29 @@ class Webhooks:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         source = scope["path_params"]["source"]
-        query = QueryParams(scope["query_string"])
+        raw_query = scope["query_string"]
+        query: Mapping[str, str] = QueryParams(raw_query) if raw_query else {}
         try:
-            response = await accept(self.app, source, Headers(scope=scope), query, b"".join(chunks))
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            response = await accept(self.app, source, headers, query, b"".join(chunks))
         except Exception:
             log.exception("alert webhook failed")
             response = problem(500, "Internal error", "the webhook failed; nothing was acknowledged")
         await response(scope, receive, send)
+
+
+class AcceptedResponse(Response):
+    """202 with its JSON answer and Location, its headers written once (a storm answers thousands a second)."""
+
+    def __init__(self, answer: dict[str, Any], location: str) -> None:
+        self.status_code = 202
+        self.body = orjson.dumps(answer)
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"location", location.encode()),
+        ]
 
 
 @router.post(
@@ -193,13 +216,17 @@ class Webhooks:
 async def receive(source: str, request: Request) -> Response:
     """Receive one webhook (alertmanager, grafana, datadog, sentry, pagerduty-events-v2, generic).
 
-    Answers 200 only once every alert in it is committed: new, a repeat (count and last seen),
-    resolved, or silenced, with its group and incident.
+    Answers 202 once the request is committed, with its id; its alerts are then applied in the order
+    they arrived (dedup, silences, grouping, storms, triage). `GET /api/v1/intake/requests/{id}`
+    (with `?wait=` seconds) gives each alert's outcome: new, repeat, resolved, silenced, with its
+    group and incident.
     """
+    intake_of(request.app).writer.touch()
     return await accept(request.app, source, request.headers, request.query_params, await request.body())
 
 
-async def accept(app: FastAPI, source: str, headers: Headers, query: QueryParams, body: bytes) -> Response:
+async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: Mapping[str, str],
+                 body: bytes) -> Response:  # fmt: skip
     """Authenticate, parse and commit one webhook body; the answer comes after the commit."""
     context: Context = app.state.ctx
     received = context.clock.now()
@@ -245,13 +272,17 @@ async def accept(app: FastAPI, source: str, headers: Headers, query: QueryParams
     except PayloadError as exc:
         return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
     try:
-        outcomes = await intake.writer.submit(Submission(known.name, received, items))
+        request_id = await intake.writer.submit(
+            Accepted(source, known.name, received, inbox.kept_headers(headers), body, items)
+        )
     except Stored as exc:
         return problem(500, "Not stored", f"the alerts could not be committed: {exc}", dead_letter=exc.dead_letter)
-    return Response(
-        orjson.dumps({"accepted": len(items), "integration": known.name, "alerts": outcomes}),
-        media_type="application/json",
-    )
+    where = f"/api/v1/intake/requests/{request_id}"
+    answer: dict[str, Any] = {"status": "accepted", "request": request_id, "accepted": len(items),
+                              "integration": known.name, "location": where}  # fmt: skip
+    if source == "pagerduty-events-v2":
+        answer["dedup_key"] = items[0].fingerprint
+    return AcceptedResponse(answer, where)
 
 
 @router.get("/alerts", response_model=list[AlertView], tags=["alerts"], responses=ERRORS)
@@ -351,5 +382,23 @@ def show_dead_letter(dead_id: int, c: Ctx) -> DeadLetterDetail:
 
 @router.get("/intake", tags=["alerts"])
 def intake_status(request: Request) -> JSONResponse:
-    """The group-commit writer: batches, alerts, batch sizes, failures."""
+    """The intake writer: commits (batches, sizes), alerts applied, the backlog still to apply, failures."""
     return JSONResponse(intake_of(request.app).writer.status())
+
+
+@router.get("/intake/requests/{request_id}", response_model=IntakeRequestView, tags=["alerts"], responses=ERRORS)
+async def intake_request(
+    request_id: int,
+    request: Request,
+    wait: float = Query(0, ge=0, le=60, description="seconds to wait for the request to be applied"),
+) -> IntakeRequestView:
+    """An accepted webhook: queued, applied (each alert's outcome, group and incident) or failed (dead letter)."""
+    context: Context = request.app.state.ctx
+    writer = intake_of(request.app).writer
+    deadline = time.monotonic() + wait
+    while True:
+        view = await run_in_threadpool(service.get_request, context, request_id)
+        left = deadline - time.monotonic()
+        if view.status != "queued" or left <= 0:
+            return view
+        await writer.applied(request_id, min(0.25, left))  # another replica's work shows on the next read

@@ -142,9 +142,9 @@ def hint_severity(policy: Policy, hint: str | None) -> tuple[str, int] | None:
     if not hint:
         return None
     word = hint.strip()
-    for sev in policy.severities:
-        if word.upper() in (n.upper() for n in sev.all_names):
-            return sev.name, NAMED_LEVEL_CONFIDENCE
+    named = policy.severity_ranks.get(word.upper())
+    if named is not None:
+        return policy.severities[named].name, NAMED_LEVEL_CONFIDENCE
     bucket = hint_bucket(word)
     if bucket is None:
         return None

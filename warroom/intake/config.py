@@ -19,6 +19,19 @@ class IntakeSettings(BaseSettings):
         description="with a storm rule: a new alert group opened while another just opened waits this long "
         "(or until the storm threshold) before it declares, so a storm's first alerts do not each page",
     )
+    intake_process_max: int = Field(
+        default=500, ge=1, description="alerts applied per transaction behind the answer (dedup, grouping, triage)"
+    )
+    intake_process_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="while webhooks keep arriving, the largest share of the writer's time that applying them "
+        "takes; the rest commits new requests (a burst is accepted first and applied as it allows)",
+    )
+    intake_requests_keep_seconds: float = Field(
+        default=3600.0, ge=0, description="how long a processed request's record stays for GET /api/v1/intake/requests"
+    )
     intake_auth_cache_seconds: float = Field(default=5.0, ge=0, description="how long a verified token is cached")
 
 

@@ -96,12 +96,20 @@ def scalar_text(d: dict[str, Any], key: str, path: str) -> str | None:
 
 
 def labels(value: Any, path: str, *, coerce: bool = False) -> dict[str, str]:
-    """A flat map of strings; `coerce` also takes numbers and booleans (written as text)."""
+    """A flat map of strings; `coerce` also takes numbers and booleans (written as text).
+
+    The map may be the decoded one itself: callers copy it before changing it.
+    """
     if value is None:
         return {}
     d = obj(value, path)
     if len(d) > LABELS_LIMIT:
         raise PayloadError(path, f"has {len(d)} entries; the limit is {LABELS_LIMIT}")
+    for k, v in d.items():  # the usual case first: every value text, nothing too long
+        if type(v) is not str or len(v) > LABEL_VALUE_LIMIT or len(k) > LABEL_NAME_LIMIT:
+            break
+    else:
+        return d
     out: dict[str, str] = {}
     for k, v in d.items():
         if len(k) > LABEL_NAME_LIMIT:

@@ -182,7 +182,6 @@ class Batch:
         self.resolved: set[str] = set()
         self.counts: dict[str, int] = {}
         self.services: dict[str, set[str]] = {}
-        self.next_hold: datetime | None = None
         self.serving: dict[str, str | None] = {}
         """service → its newest open incident's id (looked up once per batch)"""
         self.joined: dict[int, tuple[AlertGroup, Sample, Sample]] = {}
@@ -509,7 +508,6 @@ class Batch:
             group.hold_until = self.now + self.hold
             group.triage = {"held": f"another alert group opened within {self.cfg.storm_hold_seconds:g}s: "
                             "waiting to see whether a storm is starting"}  # fmt: skip
-            self.next_hold = min(self.next_hold or group.hold_until, group.hold_until)
         else:
             self.decide(group, tri.classify(self.policy, [signal(item)]), [rec])
         return group
@@ -911,7 +909,7 @@ def intake_lock(session: Session) -> None:
 
 
 def ingest(session: Session, ctx: Context, now: datetime, jobs: list[Submission | Refused],
-           cfg: IntakeSettings) -> tuple[list[list[dict[str, Any]] | int], datetime | None]:  # fmt: skip
+           cfg: IntakeSettings) -> list[list[dict[str, Any]] | int]:  # fmt: skip
     """Apply a batch; per job: the alert outcomes (a submission) or the dead letter's id (a refusal)."""
     subs = [j for j in jobs if isinstance(j, Submission)]
     intake_lock(session)
@@ -926,7 +924,7 @@ def ingest(session: Session, ctx: Context, now: datetime, jobs: list[Submission 
             results.append([o.as_dict() for o in per_sub[id(job)]])
         else:
             results.append(dead_letter(session, job, cfg.dead_letters_keep))
-    return results, batch.next_hold
+    return results
 
 
 def dead_letter(session: Session, job: Refused, keep: int) -> int:

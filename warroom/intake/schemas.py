@@ -108,6 +108,23 @@ class DeadLetterDetail(DeadLetterView):
     body: str
 
 
+class IntakeRequestView(View):
+    """A webhook as it was accepted, and what became of its alerts once applied."""
+
+    id: int
+    received_at: datetime
+    source: str
+    integration: str
+    alerts: int
+    status: str
+    """queued (committed, not yet applied), applied, or failed (kept as a dead letter)"""
+    processed_at: datetime | None
+    outcomes: list[dict[str, Any]] | None
+    """per alert: id, fingerprint, status, outcome (new, repeat, resolved, acknowledged, silenced), group, incident"""
+    error: str | None
+    dead_letter: int | None
+
+
 class SilenceRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

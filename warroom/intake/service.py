@@ -28,10 +28,11 @@ from warroom.intake.schemas import (
     GroupDetail,
     GroupView,
     IncidentAlerts,
+    IntakeRequestView,
     SilenceRequest,
     SilenceView,
 )
-from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, Silence
+from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, IntakeRequest, Silence
 from warroom.store.models import Incident
 
 NAME_LIMIT = 120
@@ -65,7 +66,7 @@ def ingest_payload(ctx: Context, source: str, payload: Any, integration: str = "
     cfg = get_intake_settings()
 
     def apply(session: Session, now: datetime) -> list[dict[str, Any]]:
-        results, _ = ingest(session, ctx, now, [Submission(integration, now, items)], cfg)
+        results = ingest(session, ctx, now, [Submission(integration, now, items)], cfg)
         first = results[0]
         assert isinstance(first, list)
         return first
@@ -401,6 +402,20 @@ def list_dead_letters(ctx: Context, limit: int = 100) -> list[DeadLetterView]:
         cols = [c for c in DeadLetter.__table__.columns if c.name != "body"]
         rows = session.execute(select(*cols).order_by(DeadLetter.id.desc()).limit(_limit(limit))).mappings()
         return [DeadLetterView.model_validate(dict(r)) for r in rows]
+
+
+def get_request(ctx: Context, request_id: int) -> IntakeRequestView:
+    """An accepted webhook: queued, applied (with each alert's outcome) or failed."""
+    with ctx.db.read() as session:
+        row = session.get(IntakeRequest, request_id)
+        if row is None:
+            raise NotFound(
+                f"no intake request {request_id} (processed ones are kept for WARROOM_INTAKE_REQUESTS_KEEP_SECONDS)",
+                field="request_id",
+            )
+        status = "queued" if row.processed_at is None else "failed" if row.outcomes is None else "applied"
+        data = {c: getattr(row, c) for c in IntakeRequestView.model_fields if c != "status"}
+        return IntakeRequestView(**data, status=status)
 
 
 def get_dead_letter(ctx: Context, dead_id: int) -> DeadLetterDetail:

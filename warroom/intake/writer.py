@@ -1,34 +1,51 @@
-"""Group commit: one writer thread commits many concurrent requests' alerts in one transaction.
+"""Group commit, then the pipeline behind the answer, both scheduled on the server's event loop.
 
-A request hands its alerts over and awaits its batch's commit, so "accepted" always means
-"committed", while SQLite pays one transaction per batch instead of one per request. The
-thread takes everything queued when it is free (up to `intake_batch_max` alerts), so batches
-grow with load and a lone alert is committed at once. A batch that fails is retried request
-by request, so one poisoned request cannot sink the others; the poisoned one is dead-lettered.
+A webhook hands its parsed alerts over and awaits their commit. Every request that one turn of
+the event loop parsed is stored in one transaction (`inbox.store`) at the end of that turn:
+"accepted" always means "committed", SQLite pays one commit per turn instead of one per request,
+and no request waits for another thread to be scheduled. A batch that fails is retried request by
+request, so one poisoned request cannot sink the others.
+
+The stored requests are applied (`inbox.process`: dedup, silences, grouping, storms, triage) in
+passes between turns: at full speed when webhooks pause, and while they keep coming in short
+passes that take at most `intake_process_share` of the time, so a burst is accepted first and
+applied as fast as that share allows. Running both on the loop keeps them from fighting over the
+interpreter lock with each other; the loop reads new requests between any two passes. A request
+the pipeline cannot apply is marked failed and dead-lettered; nothing accepted is ever dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import queue
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from warroom.incidents.service import Context, run
-from warroom.intake import pipeline
+from warroom.intake import inbox, pipeline
 from warroom.intake.config import IntakeSettings
-from warroom.intake.pipeline import Refused, Submission
+from warroom.intake.inbox import Accepted, Processed
+from warroom.intake.pipeline import Refused
 
 log = logging.getLogger("warroom.intake")
 
-Job = Submission | Refused
+Job = Accepted | Refused
+QUIET = 0.002
+"""seconds without a new webhook after which pending requests are applied at full speed"""
+GAP = 0.001
+"""seconds between two passes, for the loop to read what arrived during the last one"""
+BUSY_PASS = 100
+"""alerts applied per pass at most while webhooks keep coming (a short pass delays the next commit less)"""
+RETRY = 0.05
+"""seconds before looking again when another replica is applying requests"""
+HOUSEKEEPING = 1.0
+"""seconds between looks for held groups whose wait is over and for a backlog a replica left"""
+PARSED_MAX = 50_000
+"""alerts kept parsed in memory for the pipeline; beyond that it parses the stored bodies again"""
 
 
 class Stored(Exception):
@@ -46,6 +63,9 @@ class Stats:
     alerts: int = 0
     largest: int = 0
     failures: int = 0
+    passes: int = 0
+    applied_requests: int = 0
+    applied_alerts: int = 0
     last_error: str | None = None
     sizes: list[int] = field(default_factory=list)
 
@@ -53,92 +73,100 @@ class Stats:
 @dataclass
 class _Waiting:
     job: Job
-    loop: asyncio.AbstractEventLoop | None
-    future: Any
+    future: asyncio.Future[Any]
     size: int
 
 
 class Writer:
+    """One per process; everything it does runs on the event loop that first uses it."""
+
     def __init__(self, ctx: Context, cfg: IntakeSettings) -> None:
         self.ctx = ctx
         self.cfg = cfg
         self.stats = Stats()
-        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._tidy_at: float = time.monotonic() + 30.0
-        self._next_hold: float = time.monotonic()
-        """when to look for held alert groups whose wait is over (checked at once on start)"""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connection: list[Any] = []
+        """the driver connection the group commit keeps (see `Database.driver`)"""
+        self._outbox: list[_Waiting] = []
+        """the jobs submitted in this turn of the loop, committed together at its end"""
+        self._step: asyncio.TimerHandle | None = None
+        """the next look at what is pending, when one is due"""
+        self._housekeeping: asyncio.TimerHandle | None = None
+        self._pending = True
+        """requests may be waiting to be applied (a backlog from before a restart is looked for at once)"""
+        self._arrived = 0.0
+        """when the last webhook arrived (monotonic): webhooks keep coming while this is recent"""
+        self._passed = 0.0
+        """when the last pass ended (monotonic)"""
+        self._apply_after = 0.0
+        """while webhooks keep coming: no pass before this (monotonic), to keep to `intake_process_share`"""
+        self._tidy_at = time.monotonic() + 30.0
+        self._parsed: dict[int, Accepted] = {}
+        self._parsed_alerts = 0
+        self._applied: dict[int, list[asyncio.Future[None]]] = {}
+        """request id → whoever waits for it to be applied"""
 
     # --- the request side -------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Attach to the running event loop (the server's lifespan does this; so does the first webhook)."""
+        if self._loop is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._arm(0)
+        self._housekeeping = self._loop.call_later(0, self._housekeep)
+
+    def stop(self) -> None:
+        for handle in (self._step, self._housekeeping):
+            if handle is not None:
+                handle.cancel()
+        self._step = self._housekeeping = None
+        self._loop = None
+        for conn in self._connection:
+            conn.close()
+        self._connection.clear()
+
+    def touch(self) -> None:
+        """A webhook arrived (its commit follows once it is read and parsed)."""
+        self._arrived = time.monotonic()
+
     async def submit(self, job: Job) -> Any:
-        """Queue a job and wait for its commit; returns the job's result or raises Stored."""
+        """Commit a job with the others of this turn of the loop: a request's id, or a dead letter's.
+
+        Raises Stored when it could not be committed.
+        """
         self.start()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        size = len(job.items) if isinstance(job, Submission) else 1
-        self._queue.put(_Waiting(job, loop, future, size))
+        if not self._outbox:  # the first of this turn: commit them all once the turn's requests are parsed
+            loop.call_soon(self._commit_turn)
+        self._outbox.append(_Waiting(job, future, len(job.items) if isinstance(job, Accepted) else 1))
         return await future
 
-    def submit_blocking(self, job: Job, timeout: float = 60) -> Any:
-        """The same from a thread without an event loop (tests, the CLI)."""
-        import concurrent.futures
+    async def applied(self, request_id: int, timeout: float) -> None:
+        """Return when this process has applied the request, or after `timeout` seconds (look again then)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._applied.setdefault(request_id, []).append(future)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            waiting = self._applied.get(request_id, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self._applied.pop(request_id, None)
 
-        self.start()
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        size = len(job.items) if isinstance(job, Submission) else 1
-        self._queue.put(_Waiting(job, None, future, size))
-        return future.result(timeout)
-
-    # --- the writer thread --------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                return
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="warroom-intake-writer", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            wait = max(0.0, min(1.0, self._next_hold - time.monotonic()))
-            try:
-                first = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                self._release_held()
-                continue
-            if first is None:
-                break
-            batch, size = [first], first.size
-            while size < self.cfg.intake_batch_max:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self._stop.set()
-                    break
-                batch.append(nxt)
-                size += nxt.size
-            self._commit(batch)
-            if time.monotonic() >= self._next_hold:
-                self._release_held()
+    def _commit_turn(self) -> None:
+        batch, self._outbox = self._outbox, []
+        for start in range(0, len(batch), self.cfg.intake_batch_max):
+            self._commit(batch[start : start + self.cfg.intake_batch_max])
+        self._arm(GAP)
 
     def _commit(self, batch: list[_Waiting]) -> None:
         try:
-            results, hold = self._apply([w.job for w in batch])
+            results = self._store([w.job for w in batch])
         except Exception as exc:  # one bad request must not fail its neighbours: retry them one by one
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -148,13 +176,13 @@ class Writer:
                 return
             self._fail(batch[0], exc)
             return
-        self._done(batch, results, hold)
+        self._done(batch, results)
 
     def _commit_alone(self, w: _Waiting) -> None:
         for attempt in range(3):
             try:
-                results, hold = self._apply([w.job])
-            except (IntegrityError, OperationalError) as exc:  # a concurrent replica won a race: look again
+                results = self._store([w.job])
+            except (IntegrityError, OperationalError) as exc:  # the database was busy: look again
                 if attempt == 2:
                     self._fail(w, exc)
                     return
@@ -162,13 +190,24 @@ class Writer:
             except Exception as exc:
                 self._fail(w, exc)
                 return
-            self._done([w], results, hold)
+            self._done([w], results)
             return
 
-    def _apply(self, jobs: list[Job]) -> tuple[list[Any], datetime | None]:
-        return run(self.ctx, lambda session, now: pipeline.ingest(session, self.ctx, now, jobs, self.cfg))
+    def _store(self, jobs: list[Job]) -> list[int]:
+        accepted = [j for j in jobs if isinstance(j, Accepted)]
+        ids: list[int] = []
+        if accepted:
+            with self.ctx.db.driver(self._connection) as cursor:
+                ids = inbox.store(cursor, self.ctx.db.dialect == "postgresql", accepted)
+        refused = [j for j in jobs if isinstance(j, Refused)]
+        dead: list[int] = []
+        if refused:
+            keep = self.cfg.dead_letters_keep
+            dead = run(self.ctx, lambda session, now: [pipeline.dead_letter(session, j, keep) for j in refused])
+        taken, given = iter(ids), iter(dead)
+        return [next(taken) if isinstance(j, Accepted) else next(given) for j in jobs]
 
-    def _done(self, batch: list[_Waiting], results: list[Any], hold: datetime | None) -> None:
+    def _done(self, batch: list[_Waiting], results: list[int]) -> None:
         s = self.stats
         s.batches += 1
         s.requests += len(batch)
@@ -178,29 +217,29 @@ class Writer:
         s.sizes.append(size)
         if len(s.sizes) > 10_000:
             del s.sizes[:5_000]
-        if hold is not None:
-            self._next_hold = min(
-                self._next_hold, time.monotonic() + max(0.0, (hold - self.ctx.clock.now()).total_seconds())
-            )
         for w, result in zip(batch, results, strict=True):
-            _resolve(w, result, None)
+            if isinstance(w.job, Accepted):
+                self._pending = True
+                if self._parsed_alerts + w.size <= PARSED_MAX:
+                    self._parsed[result] = w.job
+                    self._parsed_alerts += w.size
+            if not w.future.done():  # the client went away; its alerts are committed all the same
+                w.future.set_result(result)
 
     def _fail(self, w: _Waiting, exc: Exception) -> None:
         log.exception("alert intake could not commit a request", exc_info=exc)
         job = w.job
         dead: int | None = None
-        if isinstance(job, Submission):
-            import orjson
-
+        if isinstance(job, Accepted):
             refused = Refused(
-                source=job.items[0].source if job.items else "unknown",
+                source=job.source,
                 integration=job.integration,
                 received_at=job.received_at,
                 status=500,
                 error=f"could not be stored: {type(exc).__name__}: {exc}",
                 field=None,
                 content_type="application/json",
-                body=orjson.dumps([i.raw for i in job.items], default=str),
+                body=job.body,
             )
             try:
                 dead = run(
@@ -208,59 +247,129 @@ class Writer:
                 )
             except Exception:
                 log.exception("the dead-letter table could not take it either")
-        _resolve(w, None, Stored(str(exc), dead))
+        if not w.future.done():
+            w.future.set_exception(Stored(str(exc), dead))
 
-    def _release_held(self) -> None:
-        self._next_hold = time.monotonic() + 1.0
-        if time.monotonic() >= self._tidy_at:
-            self._tidy_at = time.monotonic() + 30.0
-            try:
-                run(self.ctx, lambda session, now: pipeline.close_stale(session, self.ctx, now))
-            except Exception as exc:  # tidying can wait for the next round
-                log.warning("closing stale alert groups failed: %s", exc)
+    # --- applying what was accepted -------------------------------------------------------------------
+
+    def _arm(self, delay: float) -> None:
+        """Look at what is pending after `delay` seconds, unless a look is already due."""
+        if self._pending and self._step is None and self._loop is not None:
+            self._step = self._loop.call_later(delay, self._look)
+
+    def _look(self) -> None:
+        self._step = None
+        if not self._pending:
+            return
+        now = time.monotonic()
+        busy = self._arrived > self._passed or now - self._arrived < QUIET
+        if busy and now < self._apply_after:
+            self._arm(self._apply_after - now)
+            return
+        self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max)
+        self._arm(GAP)
+
+    def _apply(self, limit: int) -> None:
+        started = time.monotonic()
         try:
-            with self.ctx.db.read() as session:
-                due = pipeline.next_hold(session)
-            if due is None:
-                self._next_hold = time.monotonic() + 5.0
-                return
-            if due > self.ctx.clock.now():
-                self._next_hold = time.monotonic() + min(1.0, (due - self.ctx.clock.now()).total_seconds())
-                return
-            run(self.ctx, lambda session, now: pipeline.release_held(session, self.ctx, now, self.cfg))
-        except Exception as exc:  # the database may be away for a moment; try again shortly
-            log.warning("releasing held alert groups failed: %s", exc)
+            done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, self._parsed, limit))
+        except Exception as exc:
+            log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
+            self.stats.failures += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            done = self._apply_alone(limit)
+        self._passed = ended = time.monotonic()
+        if done is None:  # another replica is applying them
+            self._apply_after = ended + RETRY
+            return
+        self._pending = done.more
+        self._apply_after = ended + (ended - started) * (1 / self.cfg.intake_process_share - 1)
+        self._applied_now(done)
+
+    def _apply_alone(self, limit: int) -> Processed | None:
+        """After a failed pass: each of its requests alone; one that fails alone is dead-lettered."""
+        with self.ctx.db.read() as session:
+            ids = inbox.pending_ids(session, limit)
+        total = Processed(0, 0, True, [])
+        for rid in ids:
+            one = self._apply_one(rid)
+            if one is None:
+                return total if total.ids else None
+            total.requests += one.requests
+            total.alerts += one.alerts
+            total.ids += one.ids
+        return total
+
+    def _apply_one(self, rid: int) -> Processed | None:
+        try:
+            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, self._parsed, 1, only=rid))
+        except Exception as exc:
+            log.exception("request %s could not be applied; it is dead-lettered", rid)
+            why = f"{type(exc).__name__}: {exc}"
+        try:
+            run(self.ctx, lambda s, now: inbox.fail(s, now, self.cfg, rid, why))
+        except Exception:
+            log.exception("request %s could not be marked failed either; it stays pending", rid)
+            return None
+        return Processed(1, 0, True, [rid])
+
+    def _applied_now(self, done: Processed) -> None:
+        s = self.stats
+        if done.requests:
+            s.passes += 1
+            s.applied_requests += done.requests
+            s.applied_alerts += done.alerts
+        for rid in done.ids:
+            job = self._parsed.pop(rid, None)
+            if job is not None:
+                self._parsed_alerts -= len(job.items)
+            for future in self._applied.pop(rid, ()):
+                if not future.done():
+                    future.set_result(None)
 
     def status(self) -> dict[str, Any]:
+        """The writer's counters since start, with the backlog every replica shares (a database read)."""
         s = self.stats
         sizes = sorted(s.sizes[-1000:])
+        with self.ctx.db.read() as session:
+            pending, alerts = inbox.backlog(session)
         return {
-            "running": self._thread is not None and self._thread.is_alive(),
+            "running": self._loop is not None,
             "batches": s.batches,
             "requests": s.requests,
             "alerts": s.alerts,
             "largest_batch": s.largest,
             "median_batch": sizes[len(sizes) // 2] if sizes else 0,
+            "applied_requests": s.applied_requests,
+            "applied_alerts": s.applied_alerts,
+            "passes": s.passes,
+            "pending_requests": pending,
+            "pending_alerts": alerts,
             "failures": s.failures,
             "last_error": s.last_error,
         }
 
+    # --- housekeeping ---------------------------------------------------------------------------------
 
-def _resolve(w: _Waiting, result: Any, exc: Exception | None) -> None:
-    if w.loop is None:
-        if exc is not None:
-            w.future.set_exception(exc)
-        else:
-            w.future.set_result(result)
-        return
-
-    def deliver() -> None:
-        if w.future.done():  # the client went away; its alerts are committed all the same
-            return
-        if exc is not None:
-            w.future.set_exception(exc)
-        else:
-            w.future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown)
-        w.loop.call_soon_threadsafe(deliver)
+    def _housekeep(self) -> None:
+        """Held groups whose wait is over, stale groups, old request records, a backlog a replica left."""
+        assert self._loop is not None
+        self._housekeeping = self._loop.call_later(HOUSEKEEPING, self._housekeep)
+        if time.monotonic() >= self._tidy_at:
+            self._tidy_at = time.monotonic() + 30.0
+            keep = timedelta(seconds=self.cfg.intake_requests_keep_seconds)
+            try:
+                run(self.ctx, lambda session, now: pipeline.close_stale(session, self.ctx, now))
+                run(self.ctx, lambda session, now: inbox.prune(session, now - keep))
+            except Exception as exc:  # tidying can wait for the next round
+                log.warning("tidying alert intake failed: %s", exc)
+        try:
+            with self.ctx.db.read() as session:
+                if not self._pending and inbox.pending_ids(session, 1):
+                    self._pending = True
+                    self._arm(0)
+                due = pipeline.next_hold(session)
+            if due is not None and due <= self.ctx.clock.now():
+                run(self.ctx, lambda session, now: pipeline.release_held(session, self.ctx, now, self.cfg))
+        except Exception as exc:  # the database may be away for a moment; try again shortly
+            log.warning("releasing held alert groups failed: %s", exc)

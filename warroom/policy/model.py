@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
@@ -548,19 +549,26 @@ class Policy(Strict):
 
     # --- lookups used by the domain and services ---
 
+    @cached_property
+    def severity_ranks(self) -> dict[str, int]:
+        """Every severity name and alias, upper-cased, to its rank (0 is the most severe)."""
+        ranks: dict[str, int] = {}
+        for i, sev in enumerate(self.severities):
+            for n in sev.all_names:
+                ranks.setdefault(n.upper(), i)
+        return ranks
+
     def severity(self, name: str) -> Severity:
         """Find a severity by name or alias, case-insensitively."""
-        key = name.strip().upper()
-        for sev in self.severities:
-            if key in (n.upper() for n in sev.all_names):
-                return sev
-        known = ", ".join(f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities)
-        raise UnknownSeverity(f"unknown severity '{name}'; this policy knows {known}")
+        return self.severities[self.rank(name)]
 
     def rank(self, name: str) -> int:
         """0 is the most severe."""
-        sev = self.severity(name)
-        return self.severities.index(sev)
+        found = self.severity_ranks.get(name.strip().upper())
+        if found is None:
+            known = ", ".join(f"{s.name} ({'/'.join(s.aliases)})" if s.aliases else s.name for s in self.severities)
+            raise UnknownSeverity(f"unknown severity '{name}'; this policy knows {known}")
+        return found
 
     def more_severe(self, a: str, b: str) -> str:
         return self.severity(a).name if self.rank(a) <= self.rank(b) else self.severity(b).name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from collections.abc import Iterator
@@ -89,6 +90,32 @@ class Database:
                 raise
             finally:
                 session.close()
+
+    @contextmanager
+    def driver(self, held: list[Any]) -> Iterator[Any]:
+        """A write transaction straight on a driver connection (a DB-API cursor), for one hot writer.
+
+        Intake's group commit runs several times a millisecond; the pool, the ORM and even Core
+        cost more than its two statements. `held` keeps the caller's own connection between calls
+        (opened on first use, dropped after an error). SQLite writers still take their turn.
+        """
+        with self._turn or nullcontext():
+            if not held:
+                held.append(self.engine.raw_connection())
+            conn = held[0]
+            try:
+                if self._turn is not None:
+                    conn.execute("BEGIN IMMEDIATE")
+                cursor = conn.cursor()
+                yield cursor
+                conn.commit()
+            except BaseException:
+                held.clear()
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:

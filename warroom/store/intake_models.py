@@ -1,4 +1,4 @@
-"""Tables of alert intake: integrations (hashed secrets), alerts, alert groups, silences, dead letters.
+"""Tables of alert intake: integrations (hashed secrets), accepted requests, alerts, groups, silences, dead letters.
 
 Only the intake service and the migrations import this module.
 """
@@ -140,3 +140,34 @@ class DeadLetter(Base):
     content_type: Mapped[str] = mapped_column(String(200), default="")
     size: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IntakeRequest(Base):
+    """A webhook accepted and committed, waiting for (or done with) dedup, grouping and triage.
+
+    The webhook answers once this row is committed; the intake writer works through the rows in id
+    order behind the answer and records what became of each alert (`outcomes`).
+    """
+
+    __tablename__ = "intake_requests"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(40))
+    integration: Mapped[str] = mapped_column(String(80))
+    alerts: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    """the request headers its parser reads (Sentry's resource), nothing else"""
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    processed_at: Mapped[datetime | None]
+    outcomes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    dead_letter: Mapped[int | None] = mapped_column(ID)
+
+
+Index(
+    "ix_intake_requests_pending",
+    IntakeRequest.id,
+    sqlite_where=text("processed_at IS NULL"),
+    postgresql_where=text("processed_at IS NULL"),
+)

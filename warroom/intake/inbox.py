@@ -1,0 +1,213 @@
+"""The intake inbox: a webhook's body is committed on arrival and processed behind the answer.
+
+A webhook is answered (202) once its request row is committed: group commit, one transaction for
+every request that arrived meanwhile, and nothing else in it. The writer then works through the
+pending rows in id order, a bounded chunk per transaction: it parses each body again (or takes the
+parse the request already made, while it is still in memory), runs the pipeline (dedup, silences,
+grouping, storms, triage), and marks the rows processed with their alerts' outcomes, all in one
+transaction. A crash between the two leaves rows pending, never half applied; whichever process
+runs a writer next picks them up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Table, func, select, text
+from sqlalchemy.orm import Session
+
+from warroom.incidents.service import Context
+from warroom.intake import pipeline
+from warroom.intake.config import IntakeSettings
+from warroom.intake.normal import Incoming, PayloadError
+from warroom.intake.parsers import PARSERS
+from warroom.intake.pipeline import Refused, Submission
+from warroom.store.intake_models import IntakeRequest
+
+PARSER_HEADERS = ("sentry-hook-resource",)
+"""the only request headers a parser reads; they are kept with the body"""
+PROCESS_LOCK = 0x5741524F + 1
+"""PostgreSQL: one processor at a time across replicas, so requests apply in the order they were accepted"""
+TABLE = cast(Table, IntakeRequest.__table__)
+COLUMNS = "id, received_at, source, integration, alerts, headers, body"
+
+
+@dataclass(slots=True)
+class Accepted:
+    """A request that passed authentication and parsing: its body is about to be committed."""
+
+    source: str
+    integration: str
+    received_at: datetime
+    headers: dict[str, str]
+    body: bytes
+    items: list[Incoming]
+
+
+@dataclass(slots=True)
+class Processed:
+    """What one processing pass did."""
+
+    requests: int
+    alerts: int
+    more: bool
+    """pending rows were left for the next pass"""
+    ids: list[int]
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {h: headers[h] for h in PARSER_HEADERS if h in headers}
+
+
+def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
+    """Insert the requests' rows through a driver cursor in one statement; returns their ids in order."""
+    if postgresql:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('intake_requests', 'id')) FROM generate_series(1, %s)", (len(jobs),)
+        )
+        ids = [int(r[0]) for r in cursor.fetchall()]
+        sql = f"INSERT INTO intake_requests ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s::json, %s)"
+    else:  # BEGIN IMMEDIATE: this transaction is the only writer, and the newest row is never pruned
+        cursor.execute("SELECT max(id) FROM intake_requests")
+        top = int(cursor.fetchone()[0] or 0)
+        ids = list(range(top + 1, top + 1 + len(jobs)))
+        sql = f"INSERT INTO intake_requests ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    params = [
+        (
+            i,
+            j.received_at if postgresql else j.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            j.source,
+            j.integration,
+            len(j.items),
+            orjson.dumps(j.headers).decode(),
+            j.body,
+        )
+        for i, j in zip(ids, jobs, strict=True)
+    ]
+    cursor.executemany(sql, params)
+    return ids
+
+
+def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, parsed: Mapping[int, Accepted],
+            limit: int, only: int | None = None) -> Processed | None:  # fmt: skip
+    """Apply pending requests, oldest first, up to `limit` alerts (one request at least); None if another replica is.
+
+    `parsed` holds requests this process accepted and still has parsed; `only` takes that one request alone
+    (a chunk that failed is redone a request at a time).
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
+    ):
+        return None
+    stmt = select(TABLE.c.id, TABLE.c.alerts).where(TABLE.c.processed_at.is_(None)).order_by(TABLE.c.id)
+    stmt = stmt.where(TABLE.c.id == only) if only is not None else stmt.limit(limit + 1)
+    pending = session.execute(stmt).all()
+    chosen: list[int] = []
+    total = 0
+    for rid, count in pending:
+        if chosen and total + count > limit:
+            break
+        chosen.append(rid)
+        total += count
+    if not chosen:
+        return Processed(0, 0, False, [])
+    more = len(chosen) < len(pending)
+    subs: list[Submission] = []
+    refused: list[tuple[int, Refused]] = []
+    order: list[tuple[int, Submission | None]] = []
+    unparsed = [rid for rid in chosen if rid not in parsed]
+    bodies = {}
+    if unparsed:
+        bodies = {
+            r.id: r
+            for r in session.execute(
+                select(
+                    TABLE.c.id, TABLE.c.source, TABLE.c.integration, TABLE.c.received_at, TABLE.c.headers, TABLE.c.body
+                ).where(TABLE.c.id.in_(unparsed))
+            )
+        }
+    for rid in chosen:
+        job = parsed.get(rid)
+        if job is not None:
+            sub: Submission | None = Submission(job.integration, job.received_at, job.items)
+        else:
+            row = bodies[rid]
+            try:
+                items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+                sub = Submission(row.integration, row.received_at, items)
+            except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
+                refused.append((rid, _refusal(row.source, row.integration, row.received_at, row.body, exc)))
+                sub = None
+        order.append((rid, sub))
+        if sub is not None:
+            subs.append(sub)
+    results = pipeline.ingest(session, ctx, now, list(subs), cfg)
+    outcomes = iter(results)
+    marks: list[dict[str, Any]] = []
+    dead = {rid: (pipeline.dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
+    for rid, sub in order:
+        if sub is None:
+            letter, error = dead[rid]
+            why = f"{error} (its body is dead letter {letter})"
+            marks.append({"rid": rid, "what": None, "why": why, "dead": letter})
+        else:
+            marks.append({"rid": rid, "what": next(outcomes), "why": None, "dead": None})
+    pg = session.get_bind().dialect.name == "postgresql"
+    when = now if pg else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    mark = "%s" if pg else "?"
+    session.connection().exec_driver_sql(
+        f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{'::json' if pg else ''}, "
+        f"error = {mark}, dead_letter = {mark} WHERE id = {mark}",
+        [(when, None if m["what"] is None else orjson.dumps(m["what"]).decode(), m["why"], m["dead"], m["rid"])
+         for m in marks],
+    )  # fmt: skip
+    return Processed(len(chosen), total, more, chosen)
+
+
+def _refusal(source: str, integration: str, received: datetime, body: bytes, exc: Exception) -> Refused:
+    field = exc.field if isinstance(exc, PayloadError) else None
+    return Refused(source, integration, received, 422, f"accepted, then refused: {exc}", field,
+                   "application/json", body)  # fmt: skip
+
+
+def fail(session: Session, now: datetime, cfg: IntakeSettings, rid: int, error: str) -> int | None:
+    """A request the pipeline cannot apply: marked failed with its body kept as a dead letter."""
+    row = session.execute(
+        select(TABLE.c.source, TABLE.c.integration, TABLE.c.received_at, TABLE.c.body, TABLE.c.processed_at)
+        .where(TABLE.c.id == rid)
+        .with_for_update()
+    ).first()
+    if row is None or row.processed_at is not None:
+        return None
+    job = Refused(row.source, row.integration, row.received_at, 500, f"could not be applied: {error}"[:4000], None,
+                  "application/json", row.body)  # fmt: skip
+    dead = pipeline.dead_letter(session, job, cfg.dead_letters_keep)
+    session.execute(TABLE.update().where(TABLE.c.id == rid).values(processed_at=now, error=job.error, dead_letter=dead))
+    return dead
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Forget processed requests older than `before` (their alerts stay); the newest row always stays."""
+    newest = session.scalar(select(TABLE.c.id).order_by(TABLE.c.id.desc()).limit(1))
+    if newest is None:
+        return 0
+    done = session.execute(TABLE.delete().where(TABLE.c.processed_at < before, TABLE.c.id < newest))
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def backlog(session: Session) -> tuple[int, int]:
+    """Requests, and their alerts, accepted but not applied yet."""
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(TABLE.c.alerts), 0)).where(TABLE.c.processed_at.is_(None))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def pending_ids(session: Session, limit: int) -> list[int]:
+    return list(
+        session.scalars(select(TABLE.c.id).where(TABLE.c.processed_at.is_(None)).order_by(TABLE.c.id).limit(limit))
+    )
