@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -96,7 +97,12 @@ def build_context(settings: Settings) -> Context:
     return Context(db=Database(settings.database_url), policy=load_policy(settings.policy), clock=SystemClock())
 
 
-def create_app(settings: Settings | None = None, context: Context | None = None) -> FastAPI:
+def serving_app() -> FastAPI:
+    """The application as `warroom serve` runs it: a long-lived process (see `serving` below)."""
+    return create_app(serving=True)
+
+
+def create_app(settings: Settings | None = None, context: Context | None = None, *, serving: bool = False) -> FastAPI:
     settings = settings or get_settings()
     ctx = context or build_context(settings)
 
@@ -112,6 +118,11 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
         delivery = notify_loop.start_background(ctx, engine.worker_id) if settings.engine_enabled else None
         intake = alerts_api.intake_of(app)
         intake.writer.start()  # applies a backlog accepted before a restart, and decides held alert groups
+        if serving:
+            # What start-up made lives as long as the process: keep it out of every collection, so a
+            # storm's garbage collections walk only the objects the storm made (a third of its time otherwise).
+            gc.freeze()
+            ctx.db.start_checkpoints()
         yield
         intake.writer.stop()
         if settings.engine_enabled:

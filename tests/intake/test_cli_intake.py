@@ -95,3 +95,30 @@ def test_silences_alerts_and_groups_from_the_cli(cli_env: dict[str, str], server
     assert json.loads(linked.stdout)["incident_id"] == incident
     unknown = run(cli_env, "alerts", "link", str(other_group), "INC-20990101-0001")
     assert unknown.returncode == 2 and "no incident INC-20990101-0001" in unknown.stderr
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"], indirect=True)
+def test_what_became_of_a_webhook_from_the_cli(server: Server, server_tokens: dict[str, str]) -> None:
+    service = unique("cli-req")
+    resp = httpx.post(server.base + "/api/v1/alerts/generic", timeout=10,
+                      json={"summary": "Checkout latency", "service": service, "severity": "critical"},
+                      headers={"Authorization": f"Bearer {server_tokens['generic']}"})  # fmt: skip
+    assert resp.status_code == 202, resp.text
+    rid = str(resp.json()["request"])
+    remote = {"WARROOM_URL": server.base, "WARROOM_DATABASE_URL": "sqlite:///unused.db"}
+    local = {"WARROOM_URL": "", "WARROOM_DATABASE_URL": server.db_url, "WARROOM_POLICY": "nself"}
+    for env in (remote, local):
+        shown = run(env, "alerts", "request", rid, "--wait", "15", "--json")
+        assert shown.returncode == 0, shown.stderr
+        view = json.loads(shown.stdout)
+        assert view["status"] == "applied" and view["outcomes"][0]["outcome"] == "new"
+        human = run(env, "alerts", "request", rid)
+        assert (
+            human.returncode == 0
+            and f"request {rid}: applied" in human.stdout
+            and view["outcomes"][0]["incident_id"] in human.stdout
+        )
+        missing = run(env, "alerts", "request", "999999999")
+        assert missing.returncode == 2 and "no intake request 999999999" in missing.stderr
+    bad = run(local, "alerts", "request", rid, "--wait", "-1")
+    assert bad.returncode == 2 and "wait" in bad.stderr.lower()

@@ -157,7 +157,10 @@ class Webhooks:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
-        intake_of(self.app).writer.touch()
+        with intake_of(self.app).writer.receiving():
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
         chunks: list[bytes] = []
         more = True
         while more:
@@ -221,8 +224,8 @@ async def receive(source: str, request: Request) -> Response:
     (with `?wait=` seconds) gives each alert's outcome: new, repeat, resolved, silenced, with its
     group and incident.
     """
-    intake_of(request.app).writer.touch()
-    return await accept(request.app, source, request.headers, request.query_params, await request.body())
+    with intake_of(request.app).writer.receiving():
+        return await accept(request.app, source, request.headers, request.query_params, await request.body())
 
 
 async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: Mapping[str, str],

@@ -302,6 +302,42 @@ def alerts_dismiss(group_id: int, reason: str = typer.Option(""), by: str = BY, 
     _group_action(group_id, "dismiss", by, reason, None, as_json)
 
 
+@alerts_app.command("request")
+@handled
+def alerts_request(
+    request_id: int,
+    wait: float = typer.Option(0.0, min=0, max=60, help="seconds to wait for it to be applied"),
+    as_json: bool = JSON,
+) -> None:
+    """An accepted webhook: queued, applied (each alert's outcome) or failed."""
+    import time
+
+    from warroom.intake import service
+    from warroom.intake.schemas import IntakeRequestView
+
+    deadline = time.monotonic() + wait
+    while True:
+        if _remote_on():
+            view = _remote("GET", f"/intake/requests/{request_id}", IntakeRequestView, params={"wait": wait})
+        else:
+            view = service.get_request(_context(), request_id)
+        if view.status != "queued" or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    if _emit(view, as_json):
+        return
+    console.print(f"request {view.id}: {view.status}, {view.alerts} alert(s) from {view.source} via "
+                  f"{view.integration}, received {_t(view.received_at)}", markup=False)  # fmt: skip
+    if view.error:
+        console.print(f"  {view.error}", markup=False)
+    table = Table("alert", "fingerprint", "status", "outcome", "group", "incident")
+    for o in view.outcomes or []:
+        table.add_row(str(o.get("id") or "—"), str(o.get("fingerprint")), str(o.get("status")), str(o.get("outcome")),
+                      str(o.get("group_id") or "—"), str(o.get("incident_id") or "—"))  # fmt: skip
+    if view.outcomes:
+        console.print(table)
+
+
 @alerts_app.command("dead-letters")
 @handled
 def dead_letters(limit: int = typer.Option(50, min=1, max=1000), as_json: bool = JSON) -> None:

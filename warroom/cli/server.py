@@ -33,7 +33,7 @@ def serve(
 
     settings = get_settings()
     uvicorn.run(
-        "warroom.app:create_app",
+        "warroom.app:serving_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -2,11 +2,10 @@
 
 A webhook is answered (202) once its request row is committed: group commit, one transaction for
 every request that arrived meanwhile, and nothing else in it. The writer then works through the
-pending rows in id order, a bounded chunk per transaction: it parses each body again (or takes the
-parse the request already made, while it is still in memory), runs the pipeline (dedup, silences,
-grouping, storms, triage), and marks the rows processed with their alerts' outcomes, all in one
-transaction. A crash between the two leaves rows pending, never half applied; whichever process
-runs a writer next picks them up.
+pending rows in id order, a bounded chunk per transaction: it parses each body again, runs the
+pipeline (dedup, silences, grouping, storms, triage), and marks the rows processed with their
+alerts' outcomes, all in one transaction. A crash between the two leaves rows pending, never
+half applied; whichever server process starts next picks them up.
 """
 
 from __future__ import annotations
@@ -92,12 +91,13 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
     return ids
 
 
-def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, parsed: Mapping[int, Accepted],
-            limit: int, only: int | None = None) -> Processed | None:  # fmt: skip
+def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, limit: int,
+            only: int | None = None) -> Processed | None:  # fmt: skip
     """Apply pending requests, oldest first, up to `limit` alerts (one request at least); None if another replica is.
 
-    `parsed` holds requests this process accepted and still has parsed; `only` takes that one request alone
-    (a chunk that failed is redone a request at a time).
+    Each body is parsed again: holding a storm's parsed alerts in memory until they are applied costs
+    more (in garbage collection) than parsing twice. `only` takes that one request alone (a pass that
+    failed is redone a request at a time).
     """
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
@@ -119,30 +119,20 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     subs: list[Submission] = []
     refused: list[tuple[int, Refused]] = []
     order: list[tuple[int, Submission | None]] = []
-    unparsed = [rid for rid in chosen if rid not in parsed]
-    bodies = {}
-    if unparsed:
-        bodies = {
-            r.id: r
-            for r in session.execute(
-                select(
-                    TABLE.c.id, TABLE.c.source, TABLE.c.integration, TABLE.c.received_at, TABLE.c.headers, TABLE.c.body
-                ).where(TABLE.c.id.in_(unparsed))
-            )
-        }
-    for rid in chosen:
-        job = parsed.get(rid)
-        if job is not None:
-            sub: Submission | None = Submission(job.integration, job.received_at, job.items)
-        else:
-            row = bodies[rid]
-            try:
-                items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
-                sub = Submission(row.integration, row.received_at, items)
-            except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
-                refused.append((rid, _refusal(row.source, row.integration, row.received_at, row.body, exc)))
-                sub = None
-        order.append((rid, sub))
+    rows = session.execute(
+        select(TABLE.c.id, TABLE.c.source, TABLE.c.integration, TABLE.c.received_at, TABLE.c.headers, TABLE.c.body)
+        .where(TABLE.c.id.in_(chosen))
+        .order_by(TABLE.c.id)
+    )
+    for row in rows:
+        sub: Submission | None
+        try:
+            items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+            sub = Submission(row.integration, row.received_at, items)
+        except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
+            refused.append((row.id, _refusal(row.source, row.integration, row.received_at, row.body, exc)))
+            sub = None
+        order.append((row.id, sub))
         if sub is not None:
             subs.append(sub)
     results = pipeline.ingest(session, ctx, now, list(subs), cfg)

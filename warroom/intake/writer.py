@@ -17,8 +17,10 @@ the pipeline cannot apply is marked failed and dead-lettered; nothing accepted i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,7 +36,7 @@ from warroom.intake.pipeline import Refused
 log = logging.getLogger("warroom.intake")
 
 Job = Accepted | Refused
-QUIET = 0.002
+QUIET = 0.01
 """seconds without a new webhook after which pending requests are applied at full speed"""
 GAP = 0.001
 """seconds between two passes, for the loop to read what arrived during the last one"""
@@ -44,8 +46,6 @@ RETRY = 0.05
 """seconds before looking again when another replica is applying requests"""
 HOUSEKEEPING = 1.0
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
-PARSED_MAX = 50_000
-"""alerts kept parsed in memory for the pipeline; beyond that it parses the stored bodies again"""
 
 
 class Stored(Exception):
@@ -94,15 +94,13 @@ class Writer:
         self._housekeeping: asyncio.TimerHandle | None = None
         self._pending = True
         """requests may be waiting to be applied (a backlog from before a restart is looked for at once)"""
-        self._arrived = 0.0
-        """when the last webhook arrived (monotonic): webhooks keep coming while this is recent"""
-        self._passed = 0.0
-        """when the last pass ended (monotonic)"""
+        self._active = 0
+        """webhooks being received, parsed or committed right now"""
+        self._activity = 0.0
+        """when a webhook last arrived or was answered (monotonic): webhooks keep coming while this is recent"""
         self._apply_after = 0.0
         """while webhooks keep coming: no pass before this (monotonic), to keep to `intake_process_share`"""
         self._tidy_at = time.monotonic() + 30.0
-        self._parsed: dict[int, Accepted] = {}
-        self._parsed_alerts = 0
         self._applied: dict[int, list[asyncio.Future[None]]] = {}
         """request id → whoever waits for it to be applied"""
 
@@ -126,9 +124,16 @@ class Writer:
             conn.close()
         self._connection.clear()
 
-    def touch(self) -> None:
-        """A webhook arrived (its commit follows once it is read and parsed)."""
-        self._arrived = time.monotonic()
+    @contextlib.contextmanager
+    def receiving(self) -> Iterator[None]:
+        """Around a webhook's handling: while any is under way, or one was within QUIET, the server is busy."""
+        self._active += 1
+        self._activity = time.monotonic()
+        try:
+            yield
+        finally:
+            self._active -= 1
+            self._activity = time.monotonic()
 
     async def submit(self, job: Job) -> Any:
         """Commit a job with the others of this turn of the loop: a request's id, or a dead letter's.
@@ -220,9 +225,6 @@ class Writer:
         for w, result in zip(batch, results, strict=True):
             if isinstance(w.job, Accepted):
                 self._pending = True
-                if self._parsed_alerts + w.size <= PARSED_MAX:
-                    self._parsed[result] = w.job
-                    self._parsed_alerts += w.size
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
 
@@ -262,7 +264,7 @@ class Writer:
         if not self._pending:
             return
         now = time.monotonic()
-        busy = self._arrived > self._passed or now - self._arrived < QUIET
+        busy = self._active > 0 or now - self._activity < QUIET
         if busy and now < self._apply_after:
             self._arm(self._apply_after - now)
             return
@@ -272,13 +274,13 @@ class Writer:
     def _apply(self, limit: int) -> None:
         started = time.monotonic()
         try:
-            done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, self._parsed, limit))
+            done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit))
         except Exception as exc:
             log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             done = self._apply_alone(limit)
-        self._passed = ended = time.monotonic()
+        ended = time.monotonic()
         if done is None:  # another replica is applying them
             self._apply_after = ended + RETRY
             return
@@ -302,7 +304,7 @@ class Writer:
 
     def _apply_one(self, rid: int) -> Processed | None:
         try:
-            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, self._parsed, 1, only=rid))
+            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, 1, only=rid))
         except Exception as exc:
             log.exception("request %s could not be applied; it is dead-lettered", rid)
             why = f"{type(exc).__name__}: {exc}"
@@ -320,9 +322,6 @@ class Writer:
             s.applied_requests += done.requests
             s.applied_alerts += done.alerts
         for rid in done.ids:
-            job = self._parsed.pop(rid, None)
-            if job is not None:
-                self._parsed_alerts -= len(job.items)
             for future in self._applied.pop(rid, ()):
                 if not future.done():
                     future.set_result(None)

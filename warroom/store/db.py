@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -12,6 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("warroom.store")
+CHECKPOINT_SECONDS = 0.1
 
 
 def is_sqlite(url: str) -> bool:
@@ -68,11 +72,37 @@ class Database:
         self.readers = self.sessions
         self._reader_engine: Engine | None = None
         self._turn: threading.RLock | None = None
+        self._checkpoints: threading.Event | None = None
         if is_sqlite(self.url):
             self._turn = threading.RLock()
             if ":memory:" not in self.url and "mode=memory" not in self.url:
                 self._reader_engine = make_engine(self.url, read_only=True)
                 self.readers = sessionmaker(self._reader_engine, expire_on_commit=False)
+
+    def start_checkpoints(self, every: float = CHECKPOINT_SECONDS) -> None:
+        """SQLite: copy the write-ahead log into the database from a thread of its own, every `every` seconds.
+
+        Left to itself, SQLite checkpoints inside whichever commit crosses 1,000 log pages, and that
+        commit waits tens of milliseconds for the copy and its fsync. A passive checkpoint waits for
+        no reader or writer; done often it keeps the log short, so commits rarely meet one.
+        """
+        if self._turn is None or ":memory:" in self.url or "mode=memory" in self.url or self._checkpoints:
+            return
+        self._checkpoints = threading.Event()
+        threading.Thread(target=self._checkpoint, args=(self._checkpoints, every), name="warroom-sqlite-checkpoint",
+                         daemon=True).start()  # fmt: skip
+
+    def _checkpoint(self, stop: threading.Event, every: float) -> None:
+        conn = None
+        while not stop.wait(every):
+            try:
+                conn = conn or self.engine.raw_connection()
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:  # the next round tries again; a commit checkpoints by itself meanwhile
+                log.warning("checkpointing the SQLite log failed: %s", exc)
+                conn = None
+        if conn is not None:
+            conn.close()
 
     @property
     def dialect(self) -> str:
@@ -128,6 +158,9 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.set()
+            self._checkpoints = None
         self.engine.dispose()
         if self._reader_engine is not None:
             self._reader_engine.dispose()
