@@ -282,10 +282,10 @@ async def main(quick: bool) -> None:
                  f"{ratio_batch:.2f}x (target ≥ 1x)"))  # fmt: skip
     rows.append(("batches of 100: p99 per request", fmt(am_batch.pct(99) * 1000, " ms"),
                  fmt(wr_batch.pct(99) * 1000, " ms"), ""))  # fmt: skip
-    for what, sent, took, run_ in (("single alerts", singles, single_applied, wr_single),
+    for what, total, took, run_ in (("single alerts", singles, single_applied, wr_single),
                                    ("batches of 100", batches * 100, batch_applied, wr_batch)):  # fmt: skip
         rows.append((f"{what}: all applied", "", f"{took:.1f} s after the first",
-                     f"{sent / took:,.0f} alerts/s applied; accepted in {run_.elapsed:.1f} s"))  # fmt: skip
+                     f"{total / took:,.0f} alerts/s applied; accepted in {run_.elapsed:.1f} s"))  # fmt: skip
     lat = sorted(latencies)
     p50 = statistics.median(lat) * 1000 if lat else float("nan")
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")

@@ -37,7 +37,7 @@ log = logging.getLogger("warroom.intake")
 
 Job = Accepted | Refused
 QUIET = 0.01
-"""seconds without a new webhook after which pending requests are applied at full speed"""
+"""seconds without webhooks after which a pass may take `intake_process_max` alerts, not BUSY_PASS"""
 GAP = 0.001
 """seconds between two passes, for the loop to read what arrived during the last one"""
 BUSY_PASS = 100
@@ -126,7 +126,7 @@ class Writer:
 
     @contextlib.contextmanager
     def receiving(self) -> Iterator[None]:
-        """Around a webhook's handling: while any is under way, or one was within QUIET, the server is busy."""
+        """Around a webhook's handling: while any is under way, applying keeps to its share of the time."""
         self._active += 1
         self._activity = time.monotonic()
         try:
@@ -255,20 +255,25 @@ class Writer:
     # --- applying what was accepted -------------------------------------------------------------------
 
     def _arm(self, delay: float) -> None:
-        """Look at what is pending after `delay` seconds, unless a look is already due."""
-        if self._pending and self._step is None and self._loop is not None:
-            self._step = self._loop.call_later(delay, self._look)
+        """Look at what is pending after `delay` seconds, or sooner if a look is already due sooner."""
+        if not self._pending or self._loop is None:
+            return
+        if self._step is not None:
+            if self._step.when() <= self._loop.time() + delay:
+                return
+            self._step.cancel()
+        self._step = self._loop.call_later(delay, self._look)
 
     def _look(self) -> None:
         self._step = None
         if not self._pending:
             return
         now = time.monotonic()
-        busy = self._active > 0 or now - self._activity < QUIET
-        if busy and now < self._apply_after:
+        if self._active > 0 and now < self._apply_after:  # webhooks wait on this loop: keep to the share
             self._arm(self._apply_after - now)
             return
-        self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max)
+        recent = self._active > 0 or now - self._activity < QUIET
+        self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if recent else self.cfg.intake_process_max)
         self._arm(GAP)
 
     def _apply(self, limit: int) -> None:
