@@ -43,7 +43,7 @@ GAP = 0.001
 BUSY_PASS = 100
 """alerts applied per pass at most while webhooks keep coming (a short pass delays the next commit less)"""
 RETRY = 0.05
-"""seconds before looking again when another replica is applying requests"""
+"""seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
 
@@ -273,10 +273,15 @@ class Writer:
             self._arm(self._apply_after - now)
             return
         recent = self._active > 0 or now - self._activity < QUIET
-        self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if recent else self.cfg.intake_process_max)
-        self._arm(GAP)
+        try:
+            ran = self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if recent else self.cfg.intake_process_max)
+        except Exception as exc:  # the database is away: the rows stay pending, look again shortly
+            log.warning("applying accepted alerts failed: %s", exc)
+            ran = False
+        self._arm(GAP if ran else RETRY)
 
-    def _apply(self, limit: int) -> None:
+    def _apply(self, limit: int) -> bool:
+        """One pass; False when another replica is applying requests (look again after RETRY)."""
         started = time.monotonic()
         try:
             done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit))
@@ -286,12 +291,12 @@ class Writer:
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             done = self._apply_alone(limit)
         ended = time.monotonic()
-        if done is None:  # another replica is applying them
-            self._apply_after = ended + RETRY
-            return
+        if done is None:
+            return False
         self._pending = done.more
         self._apply_after = ended + (ended - started) * (1 / self.cfg.intake_process_share - 1)
         self._applied_now(done)
+        return True
 
     def _apply_alone(self, limit: int) -> Processed | None:
         """After a failed pass: each of its requests alone; one that fails alone is dead-lettered."""
