@@ -116,6 +116,7 @@ def test_alerts_from_alertmanager_become_one_incident_and_resolving_them_mitigat
             out.append(alert)
         return out
 
+    before = intake.get("/api/v1/intake")
     alertmanager.post(alerts(None))
     arrived = intake.wait(lambda: len(intake.get("/api/v1/alerts", service=service)) == 2, timeout=20)
     assert arrived
@@ -134,3 +135,8 @@ def test_alerts_from_alertmanager_become_one_incident_and_resolving_them_mitigat
     assert mitigated
     assert all(a["status"] == "resolved" for a in intake.get("/api/v1/alerts", service=service))
     assert intake.incident(iid)["watch_started_at"]
+    after = intake.get("/api/v1/intake")
+    webhooks = after["requests"] - before["requests"]
+    assert webhooks >= 2 and after["quick_checked"] - before["quick_checked"] == webhooks, (
+        "Alertmanager's own webhooks take the quick check on the way in"
+    )

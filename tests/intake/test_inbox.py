@@ -29,7 +29,7 @@ def left_behind(url: str, bodies: list[bytes], integration: str) -> list[int]:
     db = Database(url)
     try:
         now = datetime.now(UTC)
-        jobs = [Accepted("generic", integration, now, {}, body, parsed(body)) for body in bodies]
+        jobs = [Accepted("generic", integration, now, {}, body, len(parsed(body))) for body in bodies]
         with db.driver([]) as cursor:
             return inbox.store(cursor, db.dialect == "postgresql", jobs)
     finally:

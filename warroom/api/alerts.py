@@ -31,7 +31,7 @@ from warroom.intake import integrations as integ
 from warroom.intake.config import get_intake_settings
 from warroom.intake.inbox import Accepted
 from warroom.intake.normal import PayloadError
-from warroom.intake.parsers import PARSERS, SOURCES
+from warroom.intake.parsers import CHECKS, PARSERS, SOURCES
 from warroom.intake.pipeline import Refused
 from warroom.intake.schemas import (
     ActorBody,
@@ -258,32 +258,37 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
         extra = {"field": field} if field else {}
         return problem(status, title, detail, dead_letter=dead, **extra)
 
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+    quick = CHECKS.get(source)
+    count = quick(body) if quick is not None else None
+    items = None
+    if count is None:
         try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return await refuse(400, "Not UTF-8", f"the body is not UTF-8 text (byte {bad.start})", "body")
-        if not body.strip():
-            return await refuse(400, "Empty body", "the body is empty; send the sender's JSON", "body")
-        return await refuse(400, "Not JSON", f"the body is not valid JSON: {exc}", "body")
-    if _too_deep(body, data):
-        return await refuse(400, "Nested too deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", "body")
-    try:
-        items = parser(data, headers)
-    except PayloadError as exc:
-        return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return await refuse(400, "Not UTF-8", f"the body is not UTF-8 text (byte {bad.start})", "body")
+            if not body.strip():
+                return await refuse(400, "Empty body", "the body is empty; send the sender's JSON", "body")
+            return await refuse(400, "Not JSON", f"the body is not valid JSON: {exc}", "body")
+        if _too_deep(body, data):
+            return await refuse(400, "Nested too deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", "body")
+        try:
+            items = parser(data, headers)
+        except PayloadError as exc:
+            return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
+        count = len(items)
     try:
         request_id = await intake.writer.submit(
-            Accepted(source, known.name, received, inbox.kept_headers(headers), body, items)
+            Accepted(source, known.name, received, inbox.kept_headers(headers), body, count, items is None)
         )
     except Stored as exc:
         return problem(500, "Not stored", f"the alerts could not be committed: {exc}", dead_letter=exc.dead_letter)
     where = f"/api/v1/intake/requests/{request_id}"
-    answer: dict[str, Any] = {"status": "accepted", "request": request_id, "accepted": len(items),
+    answer: dict[str, Any] = {"status": "accepted", "request": request_id, "accepted": count,
                               "integration": known.name, "location": where}  # fmt: skip
-    if source == "pagerduty-events-v2":
+    if items is not None and source == "pagerduty-events-v2":
         answer["dedup_key"] = items[0].fingerprint
     return AcceptedResponse(answer, where)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from warroom.incidents.service import Context
 from warroom.intake import pipeline
 from warroom.intake.config import IntakeSettings
-from warroom.intake.normal import Incoming, PayloadError
+from warroom.intake.normal import PayloadError
 from warroom.intake.parsers import PARSERS
 from warroom.intake.pipeline import Refused, Submission
 from warroom.store.intake_models import IntakeRequest
@@ -44,7 +44,10 @@ class Accepted:
     received_at: datetime
     headers: dict[str, str]
     body: bytes
-    items: list[Incoming]
+    alerts: int
+    """how many alerts its parser takes from the body"""
+    quick: bool = False
+    """the body passed its source's quick check instead of being parsed on the way in"""
 
 
 @dataclass(slots=True)
@@ -81,7 +84,7 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
             j.received_at if postgresql else j.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
             j.source,
             j.integration,
-            len(j.items),
+            j.alerts,
             orjson.dumps(j.headers).decode(),
             j.body,
         )

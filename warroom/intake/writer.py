@@ -60,6 +60,7 @@ class Stored(Exception):
 class Stats:
     batches: int = 0
     requests: int = 0
+    quick: int = 0
     alerts: int = 0
     largest: int = 0
     failures: int = 0
@@ -145,7 +146,7 @@ class Writer:
         future = loop.create_future()
         if not self._outbox:  # the first of this turn: commit them all once the turn's requests are parsed
             loop.call_soon(self._commit_turn)
-        self._outbox.append(_Waiting(job, future, len(job.items) if isinstance(job, Accepted) else 1))
+        self._outbox.append(_Waiting(job, future, job.alerts if isinstance(job, Accepted) else 1))
         return await future
 
     async def applied(self, request_id: int, timeout: float) -> None:
@@ -225,6 +226,7 @@ class Writer:
         for w, result in zip(batch, results, strict=True):
             if isinstance(w.job, Accepted):
                 self._pending = True
+                s.quick += w.job.quick
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
 
@@ -346,6 +348,7 @@ class Writer:
             "running": self._loop is not None,
             "batches": s.batches,
             "requests": s.requests,
+            "quick_checked": s.quick,
             "alerts": s.alerts,
             "largest_batch": s.largest,
             "median_batch": sizes[len(sizes) // 2] if sizes else 0,

@@ -19,3 +19,5 @@ PARSERS: dict[str, Parser] = {
     "generic": generic.parse,
 }
 SOURCES = tuple(PARSERS)
+CHECKS: dict[str, Callable[[bytes], int | None]] = {"alertmanager": alertmanager.check}
+"""quick checks of a raw body on the way in: how many alerts its parser will take, or None to parse it"""

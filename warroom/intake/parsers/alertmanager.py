@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from warroom.intake import normal as n
 from warroom.intake.normal import Incoming
@@ -64,9 +66,6 @@ def _one(item: Any, source: str, group_status: str, common: dict[str, str], comm
         fp = n.label_fingerprint(lbls)
     elif type(fp) is not str or len(fp) > n.FINGERPRINT_LIMIT:
         fp = n.fingerprint(n.string(a, "fingerprint", ""), "fingerprint")
-    summary = ann.get("summary") or ann.get("message") or ann.get("description") or lbls.get("alertname") or ""
-    if not summary:
-        raise n.PayloadError("labels.alertname", "is required when the alert has no summary annotation")
     links: list[dict[str, str]] = []
     href = get("generatorURL")
     if href:
@@ -85,26 +84,41 @@ def _one(item: Any, source: str, group_status: str, common: dict[str, str], comm
         _link(links, href, "silence")
     if external:
         links.append(external)
-    value = ann.get("value") or ann.get("current_value")
-    users = ann.get("users_affected")
     return Incoming(
         source,
         fp,
         status,
-        n.short(summary),
+        n.short(_summary(lbls, ann)),
         n.service_of(lbls),
         lbls,
         lbls.get("severity") or lbls.get("priority"),
         ann.get("description", ""),
         lbls.get("metric") or ann.get("metric"),
-        None if value is None else n.number(value, "annotations.value"),
+        _value(ann),
         ann.get("threshold") or lbls.get("threshold"),
-        None if users is None else n.count(users, "annotations.users_affected"),
+        _users(ann),
         links,
         _time(a, "startsAt", times),
         _time(a, "endsAt", times),
         {**envelope, "alert": a},
     )
+
+
+def _summary(lbls: dict[str, str], ann: dict[str, str]) -> str:
+    found = ann.get("summary") or ann.get("message") or ann.get("description") or lbls.get("alertname")
+    if not found:
+        raise n.PayloadError("labels.alertname", "is required when the alert has no summary annotation")
+    return found
+
+
+def _value(ann: dict[str, str]) -> float | None:
+    value = ann.get("value") or ann.get("current_value")
+    return None if value is None else n.number(value, "annotations.value")
+
+
+def _users(ann: dict[str, str]) -> int | None:
+    users = ann.get("users_affected")
+    return None if users is None else n.count(users, "annotations.users_affected")
 
 
 def _link(links: list[dict[str, str]], href: Any, text: str) -> None:
@@ -120,3 +134,69 @@ def _time(a: dict[str, Any], key: str, seen: dict[Any, datetime | None]) -> date
     if value not in seen:
         seen[value] = n.timestamp(a, key, "")
     return seen[value]
+
+
+# --- the quick check on the way in --------------------------------------------------------------
+#
+# A webhook is answered once its body is committed; the alerts are parsed again when they are
+# applied. On the way in it is enough to know that `parse` will take the body, and how many alerts
+# it holds. For the shape Alertmanager itself sends, msgspec checks that against the schema below
+# in C, several times faster than decoding and walking it in Python. The schema is at least as
+# strict as `parse` (tests/intake/test_quick_check.py holds it to that): anything else, an unknown
+# field included, goes the slow way, which also names the culprit in its refusal. Every field is
+# flat, so a body that passes cannot nest deeper than its stored form may.
+
+_Name = Annotated[str, msgspec.Meta(max_length=n.LABEL_NAME_LIMIT)]
+_Text = Annotated[str, msgspec.Meta(max_length=n.LABEL_VALUE_LIMIT)]
+_Labels = Annotated[dict[_Name, _Text], msgspec.Meta(max_length=n.LABELS_LIMIT)]
+_Status = Literal["firing", "resolved", ""]
+
+
+class _Alert(msgspec.Struct, forbid_unknown_fields=True):
+    labels: _Labels | None = None
+    annotations: _Labels | None = None
+    status: _Status | None = None
+    startsAt: str | None = None
+    endsAt: str | None = None
+    generatorURL: str | None = None
+    fingerprint: Annotated[str, msgspec.Meta(max_length=n.FINGERPRINT_LIMIT)] | None = None
+
+
+class _Webhook(msgspec.Struct, forbid_unknown_fields=True):
+    alerts: Annotated[list[_Alert], msgspec.Meta(min_length=1)]
+    version: Literal["4", ""] | None = None
+    groupKey: str | None = None
+    truncatedAlerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+    status: _Status | None = None
+    receiver: str | None = None
+    groupLabels: _Labels | None = None
+    commonLabels: _Labels | None = None
+    commonAnnotations: _Labels | None = None
+    externalURL: str | None = None
+
+
+_decoder = msgspec.json.Decoder(_Webhook)
+
+
+def check(body: bytes) -> int | None:
+    """How many alerts `parse` will take from this body, or None when only `parse` itself can tell."""
+    try:
+        hook = _decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    common = hook.commonLabels or {}
+    common_ann = hook.commonAnnotations or {}
+    times: dict[Any, datetime | None] = {}
+    try:
+        for a in hook.alerts:
+            own = a.labels or {}
+            ann = {**common_ann, **a.annotations} if a.annotations else common_ann
+            _summary({**common, **own} if common else own, ann)
+            _value(ann)
+            _users(ann)
+            for value in (a.startsAt, a.endsAt):
+                if value and value not in times:
+                    times[value] = n.timestamp({"t": value}, "t", "")
+    except n.PayloadError:
+        return None
+    return len(hook.alerts)
