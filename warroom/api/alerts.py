@@ -157,10 +157,7 @@ class Webhooks:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
-        with intake_of(self.app).writer.receiving():
-            await self._handle(scope, receive, send)
-
-    async def _handle(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
+        intake_of(self.app).writer.arrived()
         chunks: list[bytes] = []
         more = True
         while more:
@@ -194,6 +191,10 @@ class AcceptedResponse(Response):
             (b"location", location.encode()),
         ]
 
+    async def __call__(self, scope: Scope, receive: ASGIReceive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 202, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body})
+
 
 @router.post(
     "/alerts/{source}",
@@ -224,8 +225,8 @@ async def receive(source: str, request: Request) -> Response:
     (with `?wait=` seconds) gives each alert's outcome: new, repeat, resolved, silenced, with its
     group and incident.
     """
-    with intake_of(request.app).writer.receiving():
-        return await accept(request.app, source, request.headers, request.query_params, await request.body())
+    intake_of(request.app).writer.arrived()
+    return await accept(request.app, source, request.headers, request.query_params, await request.body())
 
 
 async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: Mapping[str, str],

@@ -23,7 +23,7 @@ class IntakeSettings(BaseSettings):
         default=500, ge=1, description="alerts applied per transaction behind the answer (dedup, grouping, triage)"
     )
     intake_process_share: float = Field(
-        default=0.25,
+        default=0.2,
         gt=0,
         le=1,
         description="while webhooks keep arriving, the largest share of the writer's time that applying them "

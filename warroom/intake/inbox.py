@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import orjson
@@ -25,6 +25,7 @@ from warroom.intake.config import IntakeSettings
 from warroom.intake.normal import PayloadError
 from warroom.intake.parsers import PARSERS
 from warroom.intake.pipeline import Refused, Submission
+from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
 
 PARSER_HEADERS = ("sentry-hook-resource",)
@@ -81,11 +82,11 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
     params = [
         (
             i,
-            j.received_at if postgresql else j.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            j.received_at if postgresql else sqlite_time(j.received_at),
             j.source,
             j.integration,
             j.alerts,
-            orjson.dumps(j.headers).decode(),
+            orjson.dumps(j.headers).decode() if j.headers else "{}",
             j.body,
         )
         for i, j in zip(ids, jobs, strict=True)
@@ -150,7 +151,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         else:
             marks.append({"rid": rid, "what": next(outcomes), "why": None, "dead": None})
     pg = session.get_bind().dialect.name == "postgresql"
-    when = now if pg else now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    when = now if pg else sqlite_time(now)
     mark = "%s" if pg else "?"
     session.connection().exec_driver_sql(
         f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{'::json' if pg else ''}, "

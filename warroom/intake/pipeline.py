@@ -12,7 +12,7 @@ import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -28,6 +28,7 @@ from warroom.incidents.service import Context
 from warroom.intake import silences as sil
 from warroom.intake.config import IntakeSettings
 from warroom.intake.normal import Incoming
+from warroom.store.db import sqlite_time
 from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, Silence
 from warroom.store.models import Incident
 
@@ -780,7 +781,7 @@ class Batch:
             except TypeError:
                 return json.dumps(value, default=str)
         if column in TIME_COLUMNS and not self.pg:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return sqlite_time(value)
         return value
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
@@ -800,7 +801,7 @@ class Batch:
                 if t is not None:
                     text_t = stamps.get(t)
                     if text_t is None:
-                        text_t = stamps[t] = t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                        text_t = stamps[t] = sqlite_time(t)
                     values[i] = text_t
             params.append(tuple(values))
         self.session.connection().exec_driver_sql(sql, params)

@@ -7,20 +7,19 @@ and no request waits for another thread to be scheduled. A batch that fails is r
 request, so one poisoned request cannot sink the others.
 
 The stored requests are applied (`inbox.process`: dedup, silences, grouping, storms, triage) in
-passes between turns: at full speed when webhooks pause, and while they keep coming in short
-passes that take at most `intake_process_share` of the time, so a burst is accepted first and
-applied as fast as that share allows. Running both on the loop keeps them from fighting over the
-interpreter lock with each other; the loop reads new requests between any two passes. A request
-the pipeline cannot apply is marked failed and dead-lettered; nothing accepted is ever dropped.
+passes between turns: at full speed while webhooks come at a few hundred a second or fewer, and
+while more keep coming in short passes that take at most `intake_process_share` of the time, so a
+burst is accepted first and applied as fast as that share allows. Running both on the loop keeps
+them from fighting over the interpreter lock with each other; the loop reads new requests between
+any two passes. A request the pipeline cannot apply is marked failed and dead-lettered; nothing
+accepted is ever dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,12 +35,15 @@ from warroom.intake.pipeline import Refused
 log = logging.getLogger("warroom.intake")
 
 Job = Accepted | Refused
-QUIET = 0.01
-"""seconds without webhooks after which a pass may take `intake_process_max` alerts, not BUSY_PASS"""
 GAP = 0.001
 """seconds between two passes, for the loop to read what arrived during the last one"""
+BUSY_WINDOW = 0.1
+BUSY_REQUESTS = 20
+"""webhooks within one to two BUSY_WINDOWs from which the server counts as busy (100-200 a second)"""
 BUSY_PASS = 100
-"""alerts applied per pass at most while webhooks keep coming (a short pass delays the next commit less)"""
+"""alerts applied per pass at most while busy (a short pass delays the next commit less)"""
+BURST = 0.05
+"""seconds of applying a busy server may do at once, from the credit its share earned while it waited"""
 RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
@@ -78,6 +80,51 @@ class _Waiting:
     size: int
 
 
+class Pacer:
+    """When a pass may run: at once while webhooks are few; while many keep coming, within a share of the time.
+
+    Busy means BUSY_REQUESTS webhooks within the last one to two BUSY_WINDOWs. A busy server earns
+    credit at `share` of the time that passes and spends it on passes, up to BURST at once, so a
+    storm's first alerts are applied at once and the rest at most `share` of the time. Times are
+    monotonic seconds, passed in.
+    """
+
+    def __init__(self, share: float) -> None:
+        self.share = share
+        self._window_start = -2 * BUSY_WINDOW
+        self._count = 0
+        self._previous = 0
+        """webhooks in the current BUSY_WINDOW, and in the one before it"""
+        self._credit = BURST
+        self._credit_at = 0.0
+
+    def arrived(self, now: float) -> None:
+        if now - self._window_start >= BUSY_WINDOW:
+            self._previous = self._count if now - self._window_start < 2 * BUSY_WINDOW else 0
+            self._window_start, self._count = now, 0
+        self._count += 1
+
+    def busy(self, now: float) -> bool:
+        if now - self._window_start >= 2 * BUSY_WINDOW:
+            return False
+        if now - self._window_start >= BUSY_WINDOW:  # the current window is over: it is the one before now
+            return self._count >= BUSY_REQUESTS
+        return self._previous + self._count >= BUSY_REQUESTS
+
+    def wait(self, now: float) -> float:
+        """Seconds before a busy server's next pass may start (0: now)."""
+        self._credit = min(BURST, self._credit + (now - self._credit_at) * self.share)
+        self._credit_at = now
+        return max(0.0, -self._credit / self.share)
+
+    def ran(self, started: float, ended: float, busy: bool) -> None:
+        """A pass took from `started` to `ended`: a busy server pays for it; a quiet one starts afresh."""
+        if busy:
+            self._credit -= ended - started
+        else:
+            self._credit, self._credit_at = BURST, ended
+
+
 class Writer:
     """One per process; everything it does runs on the event loop that first uses it."""
 
@@ -90,17 +137,13 @@ class Writer:
         """the driver connection the group commit keeps (see `Database.driver`)"""
         self._outbox: list[_Waiting] = []
         """the jobs submitted in this turn of the loop, committed together at its end"""
-        self._step: asyncio.TimerHandle | None = None
+        self._step: asyncio.Handle | None = None
+        self._step_at = 0.0
         """the next look at what is pending, when one is due"""
         self._housekeeping: asyncio.TimerHandle | None = None
         self._pending = True
         """requests may be waiting to be applied (a backlog from before a restart is looked for at once)"""
-        self._active = 0
-        """webhooks being received, parsed or committed right now"""
-        self._activity = 0.0
-        """when a webhook last arrived or was answered (monotonic): webhooks keep coming while this is recent"""
-        self._apply_after = 0.0
-        """while webhooks keep coming: no pass before this (monotonic), to keep to `intake_process_share`"""
+        self.pacer = Pacer(cfg.intake_process_share)
         self._tidy_at = time.monotonic() + 30.0
         self._applied: dict[int, list[asyncio.Future[None]]] = {}
         """request id → whoever waits for it to be applied"""
@@ -125,16 +168,9 @@ class Writer:
             conn.close()
         self._connection.clear()
 
-    @contextlib.contextmanager
-    def receiving(self) -> Iterator[None]:
-        """Around a webhook's handling: while any is under way, applying keeps to its share of the time."""
-        self._active += 1
-        self._activity = time.monotonic()
-        try:
-            yield
-        finally:
-            self._active -= 1
-            self._activity = time.monotonic()
+    def arrived(self) -> None:
+        """A webhook arrived (its rate decides whether applying keeps to its share of the time)."""
+        self.pacer.arrived(time.monotonic())
 
     async def submit(self, job: Job) -> Any:
         """Commit a job with the others of this turn of the loop: a request's id, or a dead letter's.
@@ -260,31 +296,34 @@ class Writer:
         """Look at what is pending after `delay` seconds, or sooner if a look is already due sooner."""
         if not self._pending or self._loop is None:
             return
+        due = self._loop.time() + delay
         if self._step is not None:
-            if self._step.when() <= self._loop.time() + delay:
+            if self._step_at <= due:
                 return
             self._step.cancel()
-        self._step = self._loop.call_later(delay, self._look)
+        # Our own record of when: uvloop answers a delay under half a millisecond with a plain Handle.
+        self._step, self._step_at = self._loop.call_later(delay, self._look), due
 
     def _look(self) -> None:
         self._step = None
         if not self._pending:
             return
         now = time.monotonic()
-        if self._active > 0 and now < self._apply_after:  # webhooks wait on this loop: keep to the share
-            self._arm(self._apply_after - now)
+        busy = self.pacer.busy(now)
+        wait = self.pacer.wait(now) if busy else 0.0
+        if wait > 0:
+            self._arm(wait)
             return
-        recent = self._active > 0 or now - self._activity < QUIET
         try:
-            ran = self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if recent else self.cfg.intake_process_max)
+            ran = self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max)
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
+        self.pacer.ran(now, time.monotonic(), busy)
         self._arm(GAP if ran else RETRY)
 
     def _apply(self, limit: int) -> bool:
         """One pass; False when another replica is applying requests (look again after RETRY)."""
-        started = time.monotonic()
         try:
             done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit))
         except Exception as exc:
@@ -292,11 +331,9 @@ class Writer:
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             done = self._apply_alone(limit)
-        ended = time.monotonic()
         if done is None:
             return False
         self._pending = done.more
-        self._apply_after = ended + (ended - started) * (1 / self.cfg.intake_process_share - 1)
         self._applied_now(done)
         return True
 

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,6 +21,11 @@ CHECKPOINT_SECONDS = 0.1
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def sqlite_time(t: datetime) -> str:
+    """A time as SQLAlchemy's DateTime stores it in SQLite (UTC, microseconds, no zone), for driver-level writes."""
+    return t.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
 def normalise_url(url: str) -> str:
