@@ -63,6 +63,13 @@ Sender = Callable[[str, str, str, str], SendResult]
 """(url, title, body, notify_type) → result; the real one is Apprise."""
 
 
+def warm_up() -> None:
+    """Import Apprise and load its plugins now: the first page after a start would wait ~0.2 s for it."""
+    import apprise
+
+    apprise.Apprise.instantiate("json://127.0.0.1")
+
+
 def apprise_send(url: str, title: str, body: str, notify_type: str = "info") -> SendResult:
     """Send one message through Apprise's Python API; its warnings become the error text."""
     import apprise

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from warroom.incidents.service import Context
 from warroom.notify import contacts, outbox
-from warroom.notify.delivery import Report, Sender, deliver_due, next_due
+from warroom.notify.delivery import Report, Sender, deliver_due, next_due, warm_up
 from warroom.notify.settings import NotifySettings, current
 
 log = logging.getLogger("warroom.notify")
@@ -96,6 +96,8 @@ class DeliveryLoop:
         except Exception as exc:  # a bad contacts file is reported, and delivery still runs
             log.error("contacts file not loaded: %s", exc)
             self.last_error = str(exc)
+        if self.sender is None:
+            warm_up()
         self._stop.clear()
         self._thread = threading.Thread(target=self.run, name="warroom-notify", daemon=True)
         self._thread.start()
