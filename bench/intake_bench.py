@@ -1,13 +1,19 @@
 """Alert intake side by side with Prometheus Alertmanager, on this machine, with one load generator.
 
-    .venv/bin/python -m bench.intake_bench            # the full run (about two minutes)
-    .venv/bin/python -m bench.intake_bench --quick    # smaller counts, for a smoke run
+    .venv/bin/python -m bench.intake_bench            # the full run (about three minutes)
+    .venv/bin/python -m bench.intake_bench --quick    # smaller counts, one round, for a smoke run
 
 warroom runs as a real `warroom serve` on a fresh SQLite file (durable: a request is answered 202
 once its request row is committed, with group commit; dedup, grouping and triage are applied
 behind the answer, and the run also reports how long that took to catch up); Alertmanager is
-Debian's binary with a receiver that sends nowhere. Both get the same keep-alive HTTP/1.1 client (bench/intake_load.py)
-over 127.0.0.1. Alertmanager's own POST /api/v2/alerts is the reference for the request rates.
+Debian's binary with a receiver that sends nowhere. Both get the same keep-alive HTTP/1.1 client
+(bench/intake_load.py) over 127.0.0.1; Alertmanager's own POST /api/v2/alerts is the reference for
+the request rates. This machine is shared and noisy, so the rates are measured in rounds, each
+Alertmanager then warroom, and the table gives every round's ratio and their median.
+
+Alert to page: one alert at a time, each for a new service, against the nself policy with an
+on-call person whose push and SMS go to an HTTP receiver in this process (Apprise's json://), from
+the webhook's send to the page's arrival there, and to the page row the engine recorded.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +51,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"{what} exited: {err[-2000:]}")
+            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
@@ -75,27 +82,34 @@ class Warroom:
     token: str
 
 
-def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1, **env: str) -> Warroom:
+def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1,
+                  setup: tuple[list[str], ...] = (), **env: str) -> Warroom:  # fmt: skip
+    """A migrated SQLite file, an Alertmanager integration, `setup` CLI commands, then `warroom serve`."""
     db = tmp / f"{name}.db"
     url = f"sqlite:///{db}"
     base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, **env}
-    subprocess.run([sys.executable, "-m", "warroom", "db", "upgrade"], env=base_env, check=True, capture_output=True)
-    out = subprocess.run(
-        [sys.executable, "-m", "warroom", "integration", "add", "alertmanager", "bench"],
-        env=base_env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "warroom", *args], env=base_env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"warroom {' '.join(args)} failed: {done.stderr[-2000:]}")
+        return done.stdout
+
+    cli("db", "upgrade")
+    out = cli("integration", "add", "alertmanager", "bench")
     token = next(line.strip() for line in out.splitlines() if line.startswith("wr_"))
+    for command in setup:
+        cli(*command)
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "warroom", "serve", "--port", str(port), "--workers", str(workers)],
-        env=base_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc, "warroom serve")
+    log = tmp / f"{name}.log"
+    with log.open("wb") as sink:  # a file, not a pipe nobody reads: a full pipe would stall the server
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "warroom", "serve", "--port", str(port), "--workers", str(workers)],
+            env=base_env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    wait_http(f"http://127.0.0.1:{port}/healthz", proc, "warroom serve", log)
     return Warroom(proc, port, url, token)
 
 
@@ -103,16 +117,19 @@ def start_alertmanager(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
     binary = shutil.which("prometheus-alertmanager")
     if binary is None:
         raise SystemExit("prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)")
+    tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "am.yml"
     config.write_text("route:\n  receiver: void\nreceivers:\n  - name: void\n")
     port = free_port()
-    proc = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    wait_http(f"http://127.0.0.1:{port}/-/ready", proc, "alertmanager")
+    log = tmp / "am.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.path={tmp / 'am-data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )  # fmt: skip
+    wait_http(f"http://127.0.0.1:{port}/-/ready", proc, "alertmanager", log)
     return proc, port
 
 
@@ -196,66 +213,158 @@ def fmt(value: float, unit: str = "") -> str:
     return f"{value:,.0f}{unit}" if value >= 100 else f"{value:,.1f}{unit}"
 
 
-async def latency_probes(w: Warroom, probes: int) -> tuple[list[float], int]:
-    """One alert at a time, each for a new service: webhook received → tier-1 page recorded by the engine."""
+class Receiver:
+    """An HTTP receiver on 127.0.0.1 standing in for a pager: the time each notification arrived, and its text."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        hits, lock = self.hits, self.lock
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                with lock:
+                    hits.append((time.time(), raw.decode("utf-8", "replace")))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"json://127.0.0.1:{self.port}/{path}?cto=2&rto=2"
+
+    def first(self, marker: str) -> float | None:
+        with self.lock:
+            return next((at for at, body in self.hits if marker in body), None)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def on_call(receiver: Receiver) -> tuple[list[str], ...]:
+    """CLI commands putting a person on nself's primary on-call (schedule nself-primary), paged at the receiver."""
+    start = (date.today() - timedelta(days=7)).isoformat()
+    return (
+        ["oncall", "set", "nself-primary", "--members", "bench-oncall", "--start", start],
+        ["contact", "add-person", "bench-oncall"],
+        ["contact", "add-method", "bench-oncall", "push", receiver.url("push")],
+        ["contact", "add-method", "bench-oncall", "sms", receiver.url("sms")],
+    )
+
+
+async def latency_probes(w: Warroom, receiver: Receiver, probes: int) -> tuple[list[float], list[float]]:
+    """One alert at a time, each for a new service: (webhook sent → page delivered, received → page recorded)."""
     headers = {"Authorization": f"Bearer {w.token}"}
+    sent: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30) as client:
         for i in range(probes):
-            body = webhook_body(1_000_000 + i, 1, services=10_000_000)
-            body = body.replace(b'"svc-', b'"probe-')
+            n = 1_000_000 + i
+            body = webhook_body(n, 1, services=10_000_000).replace(b'"svc-', b'"probe-')
+            sent[f"instance-{n}"] = time.time()
             resp = await client.post("/api/v1/alerts/alertmanager", content=body, headers=headers)
             assert resp.status_code == 202, resp.text
             await asyncio.sleep(0.05)
-        await asyncio.sleep(1.0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(receiver.first(m) is None for m in sent):
+        await asyncio.sleep(0.1)
+    delivered = []
+    for marker, at in sent.items():
+        arrived = receiver.first(marker)
+        if arrived is not None:
+            delivered.append(arrived - at)
     rows = count(
         w.url,
         "SELECT a.received_at, min(p.created_at) FROM alerts a JOIN pages p ON p.incident_id = a.incident_id "
         "WHERE a.service LIKE 'probe-%' GROUP BY a.id, a.received_at",
     )
-    out = []
-    for received, paged in rows:
-        r = datetime.fromisoformat(str(received))
-        p = datetime.fromisoformat(str(paged))
-        out.append((p - r).total_seconds())
-    return out, probes
+    recorded = [(datetime.fromisoformat(str(p)) - datetime.fromisoformat(str(r))).total_seconds() for r, p in rows]
+    return delivered, recorded
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
+
+
+@dataclass
+class Round:
+    am_single: Result
+    am_batch: Result
+    wr_single: Result
+    wr_batch: Result
+    single_applied: float
+    batch_applied: float
+    stored: int
+    sent: int
+    stats: dict[str, Any]
+
+    @property
+    def single_ratio(self) -> float:
+        return self.wr_single.rate / self.am_single.rate if self.am_single.rate else 0.0
+
+    @property
+    def batch_ratio(self) -> float:
+        return self.wr_batch.rate / self.am_batch.rate if self.am_batch.rate else 0.0
+
+
+async def throughput(tmp: Path, r: int, singles: int, batches: int) -> Round:
+    """Alertmanager, then a fresh warroom, with the same counts of single alerts and batches of 100."""
+    base = r * 10_000_000
+    am, am_port = start_alertmanager(tmp / f"am-{r}")
+    try:
+        am_single = await load(am_port, "/api/v2/alerts", [am_api_body(base + i, 1) for i in range(singles)])
+        am_batch = await load(am_port, "/api/v2/alerts",
+                              [am_api_body(base + singles + i * 100, 100) for i in range(batches)])  # fmt: skip
+    finally:
+        stop(am)
+    w = start_warroom(tmp, "so1", f"throughput-{r}")
+    try:
+        hdr = {"Authorization": f"Bearer {w.token}"}
+        path = "/api/v1/alerts/alertmanager"
+        t0 = time.perf_counter()
+        wr_single = await load(w.port, path, [webhook_body(base + i, 1) for i in range(singles)], hdr)
+        single_applied = await drained(w.port, t0)
+        t0 = time.perf_counter()
+        wr_batch = await load(w.port, path, [webhook_body(base + singles + i * 100, 100) for i in range(batches)], hdr)
+        batch_applied = await drained(w.port, t0)
+        stats = httpx.get(f"http://127.0.0.1:{w.port}/api/v1/intake").json()
+    finally:
+        stop(w.proc)
+    stored = count(w.url, "SELECT count(*) FROM alerts")[0][0]
+    return Round(am_single, am_batch, wr_single, wr_batch, single_applied, batch_applied, stored,
+                 singles + batches * 100, stats)  # fmt: skip
 
 
 async def main(quick: bool) -> None:
-    singles = 3000 if quick else 20_000
-    batches = 100 if quick else 500
+    rounds = 1 if quick else 3
+    singles = 3000 if quick else 30_000
+    batches = 100 if quick else 1_000
     probes = 50 if quick else 200
     storm_total, storm_seconds = (2000, 2.0) if quick else (10_000, 10.0)
-    rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        am, am_port = start_alertmanager(tmp)
-        try:
-            am_single = await load(am_port, "/api/v2/alerts", [am_api_body(i, 1) for i in range(singles)])
-            am_batch = await load(am_port, "/api/v2/alerts", [am_api_body(i * 100, 100) for i in range(batches)])
-        finally:
-            stop(am)
+        done = [await throughput(tmp, r, singles, batches) for r in range(rounds)]
 
-        w = start_warroom(tmp, "so1", "throughput")
+        receiver = Receiver()
         try:
-            hdr = {"Authorization": f"Bearer {w.token}"}
-            path = "/api/v1/alerts/alertmanager"
-            t0 = time.perf_counter()
-            wr_single = await load(w.port, path, [webhook_body(i, 1) for i in range(singles)], hdr)
-            single_applied = await drained(w.port, t0)
-            offset = singles + 1
-            t0 = time.perf_counter()
-            wr_batch = await load(w.port, path, [webhook_body(offset + i * 100, 100) for i in range(batches)], hdr)
-            batch_applied = await drained(w.port, t0)
-            stats = httpx.get(f"http://127.0.0.1:{w.port}/api/v1/intake").json()
+            # One person paged 200 times in ten seconds: the per-destination limit (10 a minute) would
+            # coalesce all but the first ten into a digest. The probes measure the path, not the limit.
+            w = start_warroom(tmp, "nself", "latency", setup=on_call(receiver), WARROOM_NOTIFY_RATE_PER_MINUTE="100000")
+            try:
+                delivered, recorded = await latency_probes(w, receiver, probes)
+            finally:
+                stop(w.proc)
         finally:
-            stop(w.proc)
-        stored = count(w.url, "SELECT count(*) FROM alerts")[0][0]
-
-        w = start_warroom(tmp, "nself", "latency")
-        try:
-            latencies, sent = await latency_probes(w, probes)
-        finally:
-            stop(w.proc)
+            receiver.close()
 
         w = start_warroom(tmp, "so1", "storm")
         try:
@@ -272,36 +381,39 @@ async def main(quick: bool) -> None:
         s_incidents = count(w.url, "SELECT count(*) FROM incidents")[0][0]
         s_pages = count(w.url, "SELECT tier, count(*) FROM pages GROUP BY tier ORDER BY tier")
 
-    ratio_single = wr_single.rate / am_single.rate if am_single.rate else 0
-    ratio_batch = (wr_batch.rate * 100) / (am_batch.rate * 100) if am_batch.rate else 0
-    rows.append(("single alert, 16 conns: req/s", fmt(am_single.rate), fmt(wr_single.rate),
-                 f"{ratio_single:.2f}x (target ≥ 0.3x)"))  # fmt: skip
-    rows.append(("single alert, 16 conns: p99", fmt(am_single.pct(99) * 1000, " ms"),
-                 fmt(wr_single.pct(99) * 1000, " ms"), ""))  # fmt: skip
-    rows.append(("batches of 100: alerts/s", fmt(am_batch.rate * 100), fmt(wr_batch.rate * 100),
-                 f"{ratio_batch:.2f}x (target ≥ 1x)"))  # fmt: skip
-    rows.append(("batches of 100: p99 per request", fmt(am_batch.pct(99) * 1000, " ms"),
-                 fmt(wr_batch.pct(99) * 1000, " ms"), ""))  # fmt: skip
-    for what, total, took, run_ in (("single alerts", singles, single_applied, wr_single),
-                                   ("batches of 100", batches * 100, batch_applied, wr_batch)):  # fmt: skip
-        rows.append((f"{what}: all applied", "", f"{took:.1f} s after the first",
-                     f"{total / took:,.0f} alerts/s applied; accepted in {run_.elapsed:.1f} s"))  # fmt: skip
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) * 1000 if lat else float("nan")
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
-    rows.append(("alert → page recorded, p50", "", fmt(p50, " ms"), f"{len(lat)}/{sent} probes paged"))
-    rows.append(("alert → page recorded, p99", "", fmt(p99, " ms"), "target < 250 ms"))
+    rows: list[tuple[str, str, str, str]] = []
+    for i, d in enumerate(done, 1):
+        pairs = (("single alert, req/s", d.am_single, d.wr_single, d.single_ratio, 1),
+                 ("batches of 100, alerts/s", d.am_batch, d.wr_batch, d.batch_ratio, 100))  # fmt: skip
+        for what, am, wr, ratio, per in pairs:
+            p99 = f"p99 {am.pct(99) * 1000:.1f} vs {wr.pct(99) * 1000:.1f} ms"
+            rows.append((f"round {i}: {what}", fmt(am.rate * per), fmt(wr.rate * per), f"{ratio:.2f}x; {p99}"))
+        rows.append((f"round {i}: all applied", "",
+                     f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first",
+                     f"{d.stored:,}/{d.sent:,} stored; {d.stats['quick_checked']:,} of {d.stats['requests']:,} "
+                     f"quick-checked"))  # fmt: skip
+    rows.append(
+        ("median: single alert", "", "", f"{statistics.median(d.single_ratio for d in done):.2f}x (target ≥ 0.3x)")
+    )
+    rows.append(
+        ("median: batches of 100", "", "", f"{statistics.median(d.batch_ratio for d in done):.2f}x (target ≥ 1x)")
+    )
+    rows.append(("alert → page delivered, p50 / p99", "",
+                 f"{fmt(pct(delivered, 50) * 1000, ' ms')} / {fmt(pct(delivered, 99) * 1000, ' ms')}",
+                 f"{len(delivered)}/{probes} pages arrived at the receiver; target p99 < 250 ms"))  # fmt: skip
+    rows.append(("alert → page recorded, p50 / p99", "",
+                 f"{fmt(pct(recorded, 50) * 1000, ' ms')} / {fmt(pct(recorded, 99) * 1000, ' ms')}",
+                 f"{len(recorded)}/{probes} probes paged"))  # fmt: skip
     tiers = ", ".join(f"tier {t}: {n}" for t, n in s_pages) or "none"
     rows.append((f"storm {storm_total:,} alerts in {storm_seconds:g} s", "",
                  f"{s_incidents} incident(s); pages {tiers}",
                  f"{s_alerts:,}/{storm_total:,} stored; sent in {storm_elapsed:.1f} s, "
                  f"applied in {storm_applied:.1f} s; {storm.errors} errors"))  # fmt: skip
-    errors = am_single.errors + am_batch.errors + wr_single.errors + wr_batch.errors
+    errors = sum(d.am_single.errors + d.am_batch.errors + d.wr_single.errors + d.wr_batch.errors for d in done)
     print()
-    print(f"intake benchmark, {os.cpu_count()} CPUs, load generator bench/intake_load.py (16 keep-alive connections)")
-    print(f"warroom: SQLite, WAL, group commit (commits: {stats['batches']}, largest {stats['largest_batch']} alerts, "
-          f"median {stats['median_batch']}; applied in {stats['passes']} passes); "
-          f"{stored:,} alerts stored of {singles + batches * 100:,} sent")  # fmt: skip
+    print(f"intake benchmark, {os.cpu_count()} CPUs, load generator bench/intake_load.py (16 keep-alive connections), "
+          f"{rounds} round(s) of {singles:,} single alerts and {batches:,} batches of 100")  # fmt: skip
+    print("warroom: SQLite, WAL, group commit, one `warroom serve` process")
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("measure", "alertmanager", "warroom", "")
     width = [max(w, len(h)) for w, h in zip(width, header, strict=True)]
