@@ -7,9 +7,9 @@ and no request waits for another thread to be scheduled. A batch that fails is r
 request, so one poisoned request cannot sink the others.
 
 The stored requests are applied (`inbox.process`: dedup, silences, grouping, storms, triage) in
-passes between turns: at full speed while webhooks come at a few hundred a second or fewer, and
-while more keep coming in short passes that take at most `intake_process_share` of the time, so a
-burst is accepted first and applied as fast as that share allows. Running both on the loop keeps
+passes between turns: at full speed while webhooks come at about a hundred a second or fewer, and
+while more keep coming in short passes that take at most `intake_process_share` of the time (see
+`Pacer`), so a burst is accepted first and applied as fast as that share allows. Running both on the loop keeps
 them from fighting over the interpreter lock with each other; the loop reads new requests between
 any two passes. A request the pipeline cannot apply is marked failed and dead-lettered; nothing
 accepted is ever dropped.

@@ -143,7 +143,7 @@ def _time(a: dict[str, Any], key: str, seen: dict[Any, datetime | None]) -> date
 # applied. On the way in it is enough to know that `parse` will take the body, and how many alerts
 # it holds. For the shape Alertmanager itself sends, msgspec checks that against the schema below
 # in C, several times faster than decoding and walking it in Python. The schema is at least as
-# strict as `parse` (tests/intake/test_quick_check.py holds it to that): anything else, an unknown
+# strict as `parse` (tests/unit/test_quick_check.py holds it to that): anything else, an unknown
 # field included, goes the slow way, which also names the culprit in its refusal. Every field is
 # flat, so a body that passes cannot nest deeper than its stored form may.
 
