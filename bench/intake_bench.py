@@ -40,9 +40,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.intake_load import Result, run
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.intake_load import Result, percentile, run
 
 
 def free_port() -> int:
@@ -290,11 +288,6 @@ async def latency_probes(w: Warroom, receiver: Receiver, probes: int) -> tuple[l
     return delivered, recorded
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
-
-
 @dataclass
 class Round:
     am_single: Result
@@ -399,10 +392,10 @@ async def main(quick: bool) -> None:
         ("median: batches of 100", "", "", f"{statistics.median(d.batch_ratio for d in done):.2f}x (target ≥ 1x)")
     )
     rows.append(("alert → page delivered, p50 / p99", "",
-                 f"{fmt(pct(delivered, 50) * 1000, ' ms')} / {fmt(pct(delivered, 99) * 1000, ' ms')}",
+                 f"{fmt(percentile(delivered, 50) * 1000, ' ms')} / {fmt(percentile(delivered, 99) * 1000, ' ms')}",
                  f"{len(delivered)}/{probes} pages arrived at the receiver; target p99 < 250 ms"))  # fmt: skip
     rows.append(("alert → page recorded, p50 / p99", "",
-                 f"{fmt(pct(recorded, 50) * 1000, ' ms')} / {fmt(pct(recorded, 99) * 1000, ' ms')}",
+                 f"{fmt(percentile(recorded, 50) * 1000, ' ms')} / {fmt(percentile(recorded, 99) * 1000, ' ms')}",
                  f"{len(recorded)}/{probes} probes paged"))  # fmt: skip
     tiers = ", ".join(f"tier {t}: {n}" for t, n in s_pages) or "none"
     rows.append((f"storm {storm_total:,} alerts in {storm_seconds:g} s", "",

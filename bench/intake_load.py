@@ -25,10 +25,15 @@ class Result:
         return self.requests / self.elapsed if self.elapsed else 0.0
 
     def pct(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+        return percentile(self.latencies, p)
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank), NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
 class Connection:

@@ -184,7 +184,6 @@ class AcceptedResponse(Response):
     def __init__(self, answer: dict[str, Any], location: str) -> None:
         self.status_code = 202
         self.body = orjson.dumps(answer)
-        self.background = None
         self.raw_headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self.body)).encode()),

@@ -27,7 +27,7 @@ def alerts(body: dict[str, Any], source: str) -> list[Incoming]:
     """Shared with Grafana, whose unified alerting sends the same envelope with a few extra fields.
 
     A storm is mostly this loop, so it names a culprit's path only when it refuses one, and reads a
-    timestamp that its neighbours share once.
+    timestamp that its neighbours share once (`_stamp`).
     """
     items = n.array(body.get("alerts"), "alerts")
     if not items:
@@ -37,19 +37,17 @@ def alerts(body: dict[str, Any], source: str) -> list[Incoming]:
     common_ann = n.labels(body.get("commonAnnotations"), "commonAnnotations")
     external = n.link(n.string(body, "externalURL", ""), source)
     envelope = {k: body[k] for k in ENVELOPE if k in body}
-    times: dict[Any, datetime | None] = {}
     out = []
     for i, item in enumerate(items):
         try:
-            out.append(_one(item, source, group_status, common, common_ann, external, envelope, times))
+            out.append(_one(item, source, group_status, common, common_ann, external, envelope))
         except n.PayloadError as exc:
             raise n.PayloadError(f"alerts.{i}.{exc.field}" if exc.field else f"alerts.{i}", exc.message) from None
     return out
 
 
 def _one(item: Any, source: str, group_status: str, common: dict[str, str], common_ann: dict[str, str],
-         external: dict[str, str] | None, envelope: dict[str, Any],
-         times: dict[Any, datetime | None]) -> Incoming:  # fmt: skip
+         external: dict[str, str] | None, envelope: dict[str, Any]) -> Incoming:  # fmt: skip
     """One alert of the envelope; a refusal names the field relative to the alert."""
     a = n.obj(item, "")
     get = a.get
@@ -99,8 +97,8 @@ def _one(item: Any, source: str, group_status: str, common: dict[str, str], comm
         ann.get("threshold") or lbls.get("threshold"),
         _users(ann),
         links,
-        _time(a, "startsAt", times),
-        _time(a, "endsAt", times),
+        _time(a, "startsAt"),
+        _time(a, "endsAt"),
         {**envelope, "alert": a},
     )
 
@@ -128,13 +126,15 @@ def _link(links: list[dict[str, str]], href: Any, text: str) -> None:
         links.append(found)
 
 
-def _time(a: dict[str, Any], key: str, seen: dict[Any, datetime | None]) -> datetime | None:
+def _time(a: dict[str, Any], key: str) -> datetime | None:
     value = a.get(key)
-    if not isinstance(value, str):
-        return n.timestamp(a, key, "")
-    if value not in seen:
-        seen[value] = n.timestamp(a, key, "")
-    return seen[value]
+    return _stamp(key, value) if isinstance(value, str) else n.timestamp(a, key, "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _stamp(key: str, value: str) -> datetime | None:
+    """A timestamp text, read once however many alerts share it (a refusal is not kept)."""
+    return n.timestamp({key: value}, key, "")
 
 
 # --- the quick check on the way in --------------------------------------------------------------
@@ -179,12 +179,6 @@ class _Webhook(msgspec.Struct, forbid_unknown_fields=True):
 _decoder = msgspec.json.Decoder(_Webhook)
 
 
-@functools.lru_cache(maxsize=4096)
-def _timestamp(value: str) -> datetime | None:
-    """A timestamp the parser takes (a storm's alerts share a few: each is read once; a refusal is not kept)."""
-    return n.timestamp({"t": value}, "t", "")
-
-
 def check(body: bytes) -> int | None:
     """How many alerts `parse` will take from this body, or None when only `parse` itself can tell."""
     try:
@@ -201,9 +195,9 @@ def check(body: bytes) -> int | None:
             _value(ann)
             _users(ann)
             if a.startsAt:
-                _timestamp(a.startsAt)
+                _stamp("startsAt", a.startsAt)
             if a.endsAt:
-                _timestamp(a.endsAt)
+                _stamp("endsAt", a.endsAt)
     except n.PayloadError:
         return None
     return len(hook.alerts)
