@@ -28,6 +28,7 @@ run: $(SYNCED)
 lint: $(SYNCED)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy warroom
+	$(VENV)/bin/lint-imports --no-cache
 
 test: $(SYNCED)
 	bash scripts/prepare-test-env.sh

@@ -28,10 +28,10 @@ import psycopg
 import yaml
 from sqlalchemy import insert, select
 
+from warroom.compose import context
 from warroom.domain.clock import SystemClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.policy.loader import read_policy_file
 from warroom.store.db import Database
 from warroom.store.engine_models import Timer
@@ -88,7 +88,7 @@ def run_one(backend: str, window: float, workers: int, folder: Path, api_rate: f
         upgrade(url)
         policy_file = folder / "bench-policy.yaml"
         policy_file.write_text(yaml.safe_dump(QUIET), encoding="utf-8")
-        ctx = Context(Database(url), read_policy_file(policy_file), SystemClock())
+        ctx = context(Database(url), read_policy_file(policy_file), SystemClock())
         started = time.perf_counter()
         ids = [
             service.declare(ctx, DeclareRequest(severity="P1", title=f"open {i}", by="bench")).id

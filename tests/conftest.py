@@ -16,11 +16,12 @@ import httpx
 import psycopg
 import pytest
 
+from warroom.compose import context
 from warroom.domain.clock import FakeClock
-from warroom.incidents.service import Context
 from warroom.policy import load_policy
 from warroom.store.db import Database
 from warroom.store.migrate import upgrade
+from warroom.store.unit import Context
 
 PG_ADMIN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
@@ -106,7 +107,7 @@ def clock() -> FakeClock:
 
 
 def make_context(url: str, policy: str, clock: FakeClock) -> Context:
-    return Context(db=Database(url), policy=load_policy(policy), clock=clock)
+    return context(db=Database(url), policy=load_policy(policy), clock=clock)
 
 
 @pytest.fixture

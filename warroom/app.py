@@ -17,11 +17,12 @@ from warroom.api import engine as engine_api
 from warroom.api import incidents as incidents_api
 from warroom.api import notifications as notifications_api
 from warroom.api import problems
-from warroom.domain.clock import SystemClock, iso_z
-from warroom.incidents.service import Context
-from warroom.policy import load_policy
+from warroom.compose import build_context
+from warroom.domain.clock import iso_z
+from warroom.engine.loop import EngineLoop
+from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
-from warroom.store.db import Database
+from warroom.store.unit import Context
 from warroom.web import routes as web_routes
 
 
@@ -93,10 +94,6 @@ class Warroom(FastAPI):
         await self.alert_webhooks(scope, receive, send)
 
 
-def build_context(settings: Settings) -> Context:
-    return Context(db=Database(settings.database_url), policy=load_policy(settings.policy), clock=SystemClock())
-
-
 def serving_app() -> FastAPI:
     """The application as `warroom serve` runs it: a long-lived process (see `serving` below)."""
     return create_app(serving=True)
@@ -108,9 +105,6 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from warroom.engine.loop import EngineLoop
-        from warroom.notify import loop as notify_loop
-
         engine = EngineLoop(ctx, worker_id=settings.worker_id, interval=settings.engine_interval)
         app.state.engine = engine if settings.engine_enabled else None
         if settings.engine_enabled:

@@ -12,13 +12,14 @@ import pytest
 import yaml
 
 from tests.conftest import START, fresh_database
+from warroom.compose import context
 from warroom.domain.clock import FakeClock
 from warroom.engine.loop import EngineLoop
-from warroom.engine.people import Directory
-from warroom.incidents.service import Context
+from warroom.oncall.directory import Directory
 from warroom.policy.loader import parse_policy
 from warroom.policy.model import Policy
 from warroom.store.db import Database
+from warroom.store.unit import Context
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILLS = ROOT / "examples" / "drills"
@@ -87,7 +88,7 @@ def make_ctx(engine_url: str, fake_clock: FakeClock) -> Iterator[Callable[..., C
     def make(policy: Policy | None = None) -> Context:
         db = Database(engine_url)
         made.append(db)
-        return Context(db=db, policy=policy or small_policy(), clock=fake_clock)
+        return context(db=db, policy=policy or small_policy(), clock=fake_clock)
 
     yield make
     for db in made:

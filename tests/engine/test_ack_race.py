@@ -17,16 +17,17 @@ import pytest
 from sqlalchemy import select
 
 from tests.engine.conftest import advance, loop_for, small_policy
+from warroom.compose import context
 from warroom.domain.clock import FakeClock, SystemClock
 from warroom.engine import firing, planner, timers
 from warroom.engine.loop import EngineLoop
-from warroom.engine.people import Directory
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
+from warroom.oncall.directory import Directory
 from warroom.store.db import Database
 from warroom.store.engine_models import Page, Timer
 from warroom.store.models import Incident, TimelineEntry
+from warroom.store.unit import Context
 
 
 def _tier2_claimed(ctx: Context) -> tuple[str, int, EngineLoop]:
@@ -62,7 +63,7 @@ def test_a_tier_firing_during_an_ack_waits_for_it_and_pages_nobody(
         inside.set()
         release.wait(10)  # the ack transaction holds the incident lock here, not yet committed
 
-    monkeypatch.setattr(planner, "on_entries", held_ack)
+    monkeypatch.setattr(ctx, "subscribers", tuple(held_ack if s is real else s for s in ctx.subscribers))
     acker = threading.Thread(target=service.acknowledge, args=(ctx, iid, "pat"))
     acker.start()
     assert inside.wait(10)
@@ -130,7 +131,7 @@ def test_random_acks_against_two_busy_workers_never_leave_a_page_after_the_ack(e
             }
         },
     )
-    ctx = Context(Database(engine_url), policy, SystemClock())
+    ctx = context(Database(engine_url), policy, SystemClock())
     stop = threading.Event()
     loops = [
         EngineLoop(ctx, worker_id=f"w{i}", directory=Directory({"primary": "pat", "backup": "bo"}), interval=0.05)

@@ -21,19 +21,21 @@ from sqlalchemy.orm import Session
 from tests.conftest import Server
 from tests.engine.conftest import SMALL, advance, loop_for, small_policy
 from warroom.app import create_app
+from warroom.compose import context
 from warroom.domain.clock import FakeClock
 from warroom.drill.runner import Action, run
 from warroom.drill.scenario import parse_scenario
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.policy import load_policy
 from warroom.policy.model import Policy
 from warroom.settings import Settings
+from warroom.store import unit
 from warroom.store.db import Database
 from warroom.store.engine_models import Page, Timer
 from warroom.store.migrate import upgrade
 from warroom.store.models import Incident
+from warroom.store.unit import Context
 
 START = "2026-05-07T14:00:00Z"
 
@@ -193,7 +195,7 @@ def _restart(ctx: Context, incident_id: str) -> None:
         inc = service.get_for_update(session, incident_id)
         service.restart_watch(session, inc, now, "alertmanager", "HighErrorRate fired again")
 
-    service.run(ctx, apply)
+    unit.run(ctx, apply)
 
 
 def test_a_new_alert_restarts_the_quiet_window(make_ctx: Callable[..., Context]) -> None:
@@ -280,7 +282,7 @@ def test_engine_cli_lists_timers_and_pages(tmp_path: Path, sqlite_template: Path
     db = tmp_path / "cli.db"
     db.write_bytes(sqlite_template.read_bytes())
     url = f"sqlite:///{db}"
-    ctx = Context(Database(url), load_policy("nself"), FakeClock(datetime(2026, 5, 7, 14, 17, tzinfo=UTC)))
+    ctx = context(Database(url), load_policy("nself"), FakeClock(datetime(2026, 5, 7, 14, 17, tzinfo=UTC)))
     iid = service.declare(ctx, DeclareRequest(severity="P0", title="Auth down", by="mon")).id
     loop_for(ctx, fixed={"primary-on-call": "user-a"}).tick()
     ctx.db.dispose()

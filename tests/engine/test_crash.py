@@ -18,14 +18,15 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from warroom.compose import context
 from warroom.domain.clock import SystemClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.policy.loader import read_policy_file
 from warroom.store.db import Database
 from warroom.store.engine_models import Effect, Page, Timer
 from warroom.store.models import TimelineEntry
+from warroom.store.unit import Context
 
 pytestmark = pytest.mark.pg
 
@@ -74,7 +75,7 @@ def _finished(db: Database) -> int:
 def _setup(pg_engine_url: str, tmp_path: Path) -> tuple[Context, dict[str, str], list[str]]:
     policy_file = tmp_path / "fast.yaml"
     policy_file.write_text(yaml.safe_dump(FAST), encoding="utf-8")
-    ctx = Context(Database(pg_engine_url), read_policy_file(policy_file), SystemClock())
+    ctx = context(Database(pg_engine_url), read_policy_file(policy_file), SystemClock())
     ids = [
         service.declare(ctx, DeclareRequest(severity="P0", title=f"outage {i}", by="mon")).id for i in range(INCIDENTS)
     ]

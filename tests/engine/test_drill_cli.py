@@ -54,7 +54,7 @@ print(json.dumps(seen))
 
 def test_a_drill_does_not_load_the_server_or_http_stack() -> None:
     loaded = _modules_after(["drill", str(DRILLS / "so1-alert-storm.yaml"), "--json"])
-    assert {"warroom.cli.drill", "warroom.drill.runner", "warroom.intake.pipeline"} <= loaded
+    assert {"warroom.cli.drill", "warroom.drill.runner", "warroom.intake.batch"} <= loaded
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(("warroom.app", "warroom.api")))
     assert heavy == []
     assert not {"warroom.cli.engine", "warroom.cli.incidents", "warroom.cli.notify", "warroom.cli.server"} & loaded

@@ -19,19 +19,19 @@ from sqlalchemy import select
 from tests.conftest import Server
 from tests.engine.conftest import small_policy
 from warroom.app import create_app
+from warroom.domain.errors import Invalid, NotFound
 from warroom.engine.loop import EngineLoop
-from warroom.engine.people import Directory
 from warroom.incidents import service
-from warroom.incidents.errors import Invalid, NotFound
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.oncall import rotation
 from warroom.oncall import service as oncall
+from warroom.oncall.directory import Directory
 from warroom.oncall.rotation import DAY, WEEK, Layer, Override, Rota, RotationError
 from warroom.oncall.schemas import LayerRequest, OverrideRequest
 from warroom.settings import Settings
 from warroom.store.engine_models import Page
 from warroom.store.migrate import upgrade
+from warroom.store.unit import Context
 
 
 def at(text: str) -> datetime:

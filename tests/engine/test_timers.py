@@ -16,10 +16,10 @@ from warroom.engine import timers
 from warroom.engine.timers import Plan
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.store.engine_models import Effect, Page, Timer
 from warroom.store.models import TimelineEntry
 from warroom.store.notify_models import Outbox
+from warroom.store.unit import Context
 
 
 def _plan(ctx: Context, key: str, minutes: float, kind: str = "noop") -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS, Server, fresh_database
+from warroom.compose import context
 from warroom.domain.clock import SystemClock
-from warroom.incidents.service import Context
 from warroom.intake import integrations
 from warroom.intake.parsers import SOURCES
 from warroom.policy import load_policy
@@ -30,7 +30,7 @@ def payload(name: str) -> Any:
 
 def make_tokens(url: str, policy: str) -> dict[str, str]:
     """One integration per source on the server's database; returns source → secret."""
-    ctx = Context(db=Database(url), policy=load_policy(policy), clock=SystemClock())
+    ctx = context(db=Database(url), policy=load_policy(policy), clock=SystemClock())
     try:
         tag = uuid.uuid4().hex[:6]
         return {s: integrations.add(ctx, s, f"{s}-{tag}", "tests").token for s in SOURCES}

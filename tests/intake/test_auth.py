@@ -9,8 +9,8 @@ import json
 import httpx
 
 from tests.intake.conftest import PROBLEM, Intake, payload, unique
+from warroom.compose import context
 from warroom.domain.clock import SystemClock
-from warroom.incidents.service import Context
 from warroom.intake import integrations
 from warroom.policy import load_policy
 from warroom.store.db import Database
@@ -45,7 +45,7 @@ def test_missing_wrong_or_foreign_secret_is_401_and_nothing_is_stored(intake: In
 
 
 def test_removed_integration_stops_working_and_only_a_hash_is_kept(intake: Intake) -> None:
-    ctx = Context(db=Database(intake.server.db_url), policy=load_policy("nself"), clock=SystemClock())
+    ctx = context(db=Database(intake.server.db_url), policy=load_policy("nself"), clock=SystemClock())
     try:
         name = unique("tmp")
         created = integrations.add(ctx, "generic", name, "tests")
@@ -65,7 +65,7 @@ def test_removed_integration_stops_working_and_only_a_hash_is_kept(intake: Intak
 
 
 def test_sentry_signature(intake: Intake) -> None:
-    ctx = Context(db=Database(intake.server.db_url), policy=load_policy("nself"), clock=SystemClock())
+    ctx = context(db=Database(intake.server.db_url), policy=load_policy("nself"), clock=SystemClock())
     name, secret = unique("sentry"), "client-secret-from-sentry"
     try:
         integrations.add(ctx, "sentry", name, "tests", signing_secret=secret)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from warroom.compose import context
 from warroom.domain.clock import FakeClock
 from warroom.incidents import service as incidents
-from warroom.incidents.service import Context
 from warroom.intake import service
 from warroom.policy import load_policy
+from warroom.store.unit import Context
 
 
 def alert(service_name: str, fp: str, **extra: Any) -> dict[str, Any]:
@@ -18,7 +19,7 @@ def alert(service_name: str, fp: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_grouping_window_and_held_groups_on_a_fake_clock(ctx: Context, clock: FakeClock) -> None:
-    so1 = Context(db=ctx.db, policy=load_policy("so1"), clock=clock)
+    so1 = context(db=ctx.db, policy=load_policy("so1"), clock=clock)
     (a,) = service.ingest_payload(so1, "generic", alert("api", "a1"))
     assert a["incident_id"], "the first group declares at once"
     (b,) = service.ingest_payload(so1, "generic", alert("cache", "c1"))
@@ -37,7 +38,7 @@ def test_grouping_window_and_held_groups_on_a_fake_clock(ctx: Context, clock: Fa
 
 
 def test_storm_threshold_counts_alerts_across_services(ctx: Context, clock: FakeClock) -> None:
-    so1 = Context(db=ctx.db, policy=load_policy("so1"), clock=clock)
+    so1 = context(db=ctx.db, policy=load_policy("so1"), clock=clock)
     first = service.ingest_payload(so1, "generic", {"alerts": [alert(f"s{i}", f"f{i}") for i in range(12)]})
     incidents_seen = {r["incident_id"] for r in first}
     assert len(incidents_seen) == 1 and None not in incidents_seen
@@ -53,8 +54,8 @@ def test_storm_threshold_counts_alerts_across_services(ctx: Context, clock: Fake
 
 
 def test_stale_groups_are_closed(ctx: Context, clock: FakeClock) -> None:
-    from warroom.incidents.service import run
-    from warroom.intake.pipeline import close_stale
+    from warroom.intake.ingest import close_stale
+    from warroom.store.unit import run
 
     (info,) = service.ingest_payload(ctx, "generic", {"summary": "disk 60%", "service": "disk", "severity": "info"})
     (hot,) = service.ingest_payload(ctx, "generic", alert("web", "w1"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.intake.conftest import Intake, unique
-from warroom.incidents.errors import Invalid
+from warroom.domain.errors import Invalid
 from warroom.intake.silences import parse_matcher, parse_matchers
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from warroom.domain import triage as tri
-from warroom.domain.triage import Signal, classify
 from warroom.policy import load_policy
+from warroom.policy import triage as tri
 from warroom.policy.model import Policy, TriageMatch, TriageRule
+from warroom.policy.triage import Signal, classify
 
 NSELF = load_policy("nself")
 SO1 = load_policy("so1")

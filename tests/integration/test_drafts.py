@@ -13,11 +13,11 @@ import pytest
 
 from tests.conftest import make_context
 from warroom.domain.clock import FakeClock
+from warroom.domain.errors import Conflict, Invalid
 from warroom.incidents import drafts, service
-from warroom.incidents.errors import Conflict, Invalid
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
-from warroom.incidents.service import Context
 from warroom.policy import list_presets
+from warroom.store.unit import Context
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

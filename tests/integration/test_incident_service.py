@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from warroom.domain.clock import FakeClock
+from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.incidents import service
-from warroom.incidents.errors import Conflict, Invalid, NotFound
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
-from warroom.incidents.service import Context
 from warroom.store.models import Incident, TimelineEntry
+from warroom.store.unit import Context
 
 
 def declare(ctx: Context, severity: str = "P1", title: str = "Billing webhooks failing", **kw: object) -> str:

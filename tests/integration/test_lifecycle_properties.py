@@ -10,15 +10,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from warroom.compose import context
 from warroom.domain.clock import FakeClock
+from warroom.domain.errors import ServiceError
 from warroom.domain.lifecycle import OPEN_STATUSES, Status
 from warroom.incidents import service
-from warroom.incidents.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView
-from warroom.incidents.service import Context
 from warroom.policy import load_policy
 from warroom.store.db import Database
 from warroom.store.migrate import upgrade
+from warroom.store.unit import Context
 
 Command = Callable[[Context, str], object]
 
@@ -47,7 +48,7 @@ _tmp = Path(tempfile.mkdtemp(prefix="warroom-props-"))
 _URL = f"sqlite:///{_tmp / 'props.db'}"
 upgrade(_URL)
 _CLOCK = FakeClock(datetime(2026, 5, 7, 9, 0, tzinfo=UTC))
-_CTX = Context(db=Database(_URL), policy=load_policy("nself"), clock=_CLOCK)
+_CTX = context(db=Database(_URL), policy=load_policy("nself"), clock=_CLOCK)
 
 
 def _check(view: IncidentView) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,12 +25,11 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import START, free_port, fresh_database, make_context
 from warroom.domain.clock import FakeClock
-from warroom.engine import planner
-from warroom.incidents.service import Context
 from warroom.notify import contacts, routing
 from warroom.notify.settings import NotifySettings
 from warroom.oncall import service as oncall
 from warroom.oncall.schemas import LayerRequest
+from warroom.store.unit import Context
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
@@ -212,16 +211,7 @@ def settings() -> NotifySettings:
 
 @pytest.fixture
 def wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one-line hook, as the engine's planner calls it: every new timeline entry, in its transaction.
-
-    Harmless once the planner calls it itself: an entry is routed once per transaction."""
-    original = planner.plan_entries
-
-    def plan_entries(session: Any, policy: Any, entries: Any, now: datetime) -> None:
-        routing.on_entries(session, policy, entries, now)
-        original(session, policy, entries, now)
-
-    monkeypatch.setattr(planner, "plan_entries", plan_entries)
+    """Routing as the composition wires it (a subscriber of every unit of work), with its failures loud."""
     monkeypatch.setattr(routing, "STRICT", True)
 
 

@@ -16,12 +16,12 @@ from warroom.app import create_app
 from warroom.cli import app as cli_app
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.notify import views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.outbox import Message, enqueue
 from warroom.notify.settings import NotifySettings
 from warroom.settings import Settings, get_settings
+from warroom.store.unit import Context
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ import pytest
 from tests.conftest import fresh_database, make_context
 from tests.notify.conftest import BACKENDS, SmtpSink, WebhookSink, channel, person
 from warroom.domain.clock import FakeClock, SystemClock
-from warroom.incidents.service import Context
 from warroom.notify import views
 from warroom.notify.delivery import SendResult, apprise_send, deliver_due
 from warroom.notify.outbox import Message, enqueue
 from warroom.notify.settings import NotifySettings
+from warroom.store.unit import Context
 
 
 class Crash(BaseException):

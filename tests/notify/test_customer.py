@@ -8,13 +8,13 @@ import pytest
 
 from tests.notify.conftest import SmtpSink, WebhookSink, body_of, channel
 from warroom.domain.clock import FakeClock
+from warroom.domain.errors import Conflict
 from warroom.incidents import drafts, service
-from warroom.incidents.errors import Conflict
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
-from warroom.incidents.service import Context
 from warroom.notify import customer, views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.settings import NotifySettings
+from warroom.store.unit import Context
 
 
 def _clock(ctx: Context) -> FakeClock:

@@ -13,13 +13,13 @@ from tests.notify.conftest import SmtpSink, WebhookSink, body_of, channel, on_ca
 from warroom.domain.clock import FakeClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
-from warroom.incidents.service import Context
 from warroom.notify import views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.outbox import Message, enqueue
 from warroom.notify.routing import catch_up_pages
 from warroom.notify.settings import NotifySettings
 from warroom.store.engine_models import Page
+from warroom.store.unit import Context
 
 
 def _clock(ctx: Context) -> FakeClock:

@@ -13,12 +13,12 @@ from tests.notify.conftest import SmtpSink, WebhookSink
 from warroom.domain.clock import FakeClock, SystemClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.notify import contacts
 from warroom.notify.loop import DeliveryLoop
 from warroom.notify.settings import NotifySettings
 from warroom.oncall import service as oncall
 from warroom.oncall.schemas import LayerRequest
+from warroom.store.unit import Context
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "warroom" / "notify" / "contacts.example.yaml"
 

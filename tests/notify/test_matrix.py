@@ -11,11 +11,11 @@ from warroom.domain.clock import FakeClock
 from warroom.engine.loop import EngineLoop
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.notify import views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.settings import NotifySettings
 from warroom.store.engine_models import Page
+from warroom.store.unit import Context
 
 
 def _setup(ctx: Context, webhook: WebhookSink) -> None:

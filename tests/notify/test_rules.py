@@ -12,13 +12,13 @@ from tests.notify.conftest import WebhookSink, channel, on_call, person
 from warroom.domain.clock import FakeClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.notify import contacts, views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.routing import catch_up_pages
 from warroom.notify.rules import Rule, RuleError, backoff, choose, parse_quiet_hours, quiet_until
 from warroom.notify.settings import NotifySettings
 from warroom.store.engine_models import Page
+from warroom.store.unit import Context
 
 NIGHT = datetime(2026, 5, 7, 21, 30, tzinfo=UTC)  # 23:30 in Berlin (CEST)
 

@@ -9,10 +9,10 @@ from warroom.domain.clock import FakeClock
 from warroom.engine.loop import EngineLoop
 from warroom.incidents import drafts, service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
 from warroom.notify import views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.settings import NotifySettings
+from warroom.store.unit import Context
 
 WAR_ROOM = "slack/incident-2026-05-07-billing-webhooks-failing"
 

@@ -25,14 +25,13 @@ from starlette.types import Scope, Send
 
 from warroom.api.deps import ctx
 from warroom.api.problems import problem
-from warroom.incidents.service import Context
 from warroom.intake import inbox, service
 from warroom.intake import integrations as integ
 from warroom.intake.config import get_intake_settings
 from warroom.intake.inbox import Accepted
+from warroom.intake.ingest import Refused
 from warroom.intake.normal import PayloadError
 from warroom.intake.parsers import CHECKS, PARSERS, SOURCES
-from warroom.intake.pipeline import Refused
 from warroom.intake.schemas import (
     ActorBody,
     AlertDetail,
@@ -49,6 +48,7 @@ from warroom.intake.schemas import (
     SilenceView,
 )
 from warroom.intake.writer import Stored, Writer
+from warroom.store.unit import Context
 
 log = logging.getLogger("warroom.intake")
 router = APIRouter(prefix="/api/v1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from warroom.incidents.service import Context
+from warroom.store.unit import Context
 
 
 def ctx(request: Request) -> Context:

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from warroom.api.deps import ctx
 from warroom.engine import views
 from warroom.engine.views import EngineView, PageView, TimerView
-from warroom.incidents.service import Context
 from warroom.oncall import service as oncall
 from warroom.oncall.schemas import LayerRequest, OnCallView, OverrideRequest, OverrideView, ScheduleView
+from warroom.store.unit import Context
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(ctx)]

@@ -32,7 +32,7 @@ from warroom.incidents.schemas import (
     UpdateRequest,
     UpdateView,
 )
-from warroom.incidents.service import Context
+from warroom.store.unit import Context
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Ctx = Annotated[Context, Depends(ctx)]

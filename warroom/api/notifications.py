@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.api.deps import ctx
-from warroom.incidents.service import Context
 from warroom.notify import contacts, customer, views
 from warroom.notify.contacts import (
     ChannelRequest,
@@ -20,6 +19,7 @@ from warroom.notify.contacts import (
     RuleRequest,
 )
 from warroom.notify.views import NotificationView
+from warroom.store.unit import Context
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Context, Depends(ctx)]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from warroom.incidents.errors import ServiceError
+from warroom.domain.errors import ServiceError
 
 PROBLEM = "application/problem+json"
 

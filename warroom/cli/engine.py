@@ -15,15 +15,15 @@ from warroom.cli.http import ApiClient
 from warroom.cli.root import app, console, err_console, fail
 from warroom.domain.clock import ensure_utc, iso_z
 from warroom.domain.durations import DurationError, parse_fixed
+from warroom.domain.errors import ServiceError
 from warroom.engine.views import PageView, TimerView
-from warroom.incidents.errors import ServiceError
-from warroom.incidents.service import Context
 from warroom.oncall.schemas import LayerRequest, OnCallView, OverrideRequest, OverrideView, ScheduleView
 from warroom.settings import get_settings
+from warroom.store.unit import Context
 
 
 def _context() -> Context:
-    from warroom.app import build_context
+    from warroom.compose import build_context
     from warroom.policy.loader import PolicyError
 
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from warroom.incidents.errors import Conflict, Invalid, NotFound, ServiceError
+from warroom.domain.errors import Conflict, Invalid, NotFound, ServiceError
 
 _ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
 

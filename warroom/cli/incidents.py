@@ -16,7 +16,7 @@ from rich.table import Column, Table
 from warroom.cli.backend import Backend, connect
 from warroom.cli.root import app, console, fail
 from warroom.domain.clock import hhmm_utc
-from warroom.incidents.errors import ServiceError
+from warroom.domain.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView, TimelineView
 from warroom.policy import PolicyError
 from warroom.settings import get_settings

@@ -17,8 +17,8 @@ from rich.table import Table
 from warroom.cli.http import ApiClient
 from warroom.cli.incidents import BY, JSON, default_actor, handled
 from warroom.cli.root import app, console, fail
-from warroom.incidents.service import Context
 from warroom.settings import get_settings
+from warroom.store.unit import Context
 
 integration_app = typer.Typer(help="Alert senders and their secrets.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts, alert groups and their triage, dead letters.", no_args_is_help=True)
@@ -31,7 +31,7 @@ M = TypeVar("M")
 
 
 def _context() -> Context:
-    from warroom.app import build_context
+    from warroom.compose import build_context
 
     return build_context(get_settings())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warroom.app import build_context
+from warroom.compose import build_context
 from warroom.incidents import drafts, service
 from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (

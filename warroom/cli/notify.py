@@ -18,8 +18,7 @@ from rich.table import Table
 from warroom.cli.http import ApiClient
 from warroom.cli.root import app, console, err_console, fail
 from warroom.domain.clock import iso_z
-from warroom.incidents.errors import ServiceError
-from warroom.incidents.service import Context
+from warroom.domain.errors import ServiceError
 from warroom.notify.contacts import (
     ChannelRequest,
     ChannelView,
@@ -31,10 +30,11 @@ from warroom.notify.contacts import (
 )
 from warroom.notify.views import NotificationView
 from warroom.settings import get_settings
+from warroom.store.unit import Context
 
 
 def _context() -> Context:
-    from warroom.app import build_context
+    from warroom.compose import build_context
     from warroom.policy.loader import PolicyError
 
     try:

@@ -47,3 +47,8 @@ def iso_z(value: datetime) -> str:
 
 def hhmm_utc(value: datetime) -> str:
     return ensure_utc(value).strftime("%H:%M UTC")
+
+
+def stamp(at: datetime) -> str:
+    """A compact, sortable form of a moment for use inside keys."""
+    return at.strftime("%Y%m%dT%H%M%S") + (f".{at.microsecond:06d}" if at.microsecond else "")

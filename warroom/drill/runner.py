@@ -21,18 +21,19 @@ from typing import Any
 from sqlalchemy import bindparam, event, select
 
 from warroom.domain.clock import FakeClock, iso_z
+from warroom.domain.errors import Invalid, ServiceError
+from warroom.engine import planner
 from warroom.engine.loop import EngineLoop
-from warroom.engine.people import Directory
 from warroom.incidents import service
-from warroom.incidents.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest
-from warroom.incidents.service import Context
-from warroom.notify import routing
+from warroom.intake import service as intake
 from warroom.oncall import service as oncall
+from warroom.oncall.directory import Directory
 from warroom.oncall.schemas import LayerRequest
 from warroom.policy.model import Policy
 from warroom.store.db import Database
 from warroom.store.models import Incident, TimelineEntry
+from warroom.store.unit import Context
 
 from .scenario import Event, LayerSpec, Scenario, ScenarioError
 
@@ -185,12 +186,11 @@ class Drill:
         path = folder / "drill.db"
         shutil.copyfile(_template_db(), path)
         self.db = Database(f"sqlite:///{path}")
-        # Nothing is delivered in a drill: its sessions write no notification outbox.
-        self.db.sessions.configure(info={routing.OFF: True})
         event.listen(self.db.engine, "connect", _fast)
         self.reader = sqlite3.connect(str(path), check_same_thread=False)
         self.clock = FakeClock(scenario.start)
-        self.ctx = Context(self.db, policy, self.clock)
+        # Nothing is delivered in a drill: the planner alone hears of changes (no notification outbox).
+        self.ctx = Context(self.db, policy, self.clock, subscribers=(planner.on_entries,))
         self.loop = EngineLoop(
             self.ctx,
             worker_id="drill",
@@ -271,8 +271,6 @@ class Drill:
         self.clock.set(max(until, self.clock.now()))
 
     def _release(self) -> None:
-        from warroom.intake import service as intake
-
         if not intake.release_held_groups(self.ctx):
             raise RuntimeError(f"alert groups held until {self._next_hold()} were not released")
         self._adopt()
@@ -354,9 +352,6 @@ class Drill:
 
     def _alert(self, ev: Event, at: datetime) -> None:
         """Post a sender's payload through the intake pipeline, as its webhook would, and show each alert's fate."""
-        from warroom.incidents.errors import Invalid
-        from warroom.intake import service as intake
-
         a = ev.args
         self.intake = True
         self._collect()  # each alert's line comes before what it caused

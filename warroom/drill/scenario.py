@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
+from warroom.intake.normal import PayloadError
+from warroom.intake.parsers import PARSERS, SOURCES
 
 ACTIONS = (
     "declare",
@@ -150,9 +152,6 @@ def _check_alert(ev: Event) -> None:
 
     Checked when the scenario loads, so a typo in a payload fails before the drill runs.
     """
-    from warroom.intake.normal import PayloadError
-    from warroom.intake.parsers import PARSERS, SOURCES
-
     if ev.incident is not None:
         raise ScenarioError(
             f"{ev.label()}: an alert cannot name an incident; it joins one through the policy's grouping "

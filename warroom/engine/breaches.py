@@ -11,12 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from warroom.domain.clock import hhmm_utc, iso_z
+from warroom.domain.clock import hhmm_utc, iso_z, stamp
 from warroom.engine import escalation
 from warroom.engine.facts import Facts, load
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
-from warroom.incidents.service import compute_clocks
+from warroom.engine.timers import Plan
+from warroom.incidents.views import compute_clocks
 from warroom.store.engine_models import Page, Timer
 from warroom.store.models import Incident
 

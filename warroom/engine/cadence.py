@@ -15,12 +15,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from warroom.domain.clock import hhmm_utc, iso_z
+from warroom.domain.clock import hhmm_utc, iso_z, stamp
 from warroom.domain.durations import format_seconds
 from warroom.engine import timers
 from warroom.engine.facts import Facts, load, recipients
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
+from warroom.engine.timers import Plan
 from warroom.policy.model import Cadence, Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident

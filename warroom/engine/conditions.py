@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from warroom.domain.clock import stamp
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.engine.facts import Facts, load
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
+from warroom.engine.timers import Plan
 from warroom.policy.model import Condition, Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident

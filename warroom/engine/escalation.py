@@ -10,11 +10,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from warroom.domain.clock import stamp
 from warroom.engine import timers
 from warroom.engine.facts import is_open
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
-from warroom.incidents.service import entry
+from warroom.engine.timers import Plan
+from warroom.incidents.record import entry
 from warroom.policy.model import Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from warroom.engine.people import Directory, Reached
-from warroom.incidents.service import entry
+from warroom.incidents.record import entry
+from warroom.oncall.directory import Directory, Reached
 from warroom.policy.model import Policy
 from warroom.store.db import insert_new
 from warroom.store.engine_models import Effect, Page, Timer

@@ -14,10 +14,7 @@ per transaction, so one bad timer never holds back or undoes the others.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,11 +24,12 @@ from sqlalchemy.orm import Session
 
 from warroom.engine import breaches, cadence, conditions, escalation, phases, planner, postmortem, timers, watch
 from warroom.engine.firing import Firing
-from warroom.engine.people import Directory
-from warroom.incidents.service import NEW_ENTRIES, Context
 from warroom.notify import contacts, routing
+from warroom.oncall.directory import Directory
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
+from warroom.store.unit import Context, publish
+from warroom.store.workers import default_worker_id
 
 log = logging.getLogger("warroom.engine")
 
@@ -66,10 +64,6 @@ def _lock(session: Session, chunk: list[tuple[int, str | None]]) -> tuple[dict[s
         select(Timer).where(Timer.id.in_(timer_ids)).order_by(Timer.id).with_for_update().execution_options(**fresh)
     )
     return {i.id: i for i in incs}, {t.id: t for t in held}
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass
@@ -200,9 +194,7 @@ class EngineLoop:
         t.finished_at = now
         t.outcome = outcome[:2000]
         t.claimed_until = None
-        new = session.info.pop(NEW_ENTRIES, [])
-        if new:
-            planner.plan_entries(session, self.ctx.policy, new, now)
+        publish(session, self.ctx, now)
         return outcome, (now - t.due_at).total_seconds()
 
     def next_due(self) -> datetime | None:
@@ -219,7 +211,7 @@ class EngineLoop:
         stop = stop or self._stop
         self.stats.running = True
         self.stats.started_at = self.ctx.clock.now()
-        planner.add_listener(self.wake)
+        planner.timers_planned.connect(self.wake)
         over = threading.Event()
         helpers = [
             threading.Thread(target=self._run_one, args=(stop, over), name=f"warroom-engine-{n}", daemon=True)
@@ -234,7 +226,7 @@ class EngineLoop:
             self._signal.set()
             for h in helpers:
                 h.join(30)
-            planner.remove_listener(self.wake)
+            planner.timers_planned.disconnect(self.wake)
             self.stats.running = False
 
     def _run_one(self, stop: threading.Event, over: threading.Event) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from warroom.domain.clock import stamp
 from warroom.engine.facts import Facts, load
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
+from warroom.engine.timers import Plan
 from warroom.policy.model import Phase, Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident

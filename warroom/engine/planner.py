@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warroom.engine import (
@@ -27,13 +26,10 @@ from warroom.engine import (
 )
 from warroom.engine import facts as facts_mod
 from warroom.engine.timers import Plan
-from warroom.notify import routing as notify_routing
 from warroom.policy.model import Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident, TimelineEntry
-
-if TYPE_CHECKING:
-    from warroom.incidents.service import Context
+from warroom.store.unit import Signal
 
 ENGINE_KINDS = frozenset(
     {
@@ -54,16 +50,14 @@ QUIET_KINDS = frozenset({"note", "correction", "role"})
 MANAGED = (breaches.PREFIX, cadence.PREFIX, conditions.PREFIX, watch.PREFIX, phases.PREFIX, postmortem.PREFIX)
 
 
-def on_entries(session: Session, ctx: Context, entries: list[TimelineEntry], now: datetime) -> None:
-    """Called in the transaction of every incident change with the timeline entries it wrote."""
-    plan_entries(session, ctx.policy, entries, now)
+timers_planned = Signal("timers")
+"""new timers were committed; one may be due at once (the engine loop of this process wakes)"""
 
 
-def plan_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
+def on_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
+    """The subscriber: called in the transaction of every incident change with the timeline entries it wrote."""
     if not entries:
         return
-    # What people and channels must be told is written to the outbox in this same transaction.
-    notify_routing.on_entries(session, policy, entries, now)
     session.flush()  # entry ids name the event-driven timers
     by_incident: dict[str, list[TimelineEntry]] = defaultdict(list)
     for e in entries:
@@ -77,7 +71,7 @@ def plan_entries(session: Session, policy: Policy, entries: list[TimelineEntry],
             reconcile(session, policy, inc, now)
             touched = True
     if touched:
-        _wake_after_commit(session)
+        timers_planned.raise_after_commit(session)
 
 
 def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[TimelineEntry], now: datetime) -> bool:
@@ -136,29 +130,3 @@ def reconcile(session: Session, policy: Policy, inc: Incident, now: datetime) ->
 
 def _has_family(keys: set[str], family: str) -> bool:
     return any(k.startswith(family) for k in keys)
-
-
-# --- waking the in-process loop -----------------------------------------------------------------
-
-_listeners: list[Any] = []
-
-
-def add_listener(callback: Any) -> None:
-    _listeners.append(callback)
-
-
-def remove_listener(callback: Any) -> None:
-    if callback in _listeners:
-        _listeners.remove(callback)
-
-
-def _notify(_: Session) -> None:
-    for callback in list(_listeners):
-        callback()
-
-
-def _wake_after_commit(session: Session) -> None:
-    """New timers may be due at once: wake a loop in this process as soon as they are visible."""
-    if _listeners and not session.info.get("warroom.engine.wake"):
-        session.info["warroom.engine.wake"] = True
-        event.listen(session, "after_commit", _notify, once=True)

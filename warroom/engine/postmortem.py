@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from warroom.domain.clock import iso_z
+from warroom.domain.clock import iso_z, stamp
 from warroom.domain.durations import format_seconds
 from warroom.domain.lifecycle import Status
 from warroom.engine.facts import Facts, recipients
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
+from warroom.engine.timers import Plan
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
 

@@ -37,11 +37,6 @@ class Plan:
     family: str | None = None
 
 
-def stamp(at: datetime) -> str:
-    """A compact, sortable form of a moment for use inside keys."""
-    return at.strftime("%Y%m%dT%H%M%S") + (f".{at.microsecond:06d}" if at.microsecond else "")
-
-
 def schedule(session: Session, incident_id: str | None, plans: Sequence[Plan], now: datetime) -> None:
     """Insert the planned timers. An existing key is left alone, except a cancelled one, which is revived."""
     if not plans:

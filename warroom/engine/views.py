@@ -8,14 +8,14 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import select
 
+from warroom.domain.errors import Invalid, NotFound
+from warroom.domain.view import View
 from warroom.engine import facts as facts_mod
 from warroom.engine import phases
 from warroom.engine.timers import LIVE
-from warroom.incidents.errors import Invalid, NotFound
-from warroom.incidents.schemas import View
-from warroom.incidents.service import Context
 from warroom.store.engine_models import Page, Timer
 from warroom.store.models import Incident
+from warroom.store.unit import Context
 
 STATES = ("pending", "claimed", "done", "cancelled", "failed")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from warroom.domain.clock import hhmm_utc, iso_z
+from warroom.domain.clock import hhmm_utc, iso_z, stamp
 from warroom.domain.lifecycle import Status
 from warroom.engine.facts import Facts, recipients
 from warroom.engine.firing import Firing
-from warroom.engine.timers import Plan, stamp
+from warroom.engine.timers import Plan
 from warroom.policy.model import Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident

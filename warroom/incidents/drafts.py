@@ -12,14 +12,15 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from warroom.domain.errors import Conflict, Invalid
 from warroom.incidents import context as template_context
-from warroom.incidents.errors import Conflict, Invalid
+from warroom.incidents.record import load
 from warroom.incidents.schemas import UpdateView
-from warroom.incidents.service import Context, _get, post_update
-from warroom.notify import customer
+from warroom.incidents.updates import post_update
 from warroom.policy.model import Policy
 from warroom.policy.templates import render
 from warroom.store.models import Incident, Update
+from warroom.store.unit import Context
 
 Audience = Literal["internal", "external", "executive"]
 
@@ -97,7 +98,7 @@ def _render(session: Session, ctx: Context, inc: Incident, kind: str, text: str,
 
 def draft(ctx: Context, incident_id: str, kind: str, by: str, text: str = "", next_step: str = "") -> Draft:
     with ctx.db.unit() as session:
-        return _render(session, ctx, _get(session, incident_id), kind, text, next_step, by)
+        return _render(session, ctx, load(session, incident_id), kind, text, next_step, by)
 
 
 def post(
@@ -108,7 +109,6 @@ def post(
     audience = KINDS[kind]
     if audience is None:
         raise Invalid(f"{kind} is a document, not a post; nothing to record as an update", field="kind")
-    message = final if final and final.strip() else draft(ctx, incident_id, kind, by, text, next_step).text
-    if kind == "customer_email":
-        customer.on_posted(ctx, incident_id, by, message)
-    return post_update(ctx, incident_id, audience, message, by, next_step)
+    rendered = draft(ctx, incident_id, kind, by, text, next_step)
+    message = final if final and final.strip() else rendered.text
+    return post_update(ctx, incident_id, audience, message, by, next_step, draft=kind, subject=rendered.subject)

@@ -5,19 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.domain.clock import iso_z
+from warroom.domain.view import View
 
 Audience = Literal["internal", "external", "executive"]
-
-
-class View(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    @field_serializer("*", when_used="json", check_fields=False)
-    def _utc(self, value: Any) -> Any:
-        return iso_z(value) if isinstance(value, datetime) else value
 
 
 class ClockView(View):

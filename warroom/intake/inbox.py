@@ -19,14 +19,14 @@ import orjson
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
-from warroom.incidents.service import Context
-from warroom.intake import pipeline
+from warroom.intake.batch import Submission
 from warroom.intake.config import IntakeSettings
+from warroom.intake.ingest import Refused, dead_letter, ingest
 from warroom.intake.normal import PayloadError
 from warroom.intake.parsers import PARSERS
-from warroom.intake.pipeline import Refused, Submission
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
+from warroom.store.unit import Context
 
 PARSER_HEADERS = ("sentry-hook-resource",)
 """the only request headers a parser reads; they are kept with the body"""
@@ -139,10 +139,10 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         order.append((row.id, sub))
         if sub is not None:
             subs.append(sub)
-    results = pipeline.ingest(session, ctx, now, list(subs), cfg)
+    results = ingest(session, ctx, now, list(subs), cfg)
     outcomes = iter(results)
     marks: list[dict[str, Any]] = []
-    dead = {rid: (pipeline.dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
+    dead = {rid: (dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
     for rid, sub in order:
         if sub is None:
             letter, error = dead[rid]
@@ -179,7 +179,7 @@ def fail(session: Session, now: datetime, cfg: IntakeSettings, rid: int, error: 
         return None
     job = Refused(row.source, row.integration, row.received_at, 500, f"could not be applied: {error}"[:4000], None,
                   "application/json", row.body)  # fmt: skip
-    dead = pipeline.dead_letter(session, job, cfg.dead_letters_keep)
+    dead = dead_letter(session, job, cfg.dead_letters_keep)
     session.execute(TABLE.update().where(TABLE.c.id == rid).values(processed_at=now, error=job.error, dead_letter=dead))
     return dead
 

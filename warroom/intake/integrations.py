@@ -19,10 +19,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from warroom.incidents.errors import Conflict, Invalid, NotFound
-from warroom.incidents.service import Context
+from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.intake.parsers import SOURCES
 from warroom.store.intake_models import Integration
+from warroom.store.unit import Context
 
 TOKEN_PREFIX = "wr_"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.incidents.schemas import View
+from warroom.domain.view import View
 
 
 class AlertView(View):

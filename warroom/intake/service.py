@@ -10,16 +10,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from warroom.domain import triage as tri
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
+from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.domain.text import clean_text
 from warroom.incidents import service as incidents
-from warroom.incidents.errors import Conflict, Invalid, NotFound
-from warroom.incidents.service import Context, run
 from warroom.intake import silences as sil
+from warroom.intake.batch import Batch, Submission, forget_silences
+from warroom.intake.batch_state import OPEN, Rec
 from warroom.intake.config import get_intake_settings
-from warroom.intake.pipeline import OPEN, Batch, Rec, count_alerts, forget_silences, intake_lock, signal
+from warroom.intake.decisions import signal
+from warroom.intake.ingest import ingest, intake_lock, release_held
+from warroom.intake.linking import count_alerts
+from warroom.intake.normal import PayloadError
+from warroom.intake.parsers import PARSERS, SOURCES
 from warroom.intake.schemas import (
     AlertDetail,
     AlertView,
@@ -32,8 +36,10 @@ from warroom.intake.schemas import (
     SilenceRequest,
     SilenceView,
 )
+from warroom.policy import triage as tri
 from warroom.store.intake_models import Alert, AlertGroup, DeadLetter, IntakeRequest, Silence
 from warroom.store.models import Incident
+from warroom.store.unit import Context, run
 
 NAME_LIMIT = 120
 
@@ -52,10 +58,6 @@ def ingest_payload(ctx: Context, source: str, payload: Any, integration: str = "
     For callers that hold a Context and a clock of their own (the drill runner); the HTTP face
     adds authentication, dead letters and group commit on top of exactly this.
     """
-    from warroom.intake.normal import PayloadError
-    from warroom.intake.parsers import PARSERS, SOURCES
-    from warroom.intake.pipeline import Submission, ingest
-
     parser = PARSERS.get(source)
     if parser is None:
         raise Invalid(f"no alert source '{source}'; use one of {', '.join(SOURCES)}", field="source")
@@ -76,8 +78,6 @@ def ingest_payload(ctx: Context, source: str, payload: Any, integration: str = "
 
 def release_held_groups(ctx: Context) -> int:
     """Decide held groups whose wait is over (the writer thread does this in a server)."""
-    from warroom.intake.pipeline import release_held
-
     return run(ctx, lambda session, now: release_held(session, ctx, now, get_intake_settings()))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from warroom.incidents.errors import Invalid
+from warroom.domain.errors import Invalid
 
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 OPS = ("=", "!=", "=~", "!~")

@@ -26,11 +26,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from warroom.incidents.service import Context, run
-from warroom.intake import inbox, pipeline
+from warroom.intake import inbox, ingest
 from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted, Processed
-from warroom.intake.pipeline import Refused
+from warroom.intake.ingest import Refused
+from warroom.store.unit import Context, run
 
 log = logging.getLogger("warroom.intake")
 
@@ -245,7 +245,7 @@ class Writer:
         dead: list[int] = []
         if refused:
             keep = self.cfg.dead_letters_keep
-            dead = run(self.ctx, lambda session, now: [pipeline.dead_letter(session, j, keep) for j in refused])
+            dead = run(self.ctx, lambda session, now: [ingest.dead_letter(session, j, keep) for j in refused])
         taken, given = iter(ids), iter(dead)
         return [next(taken) if isinstance(j, Accepted) else next(given) for j in jobs]
 
@@ -283,7 +283,7 @@ class Writer:
             )
             try:
                 dead = run(
-                    self.ctx, lambda session, now: pipeline.dead_letter(session, refused, self.cfg.dead_letters_keep)
+                    self.ctx, lambda session, now: ingest.dead_letter(session, refused, self.cfg.dead_letters_keep)
                 )
             except Exception:
                 log.exception("the dead-letter table could not take it either")
@@ -408,7 +408,7 @@ class Writer:
             self._tidy_at = time.monotonic() + 30.0
             keep = timedelta(seconds=self.cfg.intake_requests_keep_seconds)
             try:
-                run(self.ctx, lambda session, now: pipeline.close_stale(session, self.ctx, now))
+                run(self.ctx, lambda session, now: ingest.close_stale(session, self.ctx, now))
                 run(self.ctx, lambda session, now: inbox.prune(session, now - keep))
             except Exception as exc:  # tidying can wait for the next round
                 log.warning("tidying alert intake failed: %s", exc)
@@ -417,8 +417,8 @@ class Writer:
                 if not self._pending and inbox.pending_ids(session, 1):
                     self._pending = True
                     self._arm(0)
-                due = pipeline.next_hold(session)
+                due = ingest.next_hold(session)
             if due is not None and due <= self.ctx.clock.now():
-                run(self.ctx, lambda session, now: pipeline.release_held(session, self.ctx, now, self.cfg))
+                run(self.ctx, lambda session, now: ingest.release_held(session, self.ctx, now, self.cfg))
         except Exception as exc:  # the database may be away for a moment; try again shortly
             log.warning("releasing held alert groups failed: %s", exc)

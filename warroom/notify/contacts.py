@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from warroom.incidents.errors import Invalid, NotFound
-from warroom.incidents.schemas import View
-from warroom.incidents.service import Context
+from warroom.domain.errors import Invalid, NotFound
+from warroom.domain.view import View
 from warroom.notify import rules as rules_mod
 from warroom.store.notify_models import Channel, ContactMethod, Person, PersonRule
+from warroom.store.unit import Context
 
 PERSON_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,119}$")
 CHANNEL_NAME = re.compile(r"^[^\s:]{1,200}$")

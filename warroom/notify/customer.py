@@ -14,17 +14,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from warroom.domain.clock import hhmm_utc
-from warroom.engine.timers import stamp
-from warroom.incidents.errors import Conflict, Invalid
-from warroom.incidents.service import Context, entry, get_for_update, run
-from warroom.notify import render
+from warroom.domain.clock import hhmm_utc, stamp
+from warroom.domain.errors import Conflict, Invalid
+from warroom.incidents import drafts
+from warroom.incidents.record import entry, get_for_update
+from warroom.notify import render, routing
 from warroom.notify.outbox import Message, enqueue
 from warroom.notify.routing import CUSTOMER_EMAIL, channel_message, internal_channel
 from warroom.notify.settings import NotifySettings, current
 from warroom.policy.model import Policy
-from warroom.store.models import Incident
+from warroom.store.models import Incident, TimelineEntry, Update
 from warroom.store.notify_models import Channel, Outbox
+from warroom.store.unit import Context, run
 
 LOOKBACK = timedelta(days=2)
 """The delivery loop's scan looks this far back for incidents whose customer e-mail may be due."""
@@ -126,13 +127,39 @@ def scan(session: Session, policy: Policy, now: datetime, settings: NotifySettin
     return sum(len(remind(session, policy, inc, now, settings, have)) for inc in candidates)
 
 
-def on_posted(ctx: Context, incident_id: str, by: str, text: str) -> int | None:
-    """A customer_email draft being posted: send it where a customer-email destination is configured
-    (else the team sends it by hand, and only the update is recorded)."""
-    with ctx.db.unit() as session:
-        if session.get(Channel, CUSTOMER_EMAIL) is None:
-            return None
-    return send(ctx, incident_id, by, text)
+def on_entries(session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime) -> None:
+    """The subscriber: a mitigation or resolution makes the e-mail due (the war room is told by when);
+    a posted customer_email draft is sent where a customer-email destination is configured (else
+    the team sends it by hand, and only the update is recorded)."""
+    todo = [
+        e
+        for e in entries
+        if (e.kind == "status" and e.data.get("to") in ("mitigated", "resolved"))
+        or (e.kind == "update" and e.data.get("draft") == "customer_email")
+    ]
+    if not todo:
+        return
+    settings = current()
+
+    def react() -> None:
+        for e in todo:
+            inc = session.get(Incident, e.incident_id)
+            if inc is None:
+                continue
+            if e.kind == "status":
+                remind(session, policy, inc, now, settings)
+            elif session.get(Channel, CUSTOMER_EMAIL) is not None:
+                text = session.scalar(
+                    select(Update.text).where(
+                        Update.incident_id == inc.id,
+                        Update.audience == e.data.get("audience"),
+                        Update.number == e.data.get("number"),
+                    )
+                )
+                subject = str(e.data.get("subject") or "") or render.title(inc)
+                queue(session, policy, inc, e.actor, text or e.what, subject, now, settings)
+
+    routing.guarded(session, react)
 
 
 def send(
@@ -144,15 +171,13 @@ def send(
     settings: NotifySettings | None = None,
 ) -> int:
     """Send the customer e-mail (the policy's draft, or a human's edit); returns the outbox id."""
-    from warroom.incidents import drafts
-
     settings = settings or current()
     who = (by or "").strip()
     if not who:
         raise Invalid("say who sends it (by)", field="by")
     draft = drafts.draft(ctx, incident_id, "customer_email", who)
     body = text.strip() if text and text.strip() else draft.text
-    head = (subject or "").strip() or draft.subject
+    head = (subject or "").strip() or draft.subject or None
 
     def apply(session: Session, now: datetime) -> int:
         inc = get_for_update(session, incident_id)
@@ -166,42 +191,55 @@ def send(
                 "no customer-email destination is configured; add one with "
                 "`warroom contact add-channel customer-email 'mailtos://…'`"
             )
-        number = (
-            session.scalar(
-                select(func.count())
-                .select_from(Outbox)
-                .where(Outbox.incident_id == inc.id, Outbox.kind == "customer_email", Outbox.fallback_of.is_(None))
-            )
-            or 0
-        ) + 1
-        title = head or render.title(inc)
-        ids = enqueue(
-            session,
-            [
-                Message(
-                    event_key=f"customer-email:{inc.id}:{number}",
-                    destination=CUSTOMER_EMAIL,
-                    kind="customer_email",
-                    title=title,
-                    body=body,
-                    incident_id=inc.id,
-                )
-            ],
-            now,
-            settings,
-        )
-        due = deadline(ctx.policy, inc)
-        late = f"; {int((now - due[0]).total_seconds() // 60)} min after it was due" if due and now > due[0] else ""
-        entry(
-            session,
-            inc,
-            now,
-            who,
-            "customer_email",
-            f"Customer e-mail #{number} queued: {title}",
-            f"due by {hhmm_utc(due[0])}{late}" if due else "",
-            {"notification": ids[0] if ids else None},
-        )
-        return ids[0]
+        return queue(session, ctx.policy, inc, who, body, head or render.title(inc), now, settings)
 
-    return run(ctx, apply)
+    return run(ctx, apply, incident_id)
+
+
+def queue(
+    session: Session,
+    policy: Policy,
+    inc: Incident,
+    who: str,
+    body: str,
+    title: str,
+    now: datetime,
+    settings: NotifySettings,
+) -> int:
+    """Put the e-mail in the outbox for the customer-email destination, numbered, with its timeline entry."""
+    number = (
+        session.scalar(
+            select(func.count())
+            .select_from(Outbox)
+            .where(Outbox.incident_id == inc.id, Outbox.kind == "customer_email", Outbox.fallback_of.is_(None))
+        )
+        or 0
+    ) + 1
+    ids = enqueue(
+        session,
+        [
+            Message(
+                event_key=f"customer-email:{inc.id}:{number}",
+                destination=CUSTOMER_EMAIL,
+                kind="customer_email",
+                title=title,
+                body=body,
+                incident_id=inc.id,
+            )
+        ],
+        now,
+        settings,
+    )
+    due = deadline(policy, inc)
+    late = f"; {int((now - due[0]).total_seconds() // 60)} min after it was due" if due and now > due[0] else ""
+    entry(
+        session,
+        inc,
+        now,
+        who,
+        "customer_email",
+        f"Customer e-mail #{number} queued: {title}",
+        f"due by {hhmm_utc(due[0])}{late}" if due else "",
+        {"notification": ids[0] if ids else None},
+    )
+    return ids[0]

@@ -34,13 +34,13 @@ from urllib.parse import quote
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from warroom.engine.timers import stamp
-from warroom.incidents.service import Context
-from warroom.notify import contacts, routing
+from warroom.domain.clock import stamp
+from warroom.notify import contacts, customer, routing
 from warroom.notify.outbox import Message, enqueue, settle_pages, split_person
 from warroom.notify.rules import METHODS, backoff
 from warroom.notify.settings import NotifySettings, current
 from warroom.store.notify_models import Attempt, Channel, ContactMethod, Outbox
+from warroom.store.unit import Context
 
 log = logging.getLogger("warroom.notify")
 
@@ -493,8 +493,6 @@ def finish(ctx: Context, job: Job, result: SendResult, worker: str, settings: No
 
 def housekeeping(ctx: Context, settings: NotifySettings, report: Report) -> None:
     """Pages nobody handed over yet, and customer e-mails that are due: both from the durable record."""
-    from warroom.notify import customer
-
     with ctx.db.unit() as session:
         now = ctx.clock.now()
         report.caught_up += routing.catch_up_pages(session, ctx.policy, now, settings)

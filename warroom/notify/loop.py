@@ -10,10 +10,11 @@ import logging
 import threading
 from datetime import datetime
 
-from warroom.incidents.service import Context
 from warroom.notify import contacts, outbox
 from warroom.notify.delivery import Report, Sender, deliver_due, next_due, warm_up
 from warroom.notify.settings import NotifySettings, current
+from warroom.store.unit import Context
+from warroom.store.workers import default_worker_id
 
 log = logging.getLogger("warroom.notify")
 
@@ -27,8 +28,6 @@ class DeliveryLoop:
         settings: NotifySettings | None = None,
         sender: Sender | None = None,
     ) -> None:
-        from warroom.engine.loop import default_worker_id
-
         self.ctx = ctx
         self.worker_id = (worker_id or default_worker_id()) + "/notify"
         self.settings = settings or current()
@@ -59,11 +58,11 @@ class DeliveryLoop:
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or self._stop
-        outbox.add_listener(self.wake)
+        outbox.queued.connect(self.wake)
         try:
             self._run(stop)
         finally:
-            outbox.remove_listener(self.wake)
+            outbox.queued.disconnect(self.wake)
 
     def _run(self, stop: threading.Event) -> None:
         while not stop.is_set() and not self._stop.is_set():

@@ -7,17 +7,17 @@ person twice in one tier stays one message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from warroom.notify.settings import NotifySettings
 from warroom.store.db import insert_new
 from warroom.store.engine_models import Page
 from warroom.store.notify_models import Channel, Outbox, PageLink
+from warroom.store.unit import Signal
 
 PERSON_PREFIX = "person:"
 FINAL = ("sent", "dead", "unknown", "coalesced")
@@ -107,44 +107,12 @@ def enqueue(
         if new_id is not None:
             created.append(int(new_id))
     if created:
-        _wake_after_commit(session)
+        queued.raise_after_commit(session)
     return created
 
 
-# --- waking delivery loops in this process --------------------------------------------------------
-
-_listeners: list[Callable[[], None]] = []
-WAKE = "warroom.notify.wake"
-LISTENING = "warroom.notify.listening"
-
-
-def add_listener(callback: Callable[[], None]) -> None:
-    _listeners.append(callback)
-
-
-def remove_listener(callback: Callable[[], None]) -> None:
-    if callback in _listeners:
-        _listeners.remove(callback)
-
-
-def _notify(session: Session) -> None:
-    if session.in_nested_transaction() or not session.info.pop(WAKE, None):
-        return  # a savepoint was released (rows are visible with the outer commit), or nothing new
-    for callback in list(_listeners):
-        callback()
-
-
-def _wake_after_commit(session: Session) -> None:
-    """A page should leave now, not at the loop's next poll: wake the loop once the rows are visible.
-
-    SQLAlchemy also calls after_commit when a savepoint is released; only the outer commit counts.
-    """
-    if not _listeners:
-        return
-    session.info[WAKE] = True
-    if not session.info.get(LISTENING):
-        session.info[LISTENING] = True
-        event.listen(session, "after_commit", _notify)
+queued = Signal("outbox")
+"""messages were committed to the outbox: a page should leave now, not at the delivery loop's next poll"""
 
 
 def link_page(session: Session, page: Page, event_key: str, now: datetime) -> None:

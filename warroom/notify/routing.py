@@ -7,7 +7,7 @@ declaration, an acknowledgement, an update), so the message exists exactly when 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from datetime import datetime
 
@@ -15,11 +15,11 @@ from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
 from warroom.domain.clock import hhmm_utc
-from warroom.engine.people import Directory, Reached
 from warroom.notify import contacts, render
 from warroom.notify import rules as rules_mod
 from warroom.notify.outbox import Message, enqueue, link_page, person_destination
 from warroom.notify.settings import NotifySettings, current
+from warroom.oncall.directory import Directory, Reached
 from warroom.policy.model import PAGING_METHODS, NotifyRule, Policy, Severity
 from warroom.store.engine_models import Page
 from warroom.store.models import Incident, TimelineEntry, Update
@@ -213,8 +213,6 @@ def enqueue_page(
 
 
 NEW_PAGES = "warroom.notify.new_pages"
-OFF = "warroom.notify.off"
-"""in a session's info: route nothing (drills, where nothing is ever delivered)"""
 RETRIED = "warroom.notify.retried"
 """in a session's info: the caller redoes the whole transaction one piece at a time if it fails (the
 engine's chunks), so routing needs no savepoint of its own and lets its errors out"""
@@ -439,23 +437,10 @@ def on_update(
         select(Update).where(Update.incident_id == inc.id, Update.audience == audience, Update.number == number)
     )
     text = row.text if row is not None else e.what
-    if audience == "external" and _is_customer_email(session, inc, text):
-        return []
+    if e.data.get("draft") == "customer_email":
+        return []  # a customer e-mail is recorded as an external update too; it goes to customers, not the status page
     title, body = render.update(inc, audience, number, text)
     return _posts(session, inc, [channel], f"update:{inc.id}:{audience}:{number}", "update", title, body, now, settings)
-
-
-def _is_customer_email(session: Session, inc: Incident, text: str) -> bool:
-    """A customer e-mail is recorded as an external update too; it goes to customers, not to the status page."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Outbox.incident_id == inc.id, Outbox.kind == "customer_email", Outbox.body == text.strip()
-                )
-            )
-        )
-    )
 
 
 def on_reminder(
@@ -510,8 +495,6 @@ def on_entries(
     """The hook: called in the transaction of every incident change (and engine firing) with its new
     timeline entries. Enqueues what they call for and hands new pages over; never blocks the change.
     Each entry is routed once per transaction, however many times the hook is called with it."""
-    if session.info.get(OFF):
-        return
     # By identity, holding each entry: a routed entry that was let go could lend its id() to a new one.
     done: dict[int, TimelineEntry] = session.info.setdefault(ROUTED, {})
     entries = [e for e in entries if done.get(id(e)) is not e]
@@ -519,11 +502,18 @@ def on_entries(
         return
     done.update((id(e), e) for e in entries)
     settings = settings or current()
+    guarded(session, lambda: _route(session, policy, entries, now, settings))
+
+
+def guarded(session: Session, work: Callable[[], None]) -> None:
+    """Run routing work without ever blocking the change it reacts to: in a savepoint whose failure is
+    logged (pages are caught up by the delivery loop), unless the caller redoes the whole transaction
+    one piece at a time on failure (the engine's chunks) or the tests want failures loud."""
     retried = bool(session.info.get(RETRIED))
     try:
         with nullcontext() if retried else session.begin_nested():
             session.flush()  # the entries' ids name their messages
-            _route(session, policy, entries, now, settings)
+            work()
     except Exception:
         if STRICT or retried:
             raise
@@ -541,8 +531,6 @@ def _raised(policy: Policy, e: TimelineEntry) -> bool:
 def _route(
     session: Session, policy: Policy, entries: list[TimelineEntry], now: datetime, settings: NotifySettings
 ) -> None:
-    from warroom.notify import customer
-
     touched: dict[str, Incident] = {}
     declared = {e.incident_id for e in entries if e.kind == "declared"}
     for e in entries:
@@ -572,8 +560,6 @@ def _route(
             on_breach(session, policy, inc, e, now, settings)
         elif e.kind == "resolved":
             on_resolved(session, policy, inc, e, now, settings)
-        elif e.kind == "status" and e.data.get("to") in ("mitigated", "resolved"):
-            customer.remind(session, policy, inc, now, settings)
     if session.info.pop(NEW_PAGES, False):
         catch_up_pages(session, policy, now, settings, incident_ids=list(touched))
 

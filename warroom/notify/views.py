@@ -7,12 +7,12 @@ from datetime import datetime
 from pydantic import Field
 from sqlalchemy import select
 
-from warroom.incidents.errors import Conflict, Invalid, NotFound
-from warroom.incidents.schemas import View
-from warroom.incidents.service import Context
+from warroom.domain.errors import Conflict, Invalid, NotFound
+from warroom.domain.view import View
 from warroom.notify.outbox import RETRYABLE, max_attempts_for
 from warroom.notify.settings import current
 from warroom.store.notify_models import Attempt, Outbox
+from warroom.store.unit import Context
 
 STATES = ("pending", "sending", "sent", "failed", "dead", "unknown", "coalesced")
 TROUBLE = ("failed", "dead", "unknown")

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.incidents.schemas import View
+from warroom.domain.view import View
 
 
 class LayerView(View):

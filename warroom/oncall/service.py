@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import format_seconds
+from warroom.domain.errors import Invalid, NotFound
 from warroom.domain.text import TextError, clean_text
-from warroom.incidents.errors import Invalid, NotFound
-from warroom.incidents.service import Context
 from warroom.oncall import rotation
 from warroom.oncall.rotation import Layer, OnCall, Override, Rota, RotationError
 from warroom.oncall.schemas import (
@@ -27,6 +26,7 @@ from warroom.oncall.schemas import (
     ShiftView,
 )
 from warroom.store.engine_models import Schedule, ScheduleLayer, ScheduleOverride
+from warroom.store.unit import Context
 
 NAME_LIMIT = 120
 KEBAB = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

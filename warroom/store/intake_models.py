@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from warroom.store.models import Base
+from warroom.store.base import Base
 
 ID = BigInteger().with_variant(Integer, "sqlite")
 

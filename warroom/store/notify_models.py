@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from warroom.store.models import Base
+from warroom.store.base import Base
 
 ID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from warroom.domain.errors import Invalid, ServiceError
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import drafts, service
-from warroom.incidents.errors import Invalid, ServiceError
 from warroom.incidents.schemas import DeclareRequest
-from warroom.incidents.service import Context
+from warroom.store.unit import Context
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

@@ -5,7 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from warroom.store.models import Base
+from warroom.store import engine_models, intake_models, models, notify_models
+from warroom.store.base import Base
+
+TABLES = (models, engine_models, intake_models, notify_models)
+"""every table on Base.metadata, so Alembic compares against all of them"""
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""

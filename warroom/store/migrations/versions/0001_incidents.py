@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import warroom.store.models
+import warroom.store.base
 
 revision = "0001"
 down_revision = None
@@ -40,25 +40,25 @@ def upgrade() -> None:
         sa.Column("topic", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("declared_by", sa.String(length=120), nullable=False),
-        sa.Column("detected_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("declared_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("detected_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("declared_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.String(length=120), nullable=True),
-        sa.Column("investigating_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("identified_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("mitigated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("investigating_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("identified_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("mitigated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reopened_count", sa.Integer(), nullable=False),
         sa.Column("impact", sa.JSON(), nullable=False),
         sa.Column("flags", sa.JSON(), nullable=False),
         sa.Column("decision", sa.JSON(), nullable=True),
         sa.Column("mitigation_failures", sa.Integer(), nullable=False),
-        sa.Column("postmortem_due_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("postmortem_due_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("forced_resolution", sa.Text(), nullable=True),
-        sa.Column("reopened_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("watch_started_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reopened_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("watch_started_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
     )
@@ -79,8 +79,8 @@ def upgrade() -> None:
         sa.Column("confidence", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("created_by", sa.String(length=120), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_hypotheses_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hypotheses")),
         sa.UniqueConstraint("incident_id", "number", name=op.f("uq_hypotheses_incident_id")),
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("worked", sa.Boolean(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("by", sa.String(length=120), nullable=False),
-        sa.Column("at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_mitigations_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mitigations")),
     )
@@ -108,7 +108,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.String(length=40), nullable=False),
         sa.Column("role", sa.String(length=80), nullable=False),
         sa.Column("person", sa.String(length=120), nullable=False),
-        sa.Column("assigned_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("assigned_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("assigned_by", sa.String(length=120), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_role_assignments_incident_id_incidents")
@@ -119,7 +119,7 @@ def upgrade() -> None:
         "timeline_entries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("incident_id", sa.String(length=40), nullable=False),
-        sa.Column("at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("what", sa.Text(), nullable=False),
@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("next_step", sa.Text(), nullable=False),
         sa.Column("by", sa.String(length=120), nullable=False),
-        sa.Column("at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_updates_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_updates")),
         sa.UniqueConstraint("incident_id", "audience", "number", name=op.f("uq_updates_incident_id")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import warroom.store.models
+import warroom.store.base
 
 revision = "0002"
 down_revision = "0001"
@@ -24,8 +24,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_oncall_schedules")),
     )
     op.create_table(
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.String(length=40), nullable=True),
         sa.Column("timer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("worker", sa.String(length=120), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_engine_effects_incident_id_incidents")
         ),
@@ -50,14 +50,14 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("incident_id", sa.String(length=40), nullable=True),
-        sa.Column("due_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("claimed_by", sa.String(length=120), nullable=True),
-        sa.Column("claimed_until", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_engine_timers_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_engine_timers")),
@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("start_date", sa.String(length=10), nullable=False),
         sa.Column("days", sa.JSON(), nullable=True),
         sa.Column("hours", sa.String(length=11), nullable=True),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["schedule"],
             ["oncall_schedules.name"],
@@ -96,11 +96,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("schedule", sa.String(length=80), nullable=False),
         sa.Column("person", sa.String(length=120), nullable=False),
-        sa.Column("starts_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("created_by", sa.String(length=120), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["schedule"],
             ["oncall_schedules.name"],
@@ -125,9 +125,9 @@ def upgrade() -> None:
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("methods", sa.JSON(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivery", sa.String(length=16), nullable=False),
-        sa.Column("delivered_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_pages_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pages")),
         sa.UniqueConstraint("key", name=op.f("uq_pages_key")),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import warroom.store.models
+import warroom.store.base
 
 revision = "0003"
 down_revision = "0002"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "dead_letters",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
-        sa.Column("received_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column("integration", sa.String(length=80), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("token_hint", sa.String(length=16), nullable=False),
         sa.Column("signing_secret", sa.String(length=200), nullable=True),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=120), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_integrations")),
         sa.UniqueConstraint("name", name=op.f("uq_intake_integrations_name")),
@@ -52,11 +52,11 @@ def upgrade() -> None:
         "silences",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("matchers", sa.JSON(), nullable=False),
-        sa.Column("starts_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=120), nullable=False),
         sa.Column("comment", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expired_by", sa.String(length=120), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_silences")),
     )
@@ -76,14 +76,14 @@ def upgrade() -> None:
         sa.Column("runbook", sa.JSON(), nullable=True),
         sa.Column("incident_id", sa.String(length=40), nullable=True),
         sa.Column("merged_into", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("opened_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_alert_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("hold_until", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("opened_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_alert_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("hold_until", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("alert_count", sa.Integer(), nullable=False),
         sa.Column("services", sa.JSON(), nullable=False),
         sa.Column("decided_by", sa.String(length=120), nullable=False),
-        sa.Column("decided_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("history", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_alert_groups_incident_id_incidents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_groups")),
@@ -111,12 +111,12 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("threshold", sa.String(length=100), nullable=True),
         sa.Column("links", sa.JSON(), nullable=False),
-        sa.Column("starts_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("ends_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("received_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("first_seen", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("starts_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ends_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("raw", sa.JSON(), nullable=False),
         sa.Column("group_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import warroom.store.models
+import warroom.store.base
 
 revision = "0004"
 down_revision = "0003"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("rate_per_minute", sa.Integer(), nullable=True),
         sa.Column("delivery", sa.String(length=16), nullable=True),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_notify_channels")),
     )
     op.create_table(
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("page_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_key", sa.String(length=200), nullable=False),
         sa.Column("incident_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("page_id", name=op.f("pk_notify_page_links")),
     )
     with op.batch_alter_table("notify_page_links", schema=None) as batch_op:
@@ -49,8 +49,8 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("fallback", sa.String(length=200), nullable=True),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_notify_people")),
     )
     op.create_table(
@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("person", sa.String(length=120), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person"], ["notify_people.name"], name=op.f("fk_notify_methods_person_notify_people"), ondelete="CASCADE"
         ),
@@ -81,15 +81,15 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("due_by", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_by", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=120), nullable=True),
-        sa.Column("claimed_until", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("fallback_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("coalesced_into", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_notify_outbox_incident_id_incidents")),
@@ -110,7 +110,7 @@ def upgrade() -> None:
         sa.Column("methods", sa.JSON(), nullable=False),
         sa.Column("quiet_hours", sa.String(length=11), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("created_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["person"], ["notify_people.name"], name=op.f("fk_notify_rules_person_notify_people"), ondelete="CASCADE"
         ),
@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("destination", sa.String(length=200), nullable=False),
         sa.Column("address", sa.String(length=200), nullable=True),
-        sa.Column("at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("worker", sa.String(length=120), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import warroom.store.models
+import warroom.store.base
 
 revision = "0005"
 down_revision = "0004"
@@ -25,13 +25,13 @@ def upgrade() -> None:
     op.create_table(
         "intake_requests",
         sa.Column("id", ID, autoincrement=True, nullable=False),
-        sa.Column("received_at", warroom.store.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", warroom.store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=40), nullable=False),
         sa.Column("integration", sa.String(length=80), nullable=False),
         sa.Column("alerts", sa.Integer(), nullable=False),
         sa.Column("headers", sa.JSON(), nullable=False),
         sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("processed_at", warroom.store.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("processed_at", warroom.store.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcomes", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("dead_letter", ID, nullable=True),

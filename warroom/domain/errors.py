@@ -1,4 +1,4 @@
-"""Errors the use cases raise; each face maps them (HTTP status, CLI exit code 2)."""
+"""Errors the use cases raise, as sentences for a human; each face maps them (HTTP status, CLI exit code 2)."""
 
 from __future__ import annotations
 

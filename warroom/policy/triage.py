@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from warroom.domain.classification import apply_floors
+from warroom.policy.floors import apply_floors
 from warroom.policy.model import Policy, RunbookRoute, TriageRule
 
 Outcome = Literal["incident", "ticket", "none"]

@@ -1,0 +1,29 @@
+"""Composition below the faces: a unit-of-work context with the subscribers a running warroom has.
+
+What reacts to a change is wired here, in order: the customer e-mail (its reminder comes before the
+war room's resolved post, as the entries come), notification routing (pages, chat posts, e-mails into
+the outbox), then the engine planner (timers). `warroom.app` (the server)
+and the CLI's local mode build their context here; drills wire the planner alone (they deliver nothing).
+"""
+
+from __future__ import annotations
+
+from warroom.domain.clock import Clock, SystemClock
+from warroom.engine import planner
+from warroom.notify import customer, routing
+from warroom.policy import load_policy
+from warroom.policy.model import Policy
+from warroom.settings import Settings
+from warroom.store.db import Database
+from warroom.store.unit import Context, Subscriber
+
+SUBSCRIBERS: tuple[Subscriber, ...] = (customer.on_entries, routing.on_entries, planner.on_entries)
+"""Everything that reacts, inside the transaction, to the timeline entries a use case wrote."""
+
+
+def context(db: Database, policy: Policy, clock: Clock) -> Context:
+    return Context(db=db, policy=policy, clock=clock, subscribers=SUBSCRIBERS)
+
+
+def build_context(settings: Settings) -> Context:
+    return context(Database(settings.database_url), load_policy(settings.policy), SystemClock())

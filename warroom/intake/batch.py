@@ -1,0 +1,358 @@
+"""One group-commit transaction over many requests' alerts: dedup by key, silences, then the parts' work.
+
+Everything here runs inside `warroom.store.unit.run`, so an alert, the incident it declares and the
+engine's first page timer commit together or not at all. Alert rows are written in bulk (one INSERT
+and one UPDATE per batch); groups and incidents, which are few, through the ORM.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, defer
+
+from warroom.incidents import service as incidents
+from warroom.intake import silences as sil
+from warroom.intake.batch_state import ACTOR, OPEN, Rec
+from warroom.intake.config import IntakeSettings
+from warroom.intake.decisions import DecisionMixin
+from warroom.intake.grouping import GroupingMixin
+from warroom.intake.linking import LinkingMixin, count_alerts
+from warroom.intake.normal import Incoming
+from warroom.intake.storms import STORM_KEY, StormMixin
+from warroom.store.db import sqlite_time
+from warroom.store.intake_models import Alert, AlertGroup, Silence
+from warroom.store.unit import Context
+
+COLUMNS = (
+    "id", "key", "source", "integration", "fingerprint", "status", "service", "summary", "severity_hint", "labels",
+    "details", "metric", "value", "threshold", "links", "starts_at", "ends_at", "received_at", "first_seen",
+    "last_seen", "resolved_at", "count", "raw", "group_id", "incident_id", "silence_id",
+)  # fmt: skip
+JSON_COLUMNS = frozenset({"labels", "details", "links", "raw"})
+TIME_COLUMNS = frozenset({"starts_at", "ends_at", "received_at", "first_seen", "last_seen", "resolved_at"})
+LEAN_GROUP = (defer(AlertGroup.history), defer(AlertGroup.triage), defer(AlertGroup.runbook))
+"""a group as a storm's batches read it: the decision's documents load only when a decision is made"""
+
+
+@dataclass
+class Submission:
+    """One accepted request's alerts, waiting for their batch's commit."""
+
+    integration: str
+    received_at: datetime
+    items: list[Incoming]
+
+
+@dataclass(slots=True)
+class Outcome:
+    rec: Rec
+    fingerprint: str
+    outcome: str
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.rec
+        return {
+            "id": r.id,
+            "fingerprint": self.fingerprint,
+            "status": r.status,
+            "outcome": self.outcome,
+            "group_id": r.group_id,
+            "incident_id": r.incident_id,
+        }
+
+
+class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
+    """The state of one transaction over a batch of submissions (declared on `BatchState`)."""
+
+    def __init__(self, session: Session, ctx: Context, now: datetime, cfg: IntakeSettings) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.now = now
+        self.cfg = cfg
+        cls = self.policy.classification
+        self.group_by = cls.grouping.by
+        self.window = cls.grouping.window.as_timedelta()
+        self.storm_rule = cls.storm
+        self.hold = timedelta(seconds=cfg.storm_hold_seconds) if cls.storm else timedelta(0)
+        self.pg = session.get_bind().dialect.name == "postgresql"
+        self.mark = "%s" if self.pg else "?"
+        self.stats = {}
+        self.found = {}
+        self.checked = set()
+        self.preloaded = set()
+        self.recs = {}
+        self.rows = []
+        self.storm_loaded = False
+        self.groups = {}
+        self.incidents = {}
+        self.storm = None
+        self.recent = None
+        self.silences = []
+        self.fired = {}
+        self.resolved = set()
+        self.counts = {}
+        self.services = {}
+        self.serving = {}
+        self.joined = {}
+
+    # --- loading ----------------------------------------------------------------------------------
+
+    def load(self, incoming: Iterable[Incoming]) -> None:
+        items = list(incoming)
+        keys = list({i.key for i in items})
+        conn = self.session.connection()
+        for chunk in _chunks(keys, 500):
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                "SELECT id, key, count, service, summary, group_id, incident_id, silence_id FROM alerts "
+                f"WHERE status = 'firing' AND key IN ({marks})",
+                tuple(chunk),
+            )
+            for r in rows:
+                rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
+                self.recs[rec.key] = rec
+                self.rows.append(rec)
+        gkeys = {self.group_key(i) for i in items if i.status == "firing"}
+        if self.storm_rule is not None:
+            gkeys.add(STORM_KEY)
+        self.preloaded = set(gkeys)
+        for chunk in _chunks(sorted(gkeys), 500):
+            for g in self.session.scalars(
+                select(AlertGroup)
+                .where(AlertGroup.key.in_(chunk), AlertGroup.status == "open")
+                .order_by(AlertGroup.id)
+                .options(*LEAN_GROUP)
+            ):
+                if g.key == STORM_KEY:
+                    self.storm, self.storm_loaded = g, True
+                else:
+                    self.groups[g.key] = g
+        self.storm_loaded = self.storm_rule is not None
+        self.silences = active_silences(self.session, self.ctx, self.now)
+
+    # --- one submission -----------------------------------------------------------------------------
+
+    def submit(self, sub: Submission) -> list[Outcome]:
+        return [self.one(item, sub) for item in sub.items]
+
+    def one(self, item: Incoming, sub: Submission) -> Outcome:
+        at = sub.received_at
+        rec = self.recs.get(item.key)
+        if rec is not None and rec.status == "firing":
+            if item.status == "resolved":
+                self._resolve(rec, item, at)
+                return Outcome(rec, item.fingerprint, "resolved")
+            if item.status == "acknowledged":
+                self._touch(rec, at, count=False)
+                return Outcome(rec, item.fingerprint, "acknowledged")
+            self._touch(rec, at, count=True, item=item)
+            if rec.group_id is None and rec.silence_id is not None and self._silenced(item, at) is None:
+                rec.silence_id = None
+                self._set(rec, silence_id=None)
+                self._group(rec, item, at)
+            elif rec.incident_id:
+                self.fired.setdefault(rec.incident_id, f"'{item.summary}' is still firing")
+            return Outcome(rec, item.fingerprint, "repeat")
+        if item.status == "acknowledged":
+            return Outcome(_ghost(item), item.fingerprint, "ignored: no open alert with this key")
+        rec = self._new(item, sub)
+        self.recs[item.key] = rec
+        self.rows.append(rec)
+        if item.status == "resolved":
+            return Outcome(rec, item.fingerprint, "resolved")
+        silence = self._silenced(item, at)
+        if silence is not None:
+            rec.silence_id = silence.id
+            rec.values["silence_id"] = silence.id  # type: ignore[index]
+            return Outcome(rec, item.fingerprint, "silenced")
+        if self.storm_rule is not None and self._storm_group(at) is None:
+            self.recent = self._recent() + 1
+        self._group(rec, item, at)
+        return Outcome(rec, item.fingerprint, "new")
+
+    def _new(self, item: Incoming, sub: Submission) -> Rec:
+        at = sub.received_at
+        resolved = item.status == "resolved"
+        values: dict[str, Any] = {
+            "key": item.key,
+            "source": item.source,
+            "integration": sub.integration,
+            "fingerprint": item.fingerprint,
+            "status": "resolved" if resolved else "firing",
+            "service": item.service,
+            "summary": item.summary,
+            "severity_hint": item.severity_hint[:40] if item.severity_hint else None,
+            "labels": item.labels,
+            "details": _details(item),
+            "metric": item.metric,
+            "value": item.value,
+            "threshold": item.threshold[:100] if item.threshold else None,
+            "links": item.links,
+            "starts_at": item.starts_at,
+            "ends_at": item.ends_at,
+            "received_at": at,
+            "first_seen": at,
+            "last_seen": at,
+            "resolved_at": at if resolved else None,
+            "count": 1,
+            "raw": item.raw,
+            "group_id": None,
+            "incident_id": None,
+            "silence_id": None,
+        }
+        return Rec(None, item.key, values["status"], 1, item.service, item.summary, None, None, None, values)
+
+    def _touch(self, rec: Rec, at: datetime, *, count: bool, item: Incoming | None = None) -> None:
+        if count:
+            rec.count += 1
+            self._set(rec, count=rec.count)
+        self._set(rec, last_seen=at)
+        if item is not None and item.value is not None:
+            self._set(rec, value=item.value)
+
+    def _resolve(self, rec: Rec, item: Incoming, at: datetime) -> None:
+        rec.status = "resolved"
+        self._set(rec, status="resolved", resolved_at=at, last_seen=at, ends_at=item.ends_at or at)
+        if rec.incident_id:
+            self.resolved.add(rec.incident_id)
+
+    def _silenced(self, item: Incoming, at: datetime) -> sil.Active | None:
+        if not self.silences:
+            return None
+        labels = sil.match_labels(item.labels, item.service, item.source, item.severity_hint)
+        for s in self.silences:
+            if s.silences(labels, at):
+                return s
+        return None
+
+    # --- after every submission -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        for group, first, worse in self.joined.values():
+            self._escalate(group, [*first.values(), *worse.values()])
+        self._apply_stats()
+        new = [r for r in self.rows if r.values is not None]
+        if new:
+            # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).
+            for r, new_id in zip(new, self._ids(len(new)), strict=True):
+                r.id = new_id
+                r.values["id"] = new_id  # type: ignore[index]
+            self._insert([r.values for r in new if r.values is not None])
+        by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for r in self.rows:
+            if r.values is None and r.changes:
+                shape = tuple(sorted(r.changes))
+                by_shape.setdefault(shape, []).append((*(self._db(c, r.changes[c]) for c in shape), r.id))
+        conn = self.session.connection()
+        for shape, params in by_shape.items():
+            sets = ", ".join(f"{c} = {self.mark}" for c in shape)
+            conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {self.mark}", params)
+        for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
+            inc = self.incident(incident_id)
+            if inc is None:
+                continue
+            if incident_id in self.counts:
+                count_alerts(inc, self.counts[incident_id], self.services.get(incident_id, set()))
+            if inc.status not in OPEN:
+                continue
+            if incident_id in self.resolved and inc.source == "alert" and not self._still_firing(incident_id):
+                # Only alerts that declared an incident may call it mitigated; a human declared the others.
+                total = self.session.scalar(select(func.count(Alert.id)).where(Alert.incident_id == incident_id))
+                incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
+            elif incident_id in self.fired and inc.status == "mitigated":
+                incidents.restart_watch(self.session, inc, self.now, ACTOR, self.fired[incident_id])
+
+    def _db(self, column: str, value: Any) -> Any:
+        """A value as the driver takes it, the way the ORM types would have stored it."""
+        if value is None:
+            return None
+        if column in JSON_COLUMNS:
+            try:
+                return orjson.dumps(value).decode()
+            except TypeError:
+                return json.dumps(value, default=str)
+        if column in TIME_COLUMNS and not self.pg:
+            return sqlite_time(value)
+        return value
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        """One executemany at the driver: the ORM's per-row bookkeeping is most of a storm's cost."""
+        marks = ", ".join(f"{self.mark}::json" if self.pg and c in JSON_COLUMNS else self.mark for c in COLUMNS)
+        sql = f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({marks})"
+        json_at = [i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS]
+        time_at = [] if self.pg else [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
+        stamps: dict[datetime, str] = {}
+        params = []
+        for row in rows:
+            values = [row[c] for c in COLUMNS]
+            for i in json_at:
+                values[i] = self._db("raw", values[i])
+            for i in time_at:
+                t = values[i]
+                if t is not None:
+                    text_t = stamps.get(t)
+                    if text_t is None:
+                        text_t = stamps[t] = sqlite_time(t)
+                    values[i] = text_t
+            params.append(tuple(values))
+        self.session.connection().exec_driver_sql(sql, params)
+
+    def _ids(self, n: int) -> list[int]:
+        """n new alert ids: from the sequence on PostgreSQL; on SQLite this transaction is the only writer."""
+        if self.pg:
+            rows = self.session.execute(
+                text("SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, :n)"), {"n": n}
+            )
+            return [int(r[0]) for r in rows]
+        top = int(self.session.connection().exec_driver_sql("SELECT max(id) FROM alerts").scalar() or 0)
+        return list(range(top + 1, top + 1 + n))
+
+
+_silences: dict[str, tuple[float, list[sil.Active]]] = {}
+SILENCE_CACHE_SECONDS = 1.0
+
+
+def active_silences(session: Session, ctx: Context, now: datetime) -> list[sil.Active]:
+    """Silences not yet over, cached for a second: a storm does not re-read them per batch.
+
+    Changes made through this process show at once (`forget_silences`); another process's, within a second.
+    """
+    key = ctx.db.url
+    hit = _silences.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return [s for s in hit[1] if s.ends_at > now]
+    rows = session.scalars(select(Silence).where(Silence.ends_at > now))
+    found = [sil.Active(r.id, tuple(sil.from_stored(r.matchers)), r.starts_at, r.ends_at) for r in rows]
+    _silences[key] = (time.monotonic() + SILENCE_CACHE_SECONDS, found)
+    return found
+
+
+def forget_silences() -> None:
+    _silences.clear()
+
+
+def _details(item: Incoming) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    if item.description:
+        details["description"] = item.description[:10_000]
+    if item.users is not None:
+        details["users"] = item.users
+    return details
+
+
+def _ghost(item: Incoming) -> Rec:
+    return Rec(None, item.key, item.status, 0, item.service, item.summary, None, None, None)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
