@@ -8,17 +8,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from warroom import __version__
 from warroom.api import alerts as alerts_api
 from warroom.api import engine as engine_api
+from warroom.api import health as health_api
 from warroom.api import incidents as incidents_api
 from warroom.api import notifications as notifications_api
 from warroom.api import problems
 from warroom.compose import build_context
-from warroom.domain.clock import iso_z
 from warroom.engine.loop import EngineLoop
 from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
@@ -139,24 +138,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.include_router(engine_api.router)
     app.include_router(notifications_api.router)
     app.include_router(web_routes.router)
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, Any]:
-        """Liveness with the database and engine state."""
-        try:
-            with ctx.db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            database = {"ok": True, "dialect": ctx.db.dialect}
-        except Exception as exc:  # report, don't crash: this is what operators look at when things are bad
-            database = {"ok": False, "dialect": ctx.db.dialect, "error": str(exc)}
-        return {
-            "status": "ok" if database["ok"] else "degraded",
-            "version": __version__,
-            "policy": ctx.policy.name,
-            "time": iso_z(ctx.clock.now()),
-            "database": database,
-            "engine": app.state.engine.status() if getattr(app.state, "engine", None) else {"running": False},
-        }
+    app.include_router(health_api.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.alert_webhooks = BodyLimit(alerts_api.Webhooks(app), settings.max_body_bytes)
