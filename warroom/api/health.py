@@ -1,31 +1,39 @@
-"""/healthz: what an operator (and a load balancer) looks at when things are bad."""
+"""/healthz: what an operator (and a load balancer) looks at when things are bad.
+
+HTTP 503 means exactly one thing: this replica cannot reach its database, take it out of rotation.
+Every other degradation is reported in the body with 200, so a load balancer never pulls every
+replica at once for a problem no replica can fix.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from warroom import __version__
+from warroom.api.outage import RETRY_AFTER_SECONDS
 from warroom.domain.clock import iso_z
+from warroom.store.db import unavailable
 from warroom.store.unit import Context
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> dict[str, Any]:
-    """Liveness with the database and engine state."""
+@router.get("/healthz", responses={503: {"description": "the database cannot be reached"}})
+def healthz(request: Request) -> Any:
+    """Liveness with the database and engine state; 503 only while the database cannot be reached."""
     ctx: Context = request.app.state.ctx
     try:
         with ctx.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         database = {"ok": True, "dialect": ctx.db.dialect}
     except Exception as exc:  # report, don't crash: this is what operators look at when things are bad
-        database = {"ok": False, "dialect": ctx.db.dialect, "error": str(exc)}
+        database = {"ok": False, "dialect": ctx.db.dialect, "error": unavailable(exc) or str(exc)}
     engine = getattr(request.app.state, "engine", None)
-    return {
+    body: dict[str, Any] = {
         "status": "ok" if database["ok"] else "degraded",
         "version": __version__,
         "policy": ctx.policy.name,
@@ -33,3 +41,7 @@ def healthz(request: Request) -> dict[str, Any]:
         "database": database,
         "engine": engine.status() if engine else {"running": False},
     }
+    if not database["ok"]:
+        body["status"] = "unavailable"
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return body

@@ -174,6 +174,7 @@ def worker(
 
     from warroom.engine.loop import EngineLoop
     from warroom.notify import loop as notify_loop
+    from warroom.store.db import unavailable
     from warroom.store.engine_models import Timer
 
     settings = get_settings()
@@ -181,8 +182,10 @@ def worker(
     try:
         with ctx.db.unit() as session:
             session.execute(select(Timer.id).limit(1))
-    except DBAPIError:
-        fail("the database has no engine tables; run `warroom db upgrade` first")
+    except DBAPIError as exc:
+        if (down := unavailable(exc)) is None:
+            fail("the database has no engine tables; run `warroom db upgrade` first")
+        err_console.print(f"worker: the database cannot be reached ({down}); starting anyway, working once it answers")
     loop = EngineLoop(
         ctx,
         worker_id=worker_id or settings.worker_id,

@@ -73,6 +73,8 @@ class Stats:
     ticks: int = 0
     last_tick: datetime | None = None
     last_error: str | None = None
+    last_error_at: datetime | None = None
+    """when last_error happened; both clear on the next tick that reaches the database"""
     running: bool = False
     started_at: datetime | None = None
     lag_seconds: list[float] = field(default_factory=list)
@@ -117,12 +119,18 @@ class EngineLoop:
         now = self.ctx.clock.now()
         with self.ctx.db.unit() as session:
             claimed = timers.claim_with_incidents(session, self.worker_id, now, self.lease, self.batch)
+        with self._count:  # the database answered: an outage reported before is over
+            self.stats.last_error = self.stats.last_error_at = None
         for n in range(0, len(claimed), self.chunk):
             self._fire_chunk(claimed[n : n + self.chunk])
         with self._count:
             self.stats.ticks += 1
             self.stats.last_tick = now
         return len(claimed)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self.stats.last_error_at = self.ctx.clock.now()
 
     def _fire_chunk(self, chunk: list[tuple[int, str | None]]) -> None:
         """Fire these timers in one transaction; if any fails, fire each in its own instead."""
@@ -162,9 +170,10 @@ class EngineLoop:
             log.exception("timer %s failed", timer_id)
             with self._count:
                 self.stats.failed += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self._failed(exc)
             with self.ctx.db.unit() as session:
-                return timers.release(session, timer_id, self.worker_id, self.ctx.clock.now(), self.stats.last_error)
+                error = f"{type(exc).__name__}: {exc}"
+                return timers.release(session, timer_id, self.worker_id, self.ctx.clock.now(), error)
 
     def _fired(self, lags: list[float]) -> None:
         with self._count:
@@ -237,7 +246,8 @@ class EngineLoop:
                 nxt = self.next_due()
             except Exception as exc:  # the database may be away for a moment; keep trying
                 log.warning("engine tick failed: %s", exc)
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                with self._count:
+                    self._failed(exc)
                 nxt = None
             wait = self.interval
             if nxt is not None:
@@ -273,6 +283,7 @@ class EngineLoop:
             "failed": s.failed,
             "last_tick": s.last_tick.isoformat().replace("+00:00", "Z") if s.last_tick else None,
             "last_error": s.last_error,
+            "last_error_at": s.last_error_at.isoformat().replace("+00:00", "Z") if s.last_error_at else None,
             "lag_p50_ms": round(lags[len(lags) // 2] * 1000) if lags else None,
             "lag_p99_ms": round(lags[min(len(lags) - 1, len(lags) * 99 // 100)] * 1000) if lags else None,
         }

@@ -288,7 +288,9 @@ class Writer:
             except Exception:
                 log.exception("the dead-letter table could not take it either")
         if not w.future.done():
-            w.future.set_exception(Stored(str(exc), dead))
+            stored = Stored(str(exc), dead)
+            stored.__cause__ = exc  # the face tells a database outage (503) from a bug (500) by it
+            w.future.set_exception(stored)
 
     # --- applying what was accepted -------------------------------------------------------------------
 

@@ -26,16 +26,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from warroom.domain.clock import stamp
 from warroom.notify import contacts, customer, routing
+from warroom.notify.dispatch import Dispatcher, Key
 from warroom.notify.outbox import Message, enqueue, settle_pages, split_person
 from warroom.notify.rules import METHODS, backoff
 from warroom.notify.settings import NotifySettings, current
@@ -49,6 +50,7 @@ AT_LEAST_ONCE = "at-least-once"
 EMAIL_SCHEMES = ("mailto", "mailtos")
 ONCE_DESTINATIONS = (routing.CUSTOMER_EMAIL, routing.STATUS_PAGE)
 MAX_FALLBACK_DEPTH = 3
+PAGE_KINDS = ("page", "escalation")
 DIGEST_LIMIT = 8000
 
 
@@ -101,6 +103,15 @@ class Job:
     notify_type: str
     destination: str
     address: str | None
+    method: str | None = None
+    """the person's method, None for a channel: it picks the timeouts"""
+    semantics: str = AT_LEAST_ONCE
+    page: bool = False
+    """a page or escalation: when it times out, its fallback is told at once"""
+
+    @property
+    def key(self) -> Key:
+        return (self.destination, self.address)
 
 
 @dataclass
@@ -114,6 +125,9 @@ class Report:
     coalesced: int = 0
     deferred: int = 0
     caught_up: int = 0
+    timed_out: int = 0
+    skipped: int = 0
+    """new pages sent straight to the fallback because their destination is suspect (it timed out)"""
     errors: list[str] = field(default_factory=list)
 
 
@@ -133,6 +147,20 @@ def _fill(url: str, row: Outbox) -> str:
     return url.replace("{channel}", quote(channel, safe="")).replace(
         "{incident}", quote(row.incident_id or "", safe="")
     )
+
+
+def with_timeouts(url: str, connect: float, total: float) -> str:
+    """Apprise's connect (`cto`) and read (`rto`) timeouts for this method, unless the URL sets its own."""
+    _, mark, query = url.partition("?")
+    params = {part.split("=", 1)[0].lower() for part in query.split("&") if part}
+    extra = []
+    if "cto" not in params:
+        extra.append(f"cto={connect:g}")
+    if "rto" not in params:
+        extra.append(f"rto={max(1.0, total - connect):g}")
+    if not extra:
+        return url
+    return url + ("&" if mark else "?") + "&".join(extra)
 
 
 def resolve(session: Session, row: Outbox) -> Route:
@@ -393,10 +421,53 @@ def _digest(session: Session, rows: list[Outbox], now: datetime, settings: Notif
     return digest
 
 
+def _not_busy(busy: Collection[Key]) -> ColumnElement[bool]:
+    """Rows of destinations that have no send in flight in this worker (one at a time per destination)."""
+    held = [
+        and_(Outbox.destination == d, Outbox.address == a if a is not None else Outbox.address.is_(None))
+        for d, a in busy
+    ]
+    return not_(or_(*held)) if held else and_(True)
+
+
+def _suspect(session: Session, destination: str, address: str | None, now: datetime,
+             settings: NotifySettings) -> datetime | None:  # fmt: skip
+    """When this destination's latest send timed out, if that is recent and nothing got through since."""
+    if settings.suspect_seconds <= 0:
+        return None
+    stmt = select(Attempt.outcome, Attempt.at).where(
+        Attempt.destination == destination,
+        Attempt.at > now - timedelta(seconds=settings.suspect_seconds),
+        Attempt.outcome.in_(("sent", "failed", "dead", "timeout")),
+    )
+    stmt = stmt.where(Attempt.address == address) if address else stmt.where(Attempt.address.is_(None))
+    latest = session.execute(stmt.order_by(Attempt.at.desc(), Attempt.id.desc()).limit(1)).first()
+    return latest.at if latest is not None and latest.outcome == "timeout" else None
+
+
+def _skip_suspect(
+    session: Session, items: list[tuple[Outbox, Route]], since: datetime, now: datetime, worker: str,
+    settings: NotifySettings, report: Report,
+) -> list[tuple[Outbox, Route]]:  # fmt: skip
+    """New pages for a destination that just timed out go to its fallback at once, not after the backoffs."""
+    keep: list[tuple[Outbox, Route]] = []
+    for row, route in items:
+        if row.attempts == 0 and row.kind in PAGE_KINDS and _fallback_target(session, row):
+            why = f"{row.destination} timed out at {since:%H:%M:%S} UTC; sent to its fallback at once"
+            _log(session, row, now, worker, "suspect", why)
+            _mark_dead(session, row, now, why, settings)
+            report.skipped += 1
+        else:
+            keep.append((row, route))
+    return keep
+
+
 def claim(
-    session: Session, worker: str, now: datetime, limit: int, settings: NotifySettings, report: Report
-) -> list[Job]:
-    stmt = select(Outbox).where(_due(now)).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
+    session: Session, worker: str, now: datetime, limit: int, settings: NotifySettings, report: Report,
+    busy: Collection[Key] = (),
+) -> list[Job]:  # fmt: skip
+    """Take up to `limit` due rows (none of a destination in `busy`), in the order they are due."""
+    stmt = select(Outbox).where(_due(now), _not_busy(busy)).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list(session.scalars(stmt))
@@ -416,6 +487,11 @@ def claim(
         groups[(row.destination, row.address)].append((row, route))
     jobs: list[Job] = []
     for (destination, address), items in groups.items():
+        since = _suspect(session, destination, address, now, settings)
+        if since is not None:
+            items = _skip_suspect(session, items, since, now, worker, settings, report)
+            if not items:
+                continue
         cap = items[0][1].rate or settings.rate_per_minute
         recent = _recent(session, destination, address, now)
         budget = cap - len(recent)
@@ -435,6 +511,7 @@ def claim(
             report.coalesced += len(items) - len(keep)
             send = [row for row, _ in keep] + [digest]
         url_for = {row.id: route.url for row, route in items}
+        semantics = items[0][1].semantics
         for row in send:
             row.state = "sending"
             row.claimed_by = worker
@@ -443,7 +520,13 @@ def claim(
             row.updated_at = now
             url = url_for.get(row.id) or items[0][1].url
             assert url is not None
-            jobs.append(Job(row.id, url, row.title, row.body, row.notify_type, row.destination, row.address))
+            person = split_person(row.destination)
+            method = person[1] if person else None
+            connect, total = settings.timeouts(method)
+            jobs.append(
+                Job(row.id, with_timeouts(url, connect, total), row.title, row.body, row.notify_type,
+                    row.destination, row.address, method, semantics, row.kind in PAGE_KINDS)
+            )  # fmt: skip
     report.claimed += len(jobs)
     return jobs
 
@@ -491,12 +574,83 @@ def finish(ctx: Context, job: Job, result: SendResult, worker: str, settings: No
         return "failed"
 
 
+def timed_out(ctx: Context, job: Job, seconds: float, worker: str, settings: NotifySettings, report: Report) -> str:
+    """A send that outlived its total timeout. The destination is suspect from now on (the attempt says
+    `timeout`); a page's fallback is told at once instead of after the backoff schedule, and the row
+    itself is retried as usual. An at-most-once message waits for its send's own answer instead."""
+    if job.semantics == AT_MOST_ONCE:
+        return "waiting"
+    error = f"timed out: no answer within {seconds:g} s"
+    with ctx.db.unit() as session:
+        now = ctx.clock.now()
+        stmt = select(Outbox).where(Outbox.id == job.id).with_for_update().execution_options(populate_existing=True)
+        row = session.scalars(stmt).one()
+        if row.state != "sending" or row.claimed_by != worker:
+            return "late"
+        report.timed_out += 1
+        _log(session, row, now, worker, "timeout", error, int(seconds * 1000))
+        if row.attempts >= row.max_attempts:
+            _mark_dead(session, row, now, f"{error} (after {row.attempts} attempts)", settings)
+            report.dead += 1
+            return "dead"
+        row.state = "failed"
+        row.last_error = error
+        row.next_attempt_at = now + backoff(row.attempts, settings.backoff_seconds, settings.backoff_max_seconds)
+        _release(row, now)
+        if job.page:
+            fall_back(session, row, now, settings)
+        report.failed += 1
+        return "failed"
+
+
+def hand_back(ctx: Context, jobs: list[Job], worker: str) -> None:
+    """Claimed rows that were never sent (their destination timed out first) go back as they were."""
+    with ctx.db.unit() as session:
+        now = ctx.clock.now()
+        for job in jobs:
+            row = session.get(Outbox, job.id, with_for_update=True, populate_existing=True)
+            if row is None or row.state != "sending" or row.claimed_by != worker:
+                continue
+            row.attempts = max(0, row.attempts - 1)
+            row.state = "pending" if row.attempts == 0 else "failed"
+            row.next_attempt_at = now
+            _release(row, now)
+
+
+def send_with(send: Sender, job: Job) -> SendResult:
+    try:
+        return send(job.url, job.title, job.body, job.notify_type)
+    except Exception as exc:  # a plugin bug is a failed attempt, not a dead worker
+        return SendResult(False, f"{type(exc).__name__}: {exc}")
+
+
+def dispatcher(ctx: Context, worker_id: str, settings: NotifySettings, send: Sender,
+               report: Report) -> Dispatcher[Job, SendResult]:  # fmt: skip
+    """A worker's sends, each recorded in the outbox as it returns (or times out)."""
+    return Dispatcher(
+        settings,
+        lambda job: send_with(send, job),
+        lambda job: job.key,
+        lambda job: settings.timeouts(job.method)[1],
+        done=lambda job, result: finish(ctx, job, result, worker_id, settings, report),
+        timed_out=lambda job, seconds: timed_out(ctx, job, seconds, worker_id, settings, report),
+        late=lambda job, result: finish(ctx, job, result, worker_id, settings, report),
+        released=lambda jobs: hand_back(ctx, jobs, worker_id),
+    )
+
+
 def housekeeping(ctx: Context, settings: NotifySettings, report: Report) -> None:
     """Pages nobody handed over yet, and customer e-mails that are due: both from the durable record."""
     with ctx.db.unit() as session:
         now = ctx.clock.now()
         report.caught_up += routing.catch_up_pages(session, ctx.policy, now, settings)
         customer.scan(session, ctx.policy, now, settings)
+
+
+def claim_due(ctx: Context, worker_id: str, limit: int, settings: NotifySettings, report: Report,
+              busy: Collection[Key] = ()) -> list[Job]:  # fmt: skip
+    with ctx.db.unit() as session:
+        return claim(session, worker_id, ctx.clock.now(), limit, settings, report, busy)
 
 
 def deliver_due(
@@ -507,24 +661,23 @@ def deliver_due(
     sender: Sender | None = None,
     settings: NotifySettings | None = None,
 ) -> Report:
-    """One round: catch up, claim what is due, send each, record each. Returns what happened."""
+    """One round: catch up, claim what is due, send it (concurrently, one at a time per destination),
+    record each, and return when every send has returned. Returns what happened."""
     settings = settings or current()
-    send = sender or apprise_send
     report = Report()
     housekeeping(ctx, settings, report)
-    with ctx.db.unit() as session:
-        jobs = claim(session, worker_id, ctx.clock.now(), limit or settings.batch, settings, report)
-    for job in jobs:
-        try:
-            result = send(job.url, job.title, job.body, job.notify_type)
-        except Exception as exc:  # a plugin bug is a failed attempt, not a dead worker
-            result = SendResult(False, f"{type(exc).__name__}: {exc}")
-        finish(ctx, job, result, worker_id, settings, report)
+    sends = dispatcher(ctx, worker_id, settings, sender or apprise_send, report)
+    sends.add(claim_due(ctx, worker_id, limit or settings.batch, settings, report))
+    sends.drain()
     return report
 
 
-def next_due(ctx: Context) -> datetime | None:
+def next_due(ctx: Context, busy: Collection[Key] = ()) -> datetime | None:
+    """When the next row of a destination not in `busy` is due (a busy one is looked at when its send ends)."""
+    free = _not_busy(busy)
     with ctx.db.read() as session:
-        due = session.scalar(select(func.min(Outbox.next_attempt_at)).where(Outbox.state.in_(("pending", "failed"))))
-        lease = session.scalar(select(func.min(Outbox.claimed_until)).where(Outbox.state == "sending"))
+        due = session.scalar(
+            select(func.min(Outbox.next_attempt_at)).where(Outbox.state.in_(("pending", "failed")), free)
+        )
+        lease = session.scalar(select(func.min(Outbox.claimed_until)).where(Outbox.state == "sending", free))
         return min(filter(None, [due, lease]), default=None)

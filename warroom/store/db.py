@@ -5,18 +5,30 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("warroom.store")
 CHECKPOINT_SECONDS = 0.1
+CONNECT_TIMEOUT_SECONDS = 5
+SQLITE_UNAVAILABLE = (
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database",
+    "database is locked",
+    "attempt to write a readonly database",
+)
+"""SQLite's words for a database that cannot serve right now (as opposed to a bug such as a missing table)"""
 
 
 def is_sqlite(url: str) -> bool:
@@ -59,7 +71,39 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+def unavailable(exc: BaseException | None) -> str | None:
+    """Why the database cannot serve this request (down, unreachable, restarting, disk full), or None when
+    `exc` is some other error: the faces answer the first with 503 and Retry-After, the second stays a bug."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return _first_line(exc.orig or exc)
+        if isinstance(exc, sa_exc.TimeoutError):
+            return "no database connection became free in time"
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            return _first_line(exc)
+        if isinstance(exc, sqlite3.OperationalError) and any(h in str(exc).lower() for h in SQLITE_UNAVAILABLE):
+            return _first_line(exc)
+        if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+            exc = exc.orig
+            continue
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 class Database:
