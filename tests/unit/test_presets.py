@@ -100,7 +100,7 @@ CHECKS: list[Check] = [
         "nself",
         "P4 has no SLA",
         lambda p: p.severity("P4").sla.model_dump(),
-        dict.fromkeys(("ack", "respond", "mitigate", "resolve")),
+        {**dict.fromkeys(("ack", "respond", "mitigate", "resolve")), "on_breach": {}},
     ),
     ("nself", "SEV1 is an alias of P0", lambda p: p.severity("sev1").name, "P0"),
     ("nself", "SEV4 is an alias of P3", lambda p: p.severity("SEV4").name, "P3"),

@@ -1,8 +1,10 @@
-"""SLA breaches: when the ack, mitigate or resolve deadline passes unmet, say so and act.
+"""SLA breaches: when the ack, respond, mitigate or resolve deadline passes unmet, say so and act.
 
-Acting: an ack breach brings the next paging tier forward (unless a tier was just paged at the
-deadline); a mitigate or resolve breach brings in the lead: the severity's commander targets,
-or else the last tier of its escalation policy.
+Acting follows the severity's `sla.on_breach` for that clock: `page_next_tier` brings the pending
+paging tier forward (unless a tier was just paged at the deadline), `escalate_to` brings targets in
+when no tier was paged, `notify` tells targets always. A clock the policy leaves out acts as it
+always did: an ack breach pages the next tier; otherwise the lead (the severity's commander
+targets, or else the last tier of its escalation policy) is brought in.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from warroom.engine.facts import Facts, load
 from warroom.engine.firing import Firing
 from warroom.engine.timers import Plan
 from warroom.incidents.views import compute_clocks
+from warroom.policy.model import BreachAction
 from warroom.store.engine_models import Page, Timer
 from warroom.store.models import Incident
 
@@ -28,7 +31,7 @@ def plan(f: Facts) -> list[Plan]:
         return []
     out = []
     for c in compute_clocks(f.policy, f.inc, f.now):
-        if c.deadline is not None and c.met_at is None:
+        if c.deadline is not None and c.met_at is None and c.state in ("running", "breached"):
             out.append(
                 Plan(
                     f"sla:{f.inc.id}:{c.name}:{stamp(c.deadline)}",
@@ -52,7 +55,9 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
     if not f.open:
         return f"skipped: {inc.id} is {inc.status}"
     name = t.payload["clock"]
-    clock = next(c for c in compute_clocks(fx.policy, inc, fx.now) if c.name == name)
+    clock = next((c for c in compute_clocks(fx.policy, inc, fx.now) if c.name == name), None)
+    if clock is None or clock.state not in ("running", "breached"):
+        return f"skipped: the {name} clock is not running"
     if clock.met_at is not None or clock.deadline is None or iso_z(clock.deadline) != t.payload["deadline"]:
         return f"skipped: the {name} clock moved or was met"
     if clock.deadline > fx.now:
@@ -71,30 +76,58 @@ def fire(fx: Firing, t: Timer, inc: Incident | None) -> str:
     return f"{name} SLA breached"
 
 
-def _act(fx: Firing, f: Facts, inc: Incident, name: str, span: str, deadline: datetime) -> str:
+def _leads(f: Facts) -> list[str]:
+    """The severity's commander targets, or else the last tier of its escalation policy."""
+    targets = list(f.severity.commander)
+    if not targets and f.severity.escalation_policy:
+        targets = list(f.policy.escalation_policies[f.severity.escalation_policy].tiers[-1].targets)
+    return targets
+
+
+def action_for(f: Facts, name: str) -> BreachAction:
+    """The policy's `sla.on_breach` for this clock, or what a breach of it has always done."""
+    given = {str(k): v for k, v in f.severity.sla.on_breach.items()}.get(name)
+    if given is not None:
+        return given
     if name == "ack":
+        return BreachAction(page_next_tier=True, escalate_to=_leads(f))
+    return BreachAction(escalate_to=_leads(f))
+
+
+def _act(fx: Firing, f: Facts, inc: Incident, name: str, span: str, deadline: datetime) -> str:
+    action = action_for(f, name)
+    said: list[str] = []
+    paged = False
+    if action.page_next_tier:
         paged_since = fx.session.scalar(
             select(func.count())
             .select_from(Page)
             .where(Page.incident_id == inc.id, Page.kind == "page", Page.created_at >= deadline)
         )
         if paged_since:
-            return "the next tier was paged at the deadline"
-        pulled = escalation.pull_next_tier(fx, inc)
-        if pulled is not None:
-            tier, was = pulled
-            if was <= fx.now:
-                return f"tier {tier} is being paged now"
-            return f"paging tier {tier} now instead of at {hhmm_utc(was)}"
-    return _bring_in_leads(fx, f, inc, name, span, deadline)
+            said.append("the next tier was paged at the deadline")
+            paged = True
+        elif inc.acknowledged_at is None and inc.alerts_cleared_at is None:
+            pulled = escalation.pull_next_tier(fx, inc)
+            if pulled is not None:
+                tier, was = pulled
+                said.append(
+                    f"tier {tier} is being paged now"
+                    if was <= fx.now
+                    else f"paging tier {tier} now instead of at {hhmm_utc(was)}"
+                )
+                paged = True
+    targets = list(action.notify) + ([] if paged else [t for t in action.escalate_to if t not in action.notify])
+    if targets:
+        said.append(_bring_in(fx, inc, name, span, deadline, targets))
+    elif not said and not action.notify and not action.escalate_to and not action.page_next_tier:
+        said.append("recorded; the policy asks for nothing more")
+    elif not said:
+        said.append("the policy names no commander or escalation to notify")
+    return "; ".join(s for s in said if s)
 
 
-def _bring_in_leads(fx: Firing, f: Facts, inc: Incident, name: str, span: str, deadline: datetime) -> str:
-    targets = list(f.severity.commander)
-    if not targets and f.severity.escalation_policy:
-        targets = list(f.policy.escalation_policies[f.severity.escalation_policy].tiers[-1].targets)
-    if not targets:
-        return "the policy names no commander or escalation to notify"
+def _bring_in(fx: Firing, inc: Incident, name: str, span: str, deadline: datetime, targets: list[str]) -> str:
     reason = f"{inc.severity} {name} SLA of {span} breached"
     told = []
     for target in targets:

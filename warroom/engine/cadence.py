@@ -5,8 +5,9 @@ the declaration, or the reopening; `first_within` sets an earlier first deadline
 reminder when it falls due, then an overdue nag every period until something is posted.
 Event cadences (`on state change`, `on resolution`) remind once when the event happens.
 Posting resets the audience's clock; resolving stops the clocks. The external audience is
-only reminded while external posts are allowed (confirmed impact, a status page in the
-policy): never a nag to post speculation; the moment impact is confirmed, the post is due.
+only reminded while external posts are allowed (a status page in the policy, and the flags of
+its `external.requires`, such as NovaVMS's confirmed impact): never a nag to post speculation;
+the moment the gate opens, the post is due.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def _family(incident_id: str, audience: str, base: datetime, cadence: Cadence) -
 
 
 def may_post(policy: Policy, inc: Incident, audience: str) -> bool:
-    """The incident service refuses external posts without confirmed impact; don't ask for one then."""
+    """The incident service refuses external posts the severity's rule holds back; don't ask for one then."""
     if audience != "external":
         return True
-    return policy.severity(inc.severity).status_page.post != "never" and bool(inc.flags.get("impact_confirmed"))
+    sev = policy.severity(inc.severity)
+    return sev.status_page.post != "never" and not sev.external_blocked_by(inc.flags)
 
 
 def plan(f: Facts) -> list[Plan]:

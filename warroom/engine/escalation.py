@@ -1,7 +1,8 @@
 """Paging escalation: tier 1 at once, the next tier after each wait, repeat, then flag `unacknowledged`.
 
-An acknowledgement cancels the pending tiers; a firing tier re-checks the incident under its
-row lock, so no page is recorded after an acknowledgement has committed.
+An acknowledgement (or the incident's alerts all resolving first: `alerts_cleared`) cancels the
+pending tiers; a firing tier re-checks the incident under its row lock, so no page is recorded
+after an acknowledgement has committed.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def clear_unacknowledged(session: Session, inc: Incident, now: datetime) -> None
 
 def on_severity_change(session: Session, policy: Policy, inc: Incident, old: str, now: datetime) -> None:
     """Unacknowledged and now under a different escalation policy: start that policy from tier 1."""
-    if inc.acknowledged_at is not None or not is_open(inc):
+    if inc.acknowledged_at is not None or inc.alerts_cleared_at is not None or not is_open(inc):
         return
     before = policy.severity(old).escalation_policy if old else None
     after = policy.severity(inc.severity).escalation_policy
@@ -71,6 +72,8 @@ def fire_page(fx: Firing, t: Timer, inc: Incident | None) -> str:
         return "skipped: incident gone"
     if inc.acknowledged_at is not None or not is_open(inc):
         return f"skipped: {inc.id} is {inc.status}"
+    if inc.alerts_cleared_at is not None:
+        return f"skipped: the alerts of {inc.id} resolved before anyone acknowledged"
     p = t.payload
     pol = fx.policy.escalation_policies.get(p["policy"])
     if pol is None or p["tier"] >= len(pol.tiers):
@@ -117,6 +120,8 @@ def fire_exhausted(fx: Firing, t: Timer, inc: Incident | None) -> str:
         return "skipped: incident gone"
     if inc.acknowledged_at is not None or not is_open(inc):
         return f"skipped: {inc.id} is {inc.status}"
+    if inc.alerts_cleared_at is not None:
+        return f"skipped: the alerts of {inc.id} resolved before anyone acknowledged"
     p = t.payload
     if not fx.effect(t.key, "unacknowledged", inc.id):
         return "already flagged"

@@ -82,7 +82,7 @@ def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[T
         if e.kind == "declared":
             escalation.start(session, policy, inc, now)
             cadence.on_event(session, policy, inc, "declared", e.id, now)
-        elif e.kind in ("acknowledged", "resolved"):
+        elif e.kind in ("acknowledged", "resolved", "alerts_cleared"):
             escalation.stop(session, inc, now, e.kind)
             if e.kind == "acknowledged":
                 escalation.clear_unacknowledged(session, inc, now)

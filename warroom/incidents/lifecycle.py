@@ -24,6 +24,7 @@ from warroom.incidents.record import (
     load,
     next_id,
     render_channel,
+    responded,
 )
 from warroom.incidents.roles import assign
 from warroom.incidents.schemas import (
@@ -80,7 +81,7 @@ def declare_in(session: Session, ctx: Context, req: DeclareRequest, now: datetim
     )
     session.add(inc)
     session.flush()
-    render_channel(ctx.policy, inc, None, now)
+    render_channel(ctx.policy, inc, None, now, session)
     entry(
         session,
         inc,
@@ -104,10 +105,26 @@ def restart_watch(session: Session, inc: Incident, now: datetime, actor: str, wh
 
 
 def signals_cleared(session: Session, ctx: Context, inc: Incident, now: datetime, actor: str, why: str) -> None:
-    """Every alert of the incident has resolved: treat it as mitigated and start the resolution watch."""
+    """Every alert of the incident has resolved: treat it as mitigated and start the resolution watch.
+
+    Nobody acknowledged it when it was still triggered: it is mitigated by its alerts, with no ack and no
+    commander (MTTA must not count a bot); the `alerts_cleared` entry stops paging and marks it for reports.
+    """
     if inc.status not in (s.value for s in OPEN_STATUSES) or inc.status == Status.MITIGATED.value:
         return
-    implicit_ack(session, ctx.policy, inc, actor, now)
+    if inc.status == Status.TRIGGERED.value and inc.acknowledged_at is None:
+        inc.alerts_cleared_at = now
+        minutes = round((now - inc.declared_at).total_seconds() / 60)
+        entry(
+            session,
+            inc,
+            now,
+            actor,
+            "alerts_cleared",
+            f"Not acknowledged: its alerts resolved after {minutes}m; paging stopped",
+            why,
+            {"after_seconds": int((now - inc.declared_at).total_seconds())},
+        )
     inc.mitigated_at = now
     inc.watch_started_at = now
     move(session, inc, Status.MITIGATED, actor, now, why)
@@ -149,6 +166,7 @@ def set_status(ctx: Context, incident_id: str, status: str, by: str, note: str =
         inc = load(session, incident_id, lock=True)
         lifecycle.check_transition(inc.id, Status(inc.status), target)
         implicit_ack(session, ctx.policy, inc, who, now)
+        responded(inc, now)
         move(session, inc, target, who, now, text)
         return build_view(session, ctx.policy, inc, now)
 
@@ -204,7 +222,7 @@ def set_severity_in(session: Session, policy: Policy, inc: Incident, new: str, w
         why,
         {"from": old, "to": new, "clocks_recomputed_from": inc.declared_at.isoformat()},
     )
-    render_channel(policy, inc, commander_of(session, inc), now)
+    render_channel(policy, inc, commander_of(session, inc), now, session)
 
 
 def set_flags(ctx: Context, incident_id: str, flags: dict[str, bool], by: str) -> IncidentView:
@@ -240,7 +258,7 @@ def apply_flags(
         old = inc.severity
         inc.severity = floor.severity
         floor_entry(session, inc, now, old, floor.severity, floor.floor.id, floor.floor.reason)
-        render_channel(policy, inc, commander_of(session, inc), now)
+        render_channel(policy, inc, commander_of(session, inc), now, session)
 
 
 IMPACT_FLAGS = ("customer_facing", "data_at_risk", "security_breach")
@@ -274,6 +292,7 @@ def resolve(ctx: Context, incident_id: str, by: str, force: bool = False, reason
                 f"{left // 60}m{left % 60:02d}s left (force with a reason to override)"
             )
         implicit_ack(session, ctx.policy, inc, who, now)
+        responded(inc, now)
         if inc.mitigated_at is None:
             inc.mitigated_at = now
         inc.resolved_at = now

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from warroom.domain.errors import Invalid, NotFound
 from warroom.domain.flags import KNOWN_FLAGS
-from warroom.domain.text import clean_text
+from warroom.domain.lifecycle import OPEN_STATUSES
+from warroom.domain.text import clean_name
 from warroom.incidents import context as template_context
 from warroom.policy.model import Policy
 from warroom.policy.templates import render
@@ -28,6 +29,7 @@ TITLE_LIMIT = 300
 TEXT_LIMIT = 10_000
 NAME_LIMIT = 120
 COMMANDER = "incident-commander"
+OPEN_VALUES = tuple(s.value for s in OPEN_STATUSES)
 
 
 def load(session: Session, incident_id: str, *, lock: bool = False) -> Incident:
@@ -41,7 +43,7 @@ def load(session: Session, incident_id: str, *, lock: bool = False) -> Incident:
 
 
 def actor(by: str) -> str:
-    return clean_text("by", by, limit=NAME_LIMIT)
+    return clean_name("by", by, limit=NAME_LIMIT)
 
 
 def entry(
@@ -98,10 +100,36 @@ def get_for_update(session: Session, incident_id: str) -> Incident:
     return load(session, incident_id, lock=True)
 
 
-def render_channel(policy: Policy, inc: Incident, commander: str | None, now: datetime) -> None:
+def responded(inc: Incident, now: datetime) -> None:
+    """A responder is at work on it: the respond clock (SO1's response time) is met from now."""
+    if inc.responded_at is None:
+        inc.responded_at = now
+
+
+def render_channel(
+    policy: Policy, inc: Incident, commander: str | None, now: datetime, session: Session | None = None
+) -> None:
+    """Name the war room and its topic; with a session, a name another open incident holds gets a suffix."""
     context = template_context.for_incident(policy, inc, now, commander=commander)
-    inc.channel = render(policy.templates.channel_name, context)
+    base = render(policy.templates.channel_name, context)
+    suffixed = f"{base}-{inc.id.rsplit('-', 1)[-1]}"
+    if inc.channel in (base, suffixed):
+        pass  # the name it already holds stays: renaming a war room mid-incident helps nobody
+    elif session is not None and _channel_taken(session, inc, base):
+        inc.channel = suffixed
+    else:
+        inc.channel = base
     inc.topic = render(policy.templates.channel_topic, context)
+
+
+def _channel_taken(session: Session, inc: Incident, name: str) -> bool:
+    session.flush()
+    other = session.scalar(
+        select(Incident.id)
+        .where(Incident.channel == name, Incident.id != inc.id, Incident.status.in_(OPEN_VALUES))
+        .limit(1)
+    )
+    return other is not None
 
 
 def floor_entry(session: Session, inc: Incident, now: datetime, old: str, new: str, rule: str, reason: str) -> None:

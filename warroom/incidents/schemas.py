@@ -105,6 +105,10 @@ class IncidentView(View):
     reopened_at: datetime | None
     reopened_count: int
     watch_started_at: datetime | None
+    responded_at: datetime | None = None
+    alerts_cleared_at: datetime | None = Field(
+        default=None, description="its alerts resolved before anyone acknowledged it (not an acknowledgement)"
+    )
     postmortem_due_at: datetime | None
     postmortem: str
     forced_resolution: str | None

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from warroom.domain.errors import Conflict, Invalid
 from warroom.domain.lifecycle import Status
 from warroom.domain.text import clean_text
-from warroom.incidents.record import TEXT_LIMIT, actor, entry, load
+from warroom.incidents.record import TEXT_LIMIT, actor, entry, load, responded
 from warroom.incidents.schemas import (
     TimelineView,
     UpdateView,
@@ -25,13 +25,21 @@ from warroom.store.unit import Context, run
 
 
 def check_external(policy: Policy, inc: Incident) -> None:
-    """Never post speculation externally: customers hear confirmed impact only, where the policy says so."""
-    if policy.severity(inc.severity).status_page.post == "never":
+    """External posts follow the severity's own rule: `status_page.post` and `external.requires` (NovaVMS:
+    never post speculation, so impact must be confirmed first; nself posts on detection)."""
+    sev = policy.severity(inc.severity)
+    if sev.status_page.post == "never":
         raise Conflict(f"the {policy.name} policy posts nothing externally for {inc.severity}")
-    if not inc.flags.get("impact_confirmed"):
+    missing = sev.external_blocked_by(inc.flags)
+    if missing == ["impact_confirmed"]:
         raise Conflict(
             f"{inc.id} has no confirmed impact; external updates are refused until it is confirmed "
             "(set the impact_confirmed flag) — never post speculation externally"
+        )
+    if missing:
+        raise Conflict(
+            f"{inc.id}: the {policy.name} policy posts externally for {inc.severity} only once "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} set"
         )
 
 
@@ -60,6 +68,7 @@ def post_update(
             raise Conflict(f"{inc.id} is closed; its record is final")
         if audience == "external":
             check_external(ctx.policy, inc)
+        responded(inc, now)
         number = (
             session.scalar(
                 select(func.max(Update.number)).where(Update.incident_id == inc.id, Update.audience == audience)
@@ -96,6 +105,8 @@ def log(
             old = session.get(TimelineEntry, corrects)
             if old is None or old.incident_id != inc.id:
                 raise Invalid(f"{inc.id} has no timeline entry {corrects} to correct", field="corrects")
+        if inc.status != Status.CLOSED.value:
+            responded(inc, now)
         row = entry(session, inc, now, who, "correction" if corrects else "note", text, result, corrects=corrects)
         session.flush()
         return TimelineView.model_validate(row)

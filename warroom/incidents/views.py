@@ -32,25 +32,41 @@ def anchors(inc: Incident) -> tuple[datetime, datetime]:
     return inc.declared_at, inc.reopened_at or inc.declared_at
 
 
+ALERTS_RESOLVED = "alerts_resolved"
+"""The ack clock's state when the alerts resolved before anyone acknowledged: neither met nor breached."""
+
+
 def compute_clocks(policy: Policy, inc: Incident, now: datetime) -> list[sla.Clock]:
+    """ack, respond (only where the severity times it), mitigate, resolve."""
     sev = policy.severity(inc.severity)
     cal = policy.business_calendar()
     ack_start, work_start = anchors(inc)
-    return [
-        sla.clock("ack", sev.sla.ack, cal, ack_start, inc.acknowledged_at, now),
+    ack = sla.clock("ack", sev.sla.ack, cal, ack_start, inc.acknowledged_at, now)
+    if inc.acknowledged_at is None and inc.alerts_cleared_at is not None and ack.state != "none":
+        ack = sla.Clock("ack", ack.deadline, None, ALERTS_RESOLVED, None)
+    clocks = [ack]
+    if sev.sla.respond is not None:
+        clocks.append(sla.clock("respond", sev.sla.respond, cal, ack_start, inc.responded_at or inc.resolved_at, now))
+    clocks += [
         sla.clock("mitigate", sev.sla.mitigate, cal, work_start, inc.mitigated_at or inc.resolved_at, now),
         sla.clock("resolve", sev.sla.resolve, cal, work_start, inc.resolved_at, now),
     ]
+    return clocks
 
 
-def clock_view(c: sla.Clock) -> ClockView:
+def clock_view(c: sla.Clock, inc: Incident | None = None) -> ClockView:
+    if c.state == ALERTS_RESOLVED and inc is not None and inc.alerts_cleared_at is not None:
+        after = round((inc.alerts_cleared_at - inc.declared_at).total_seconds() / 60)
+        display = f"not acknowledged (alerts resolved after {after}m)"
+    else:
+        display = sla.describe(c)
     return ClockView(
         name=c.name,
         deadline=c.deadline,
         met_at=c.met_at,
         state=c.state,
         remaining_seconds=c.remaining_seconds,
-        display=sla.describe(c),
+        display=display,
     )
 
 
@@ -112,6 +128,8 @@ def build_view(session: Session, policy: Policy, inc: Incident, now: datetime) -
         reopened_at=inc.reopened_at,
         reopened_count=inc.reopened_count,
         watch_started_at=inc.watch_started_at,
+        responded_at=inc.responded_at,
+        alerts_cleared_at=inc.alerts_cleared_at,
         postmortem_due_at=inc.postmortem_due_at,
         postmortem=sev.postmortem.need.value,
         forced_resolution=inc.forced_resolution,
@@ -119,7 +137,7 @@ def build_view(session: Session, policy: Policy, inc: Incident, now: datetime) -
         flags=inc.flags,
         decision=inc.decision,
         mitigation_failures=inc.mitigation_failures,
-        clocks=[clock_view(c) for c in compute_clocks(policy, inc, now)],
+        clocks=[clock_view(c, inc) for c in compute_clocks(policy, inc, now)],
         roles=roles,
         missing_roles=missing,
         hypotheses=[HypothesisView.model_validate(h) for h in hyps],

@@ -9,15 +9,17 @@ from sqlalchemy.orm import Session
 
 from warroom.domain import lifecycle
 from warroom.domain.errors import Conflict, Invalid, NotFound
+from warroom.domain.inputs import LIST_LIMIT
 from warroom.domain.lifecycle import Status
-from warroom.domain.text import clean_text
+from warroom.domain.text import clean_list, clean_name, clean_text
 from warroom.incidents.lifecycle import IMPACT_FLAGS, apply_flags, implicit_ack, move
-from warroom.incidents.record import TEXT_LIMIT, actor, entry, load
+from warroom.incidents.record import TEXT_LIMIT, actor, entry, load, responded
 from warroom.incidents.schemas import (
     ImpactRequest,
     IncidentView,
 )
 from warroom.incidents.views import build_view
+from warroom.policy.model import match_strategy
 from warroom.store.models import (
     Hypothesis,
     Mitigation,
@@ -34,7 +36,7 @@ def set_impact(ctx: Context, incident_id: str, req: ImpactRequest) -> IncidentVi
         if "description" in fields:
             fields["description"] = clean_text("description", fields["description"], limit=TEXT_LIMIT, multiline=True)
         if "services" in fields:
-            fields["services"] = [clean_text("services", s, limit=200) for s in fields["services"]]
+            fields["services"] = clean_list("services", fields["services"], limit=200, items=LIST_LIMIT)
         given = {k: v for k in IMPACT_FLAGS if (v := getattr(req, k)) is not None}
         if not fields and not given:
             raise Invalid("give at least one impact field", field="impact")
@@ -76,6 +78,7 @@ def add_hypothesis(ctx: Context, incident_id: str, text: str, evidence: str, con
             )
         )
         implicit_ack(session, ctx.policy, inc, who, now)
+        responded(inc, now)
         entry(
             session,
             inc,
@@ -146,6 +149,7 @@ def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> I
             checklist.append({"item": "Snapshot logs and evidence before restarting or rolling back", "done": False})
         inc.decision = {"path": path, "reason": why, "by": who, "at": now.isoformat(), "checklist": checklist}
         implicit_ack(session, ctx.policy, inc, who, now)
+        responded(inc, now)
         label = "Mitigate first" if path == "mitigate_first" else "Dig first"
         entry(session, inc, now, who, "decision", f"Decision: {label}", why, {"path": path})
         return build_view(session, ctx.policy, inc, now)
@@ -154,16 +158,21 @@ def decide(ctx: Context, incident_id: str, path: str, reason: str, by: str) -> I
 
 
 def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: str, note: str = "") -> IncidentView:
+    """Always recorded: a name the policy's table lacks is kept as given and marked, never refused."""
+
     def apply(session: Session, now: datetime) -> IncidentView:
         who = actor(by)
         text = clean_text("note", note, limit=TEXT_LIMIT, required=False)
-        name = clean_text("strategy", strategy, limit=80)
-        known = [s.name for s in ctx.policy.mitigation_strategies]
-        if known and name not in known:
-            raise Invalid(f"unknown strategy '{name}'; this policy lists {', '.join(known)}", field="strategy")
+        given = clean_name("strategy", strategy, limit=80)
+        known = match_strategy(ctx.policy, given)
+        name = known or given
+        off_table = bool(ctx.policy.mitigation_strategies) and known is None
+        mark = " (not in the runbook's strategy table)" if off_table else ""
+        extra = {"in_table": False} if off_table else {}
         inc = load(session, incident_id, lock=True)
         lifecycle.check_open(inc.id, Status(inc.status), "record a mitigation")
         implicit_ack(session, ctx.policy, inc, who, now)
+        responded(inc, now)
         session.add(Mitigation(incident_id=inc.id, strategy=name, worked=worked, note=text, by=who, at=now))
         if worked:
             entry(
@@ -172,9 +181,9 @@ def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: st
                 now,
                 who,
                 "mitigation",
-                f"Mitigation succeeded: {name}",
+                f"Mitigation succeeded: {name}{mark}",
                 text,
-                {"strategy": name, "worked": True},
+                {"strategy": name, "worked": True, **extra},
             )
             if inc.status != Status.MITIGATED.value:
                 inc.mitigated_at = now
@@ -188,9 +197,9 @@ def mitigate(ctx: Context, incident_id: str, strategy: str, worked: bool, by: st
                 now,
                 who,
                 "mitigation",
-                f"Mitigation failed: {name}",
+                f"Mitigation failed: {name}{mark}",
                 text,
-                {"strategy": name, "worked": False, "failures": inc.mitigation_failures},
+                {"strategy": name, "worked": False, "failures": inc.mitigation_failures, **extra},
             )
             if inc.status == Status.MITIGATED.value:
                 inc.mitigated_at = None

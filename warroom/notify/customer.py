@@ -181,7 +181,7 @@ def send(
 
     def apply(session: Session, now: datetime) -> int:
         inc = get_for_update(session, incident_id)
-        if not inc.flags.get("impact_confirmed"):
+        if ctx.policy.severity(inc.severity).external_blocked_by(inc.flags):
             raise Conflict(
                 f"{inc.id} has no confirmed impact; the customer e-mail is refused until it is confirmed "
                 "(set the impact_confirmed flag) — never send speculation to customers"

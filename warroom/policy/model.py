@@ -118,14 +118,55 @@ class CalendarSpec(Strict):
 # --- severities ---------------------------------------------------------------------------------
 
 
+ClockName = Literal["ack", "respond", "mitigate", "resolve"]
+
+
+def _target_list(value: Any) -> Any:
+    """`escalate_to: engineering-lead` and `escalate_to: [a, b]` both name targets."""
+    return [value] if isinstance(value, str) else value
+
+
+class BreachAction(Strict):
+    """What a missed deadline does, besides the `sla_breach` entry on the timeline."""
+
+    page_next_tier: bool = Field(
+        default=False, description="page the pending tier of the escalation policy now instead of after its wait"
+    )
+    notify: list[Name] = Field(default_factory=list, description="targets told of the breach, always")
+    escalate_to: Annotated[list[Name], BeforeValidator(_target_list)] = Field(
+        default_factory=list,
+        description="targets brought in, unless page_next_tier paged a tier (then paging carries on as usual)",
+    )
+
+
 class SLA(Strict):
     ack: Duration = None
     respond: Duration = Field(
         default=None,
-        description="responders engaged in the war room, when a runbook times that apart from the ack",
+        description="a responder at work on it (a status, hypothesis, decision, mitigation, update or note), "
+        "when a runbook times that apart from the ack",
     )
     mitigate: Duration = None
     resolve: Duration = None
+    on_breach: dict[ClockName, BreachAction] = Field(
+        default_factory=dict,
+        description="per clock, what a breach does; a clock left out acts as before: an ack breach pages the "
+        "next tier, else (and for the other clocks) the commander targets or the last tier are told",
+    )
+
+
+class ExternalRule(Strict):
+    """What must hold before anything is posted to the external audience (and before its cadence nags)."""
+
+    requires: list[str] = Field(
+        default_factory=list,
+        description="flags that must be set first, e.g. [impact_confirmed]: never post speculation externally",
+    )
+
+    @field_validator("requires")
+    @classmethod
+    def _flags_known(cls, value: list[str]) -> list[str]:
+        return [_known_flag(v) for v in value]
 
 
 class PostmortemNeed(StrEnum):
@@ -217,6 +258,7 @@ class Severity(Strict):
     sla: SLA = Field(default_factory=SLA)
     postmortem: PostmortemRule = Field(default_factory=PostmortemRule)
     status_page: StatusPageRule = Field(default_factory=StatusPageRule)
+    external: ExternalRule = Field(default_factory=ExternalRule)
     customer_email: CustomerEmailRule = Field(default_factory=CustomerEmailRule)
     roles_required: list[Name] = Field(default_factory=list)
     roles_optional: list[Name] = Field(default_factory=list)
@@ -231,6 +273,10 @@ class Severity(Strict):
     @property
     def all_names(self) -> list[str]:
         return [self.name, *self.aliases]
+
+    def external_blocked_by(self, flags: dict[str, Any]) -> list[str]:
+        """The `external.requires` flags not yet set: external posts (and their reminders) wait for them."""
+        return [f for f in self.external.requires if not flags.get(f)]
 
 
 # --- people, targets, escalation ----------------------------------------------------------------
@@ -508,6 +554,13 @@ class Policy(Strict):
             for j, notify in enumerate(sev.notify):
                 for t in notify.who:
                     target_ok(f"{where}.notify.{j}.who", t)
+            for clock, action in sev.sla.on_breach.items():
+                for t in [*action.notify, *action.escalate_to]:
+                    target_ok(f"{where}.sla.on_breach.{clock}", t)
+                if action.page_next_tier and not sev.escalation_policy:
+                    errors.append(
+                        f"{where}.sla.on_breach.{clock}.page_next_tier: {sev.name} has no escalation_policy to page"
+                    )
             owner = sev.postmortem.owner
             if owner and owner not in self.roles and owner not in self.targets:
                 errors.append(f"{where}.postmortem.owner: '{owner}' is neither a role nor a target")
@@ -585,6 +638,17 @@ class Policy(Strict):
 
 class UnknownSeverity(ValueError):
     pass
+
+
+def strategy_key(name: str) -> str:
+    """How strategy names compare: `Config_Change`, `config-change` and `config change` are one name."""
+    return re.sub(r"[-_\s]+", "", name.strip().lower())
+
+
+def match_strategy(policy: Policy, name: str) -> str | None:
+    """The policy's own spelling of a mitigation strategy, or None when its table lists nothing like it."""
+    key = strategy_key(name)
+    return next((s.name for s in policy.mitigation_strategies if strategy_key(s.name) == key), None)
 
 
 def fixed(span: Span | None) -> timedelta | None:

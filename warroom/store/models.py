@@ -63,6 +63,9 @@ class Incident(Base):
     forced_resolution: Mapped[str | None] = mapped_column(Text)
     reopened_at: Mapped[datetime | None]
     watch_started_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    alerts_cleared_at: Mapped[datetime | None]
+    """its alerts all resolved before anyone acknowledged: mitigated by them, never counted as an ack"""
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
