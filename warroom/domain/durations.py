@@ -70,6 +70,10 @@ def format_seconds(seconds: int) -> str:
     return "".join(out)
 
 
+MAX_SECONDS = 100 * 366 * 86400
+"""no wait, window or silence is longer than a century (timedelta and datetimes overflow past that)"""
+
+
 def parse_span(text: str) -> Span:
     """Parse a policy duration; raise DurationError with a sentence a human can act on."""
     raw = text.strip().lower()
@@ -81,11 +85,15 @@ def parse_span(text: str) -> Span:
         raise DurationError(f"'{text}' is negative; durations must be zero or more")
     business = _BUSINESS.match(raw)
     if business:
+        if len(business.group(1)) > 5:
+            raise DurationError(f"'{text[:40]}' is more business days than a calendar holds")
         return Span(SpanKind.BUSINESS_DAYS, business_days=int(business.group(1)))
     compact = raw.replace(" ", "")
     if compact and _FIXED.match(compact):
-        total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART.findall(compact))
-        return Span(SpanKind.FIXED, seconds=total)
+        parts = _PART.findall(compact)
+        if any(len(n) > 12 for n, _ in parts) or sum(int(n) * _UNIT_SECONDS[u] for n, u in parts) > MAX_SECONDS:
+            raise DurationError(f"'{text[:40]}' is longer than 100 years")
+        return Span(SpanKind.FIXED, seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
     raise DurationError(
         f"'{text}' is not a duration; use forms like 90s, 5m, 4h, 1h30m, 2d, 5bd, next-business-day or next-sprint"
     )

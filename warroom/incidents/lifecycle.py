@@ -10,8 +10,9 @@ from warroom.domain import lifecycle
 from warroom.domain.clock import ensure_utc, hhmm_utc
 from warroom.domain.errors import Conflict, Invalid
 from warroom.domain.flags import KNOWN_FLAGS
+from warroom.domain.inputs import check_time
 from warroom.domain.lifecycle import OPEN_STATUSES, Status
-from warroom.domain.text import clean_text, slugify
+from warroom.domain.text import clean_name, clean_text, slugify
 from warroom.incidents.record import (
     COMMANDER,
     TEXT_LIMIT,
@@ -52,13 +53,11 @@ def declare_in(session: Session, ctx: Context, req: DeclareRequest, now: datetim
     """Declare inside a caller's transaction (alert intake declares in the same commit as the alerts)."""
     title = clean_text("title", req.title, limit=TITLE_LIMIT)
     summary = clean_text("summary", req.summary, limit=TEXT_LIMIT, required=False, multiline=True)
-    service = clean_text("service", req.service, limit=200, required=False) if req.service else None
+    service = clean_name("service", req.service, limit=200) if req.service and req.service.strip() else None
     by = actor(req.by)
     check_flags(req.flags)
     sev = ctx.policy.severity(req.severity)
-    detected = ensure_utc(req.detected_at) if req.detected_at else now
-    if detected > now:
-        raise Invalid("detected_at is in the future", field="detected_at")
+    detected = check_time("detected_at", ensure_utc(req.detected_at), now, future=False) if req.detected_at else now
     floor = apply_floors(ctx.policy, sev.name, req.flags)
     inc = Incident(
         id=next_id(session, ctx.policy, now),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from warroom.domain import lifecycle
 from warroom.domain.errors import Conflict, Invalid
 from warroom.domain.lifecycle import Status
-from warroom.domain.text import clean_text
+from warroom.domain.text import clean_name
 from warroom.incidents.record import COMMANDER, NAME_LIMIT, actor, entry, load, render_channel
 from warroom.incidents.schemas import (
     IncidentView,
@@ -26,7 +26,7 @@ from warroom.store.unit import Context, run
 def assign_role(ctx: Context, incident_id: str, role: str, person: str, by: str) -> IncidentView:
     def apply(session: Session, now: datetime) -> IncidentView:
         who = actor(by)
-        name = clean_text("person", person, limit=NAME_LIMIT)
+        name = clean_name("person", person, limit=NAME_LIMIT)
         if role not in ctx.policy.roles:
             known = ", ".join(ctx.policy.roles)
             raise Invalid(f"unknown role '{role}'; this policy has {known}", field="role")

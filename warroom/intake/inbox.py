@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from warroom.intake.batch import Submission
 from warroom.intake.config import IntakeSettings
 from warroom.intake.ingest import Refused, dead_letter, ingest
-from warroom.intake.normal import PayloadError
+from warroom.intake.normal import Incoming, PayloadError
 from warroom.intake.parsers import PARSERS
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
@@ -60,6 +60,9 @@ class Processed:
     more: bool
     """pending rows were left for the next pass"""
     ids: list[int]
+    """the requests this pass finished applying"""
+    sliced: bool = False
+    """a request larger than the pass had a slice applied and has more to go"""
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -96,12 +99,15 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
 
 
 def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, limit: int,
-            only: int | None = None) -> Processed | None:  # fmt: skip
-    """Apply pending requests, oldest first, up to `limit` alerts (one request at least); None if another replica is.
+            only: int | None = None, parsed: dict[int, list[Incoming]] | None = None) -> Processed | None:  # fmt: skip
+    """Apply pending requests, oldest first, up to `limit` alerts; None if another replica is applying.
 
     Each body is parsed again: holding a storm's parsed alerts in memory until they are applied costs
-    more (in garbage collection) than parsing twice. `only` takes that one request alone (a pass that
-    failed is redone a request at a time).
+    more (in garbage collection) than parsing twice. A request of more than `limit` alerts is applied
+    in slices of `limit`, one per pass: the outcomes so far wait in its row (`outcomes` while
+    `processed_at` is empty), so a crash resumes after the last committed slice, and no transaction
+    holds the write lock for long. `parsed` keeps such a request's alerts between its slices. `only`
+    takes that one request alone (a pass that failed is redone a request at a time).
     """
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
@@ -122,44 +128,74 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     more = len(chosen) < len(pending)
     subs: list[Submission] = []
     refused: list[tuple[int, Refused]] = []
-    order: list[tuple[int, Submission | None]] = []
+    order: list[tuple[int, Submission | None, list[dict[str, Any]], bool]] = []
+    """per request: its slice, the outcomes of its earlier slices, and whether this slice is its last"""
     rows = session.execute(
-        select(TABLE.c.id, TABLE.c.source, TABLE.c.integration, TABLE.c.received_at, TABLE.c.headers, TABLE.c.body)
+        select(
+            *(TABLE.c[name] for name in ("id", "source", "integration", "received_at", "headers", "body", "outcomes"))
+        )
         .where(TABLE.c.id.in_(chosen))
         .order_by(TABLE.c.id)
     )
+    applied = 0
     for row in rows:
         sub: Submission | None
+        earlier: list[dict[str, Any]] = list(row.outcomes or [])
+        last = True
         try:
-            items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+            items = (parsed or {}).get(row.id)
+            if items is None:
+                items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+            if len(items) > limit or earlier:  # a large request: this pass applies its next slice
+                if parsed is not None:
+                    parsed[row.id] = items
+                last = len(earlier) + limit >= len(items)
+                items = items[len(earlier) : len(earlier) + limit]
+                more = more or not last
             sub = Submission(row.integration, row.received_at, items)
+            applied += len(items)
         except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
             refused.append((row.id, _refusal(row.source, row.integration, row.received_at, row.body, exc)))
             sub = None
-        order.append((row.id, sub))
+        order.append((row.id, sub, earlier, last))
         if sub is not None:
             subs.append(sub)
     results = ingest(session, ctx, now, list(subs), cfg)
     outcomes = iter(results)
     marks: list[dict[str, Any]] = []
+    partial: list[tuple[int, list[Any]]] = []
+    finished: list[int] = []
     dead = {rid: (dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
-    for rid, sub in order:
+    for rid, sub, earlier, last in order:
         if sub is None:
             letter, error = dead[rid]
             why = f"{error} (its body is dead letter {letter})"
             marks.append({"rid": rid, "what": None, "why": why, "dead": letter})
+        elif not last:
+            partial.append((rid, earlier + list(next(outcomes))))  # type: ignore[arg-type]
+            continue
         else:
-            marks.append({"rid": rid, "what": next(outcomes), "why": None, "dead": None})
+            marks.append({"rid": rid, "what": earlier + list(next(outcomes)), "why": None, "dead": None})  # type: ignore[arg-type]
+        finished.append(rid)
+        if parsed is not None:
+            parsed.pop(rid, None)
     pg = session.get_bind().dialect.name == "postgresql"
     when = now if pg else sqlite_time(now)
     mark = "%s" if pg else "?"
-    session.connection().exec_driver_sql(
-        f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{'::json' if pg else ''}, "
-        f"error = {mark}, dead_letter = {mark} WHERE id = {mark}",
-        [(when, None if m["what"] is None else orjson.dumps(m["what"]).decode(), m["why"], m["dead"], m["rid"])
-         for m in marks],
-    )  # fmt: skip
-    return Processed(len(chosen), total, more, chosen)
+    cast_json = "::json" if pg else ""
+    if marks:
+        session.connection().exec_driver_sql(
+            f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{cast_json}, "
+            f"error = {mark}, dead_letter = {mark} WHERE id = {mark}",
+            [(when, None if m["what"] is None else orjson.dumps(m["what"]).decode(), m["why"], m["dead"], m["rid"])
+             for m in marks],
+        )  # fmt: skip
+    for rid, so_far in partial:
+        session.connection().exec_driver_sql(
+            f"UPDATE intake_requests SET outcomes = {mark}{cast_json} WHERE id = {mark}",
+            (orjson.dumps(so_far).decode(), rid),
+        )
+    return Processed(len(chosen), applied, more, finished, sliced=bool(partial))
 
 
 def _refusal(source: str, integration: str, received: datetime, body: bytes, exc: Exception) -> Refused:
@@ -180,7 +216,11 @@ def fail(session: Session, now: datetime, cfg: IntakeSettings, rid: int, error: 
     job = Refused(row.source, row.integration, row.received_at, 500, f"could not be applied: {error}"[:4000], None,
                   "application/json", row.body)  # fmt: skip
     dead = dead_letter(session, job, cfg.dead_letters_keep)
-    session.execute(TABLE.update().where(TABLE.c.id == rid).values(processed_at=now, error=job.error, dead_letter=dead))
+    session.execute(  # outcomes go: a request applied in part, then failed, is failed
+        TABLE.update()
+        .where(TABLE.c.id == rid)
+        .values(processed_at=now, outcomes=None, error=job.error, dead_letter=dead)
+    )
     return dead
 
 

@@ -16,7 +16,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import delete, select
 
 from warroom.domain.errors import Conflict, Invalid, NotFound
@@ -148,5 +150,60 @@ def token_from(query: Mapping[str, str], headers: Mapping[str, str]) -> str | No
 
 
 def signature_ok(secret: str, body: bytes, signature: str) -> bool:
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    """Compared as bytes: a header may hold any byte (compare_digest refuses non-ASCII text)."""
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "surrogateescape"))
+
+
+REDACTED = "[redacted]"
+"""what a secret is replaced by in a stored body, a dead letter or an error message"""
+SECRET_FIELDS = {"pagerduty-events-v2": ("routing_key",)}
+"""top-level body fields that carry a sender's secret, by source"""
+
+
+def redact(body: bytes, secrets: list[str], source: str = "") -> bytes:
+    """The body with every secret, and the source's secret fields, replaced by REDACTED before it is stored.
+
+    A JSON body is rewritten through its decoded form (so an escaped spelling of a secret goes too);
+    anything else has the secrets' bytes replaced.
+    """
+    wanted = [s for s in secrets if s]
+    fields = SECRET_FIELDS.get(source, ())
+    plain = not any(s.encode() in body for s in wanted) and not any(f.encode() in body for f in fields)
+    if plain and (b"\\u" not in body or not wanted):  # an escaped secret needs decoding to be seen
+        return body
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        for s in wanted:
+            body = body.replace(s.encode(), REDACTED.encode())
+        return body
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            for s in wanted:
+                value = value.replace(s, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    cleaned = clean(data)
+    if isinstance(cleaned, dict):
+        for f in fields:
+            if isinstance(cleaned.get(f), str):
+                cleaned[f] = REDACTED
+    out = orjson.dumps(cleaned)
+    return body if out == orjson.dumps(data) and not fields else out
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    """An error message with any secret, or the start of one (a message quotes 40 characters), replaced."""
+    for s in secrets:
+        if len(s) >= 12 and s[:12] in text:
+            text = re.sub(re.escape(s[:12]) + r"\S*", REDACTED, text)
+        elif s and s in text:
+            text = text.replace(s, REDACTED)
+    return text

@@ -7,15 +7,20 @@ parsing, and a hand reader names the exact field (`alerts.3.labels.severity`) in
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from warroom.domain import text as txt
+from warroom.domain.inputs import EARLIEST, INT_MAX, SENDER_LATEST
 
 SUMMARY_LIMIT = 1000
 FINGERPRINT_LIMIT = 255
 LABEL_NAME_LIMIT = 200
 LABEL_VALUE_LIMIT = 2000
 LABELS_LIMIT = 200
+LINKS_LIMIT = 50
 SERVICE_LABELS = ("service", "service_name", "app", "application", "component", "job")
 """Label names that carry the affected service, in order of preference."""
 
@@ -138,9 +143,9 @@ def timestamp(d: dict[str, Any], key: str, path: str) -> datetime | None:
         if number > 1e11:
             number /= 1000
         try:
-            return datetime.fromtimestamp(number, UTC)
+            return _in_range(datetime.fromtimestamp(number, UTC), where)
         except (OverflowError, OSError, ValueError):
-            raise PayloadError(where, f"{value} is not a usable epoch time") from None
+            raise PayloadError(where, f"{str(value)[:40]} is not a usable epoch time") from None
     if not isinstance(value, str):
         raise PayloadError(where, f"must be an RFC 3339 timestamp, not {_kind(value)}")
     try:
@@ -151,7 +156,16 @@ def timestamp(d: dict[str, Any], key: str, path: str) -> datetime | None:
         raise PayloadError(where, f"'{value[:60]}' has no time zone; add Z for UTC")
     if parsed.year <= 1:
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return _in_range(parsed.astimezone(UTC), where)
+    except OverflowError:
+        raise PayloadError(where, f"'{value[:60]}' is not a usable time") from None
+
+
+def _in_range(when: datetime, where: str) -> datetime:
+    if not EARLIEST <= when < SENDER_LATEST:
+        raise PayloadError(where, f"{when:%Y-%m-%d} is outside {EARLIEST:%Y-%m-%d} .. {SENDER_LATEST:%Y-%m-%d}")
+    return when
 
 
 def number(value: Any, where: str) -> float | None:
@@ -161,14 +175,21 @@ def number(value: Any, where: str) -> float | None:
     if isinstance(value, bool):
         raise PayloadError(where, "must be a number, not a boolean")
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        try:
+            found = float(value)
+        except OverflowError:
+            raise PayloadError(where, "is too large a number") from None
+    elif isinstance(value, str):
         text = value.strip().rstrip("%").strip()
         try:
-            return float(text)
+            found = float(text)
         except ValueError:
             raise PayloadError(where, f"'{value[:40]}' is not a number") from None
-    raise PayloadError(where, f"must be a number, not {_kind(value)}")
+    else:
+        raise PayloadError(where, f"must be a number, not {_kind(value)}")
+    if not math.isfinite(found):
+        raise PayloadError(where, f"'{str(value)[:40]}' is not a finite number")
+    return found
 
 
 def count(value: Any, where: str) -> int | None:
@@ -177,6 +198,8 @@ def count(value: Any, where: str) -> int | None:
         return None
     if n < 0 or n != int(n):
         raise PayloadError(where, "must be a whole number of zero or more")
+    if n > INT_MAX:
+        raise PayloadError(where, f"must be at most {INT_MAX}")
     return int(n)
 
 
@@ -203,8 +226,17 @@ def service_of(lbls: dict[str, str]) -> str | None:
 
 
 def short(text: str | None) -> str:
-    value = " ".join((text or "").split())
+    value = " ".join(txt.sender_text(text or "").split())
     return value if len(value) <= SUMMARY_LIMIT else value[: SUMMARY_LIMIT - 1] + "…"
+
+
+def summary_text(d: dict[str, Any], key: str, path: str, *, limit: int | None = None) -> str:
+    """A required one-line summary that must still show once whitespace and invisible characters are gone."""
+    found = string(d, key, path, required=True, limit=limit) or ""
+    if not txt.visible(txt.sender_text(found)):
+        where = f"{path}.{key}" if path else key
+        raise PayloadError(where, "must not be empty (whitespace and zero-width characters do not count)")
+    return found
 
 
 def link(href: Any, text: str = "") -> dict[str, str] | None:
@@ -240,3 +272,28 @@ def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def scrub(item: Incoming) -> Incoming:
+    """Clean a sender's text before it is stored (warroom.domain.text.sender_text); the raw payload stays as sent.
+
+    Control, bidirectional-control and surrogate characters go, text becomes NFC, a summary with
+    nothing visible left is replaced by one naming the alert. The usual clean alert costs three checks.
+    """
+    lbls = item.labels
+    line = " ".join((item.fingerprint, item.summary, item.service or "", item.severity_hint or "", item.metric or "",
+                     item.threshold or "", *lbls, *lbls.values()))  # fmt: skip
+    if not (txt.sender_clean(line, line=True) and txt.sender_clean(item.description)):
+        one = txt.sender_text
+        item.fingerprint = one(item.fingerprint)[:FINGERPRINT_LIMIT] or label_fingerprint(lbls)
+        item.summary = short(item.summary)
+        item.description = one(item.description, multiline=True)
+        item.service = one(item.service) or None if item.service else None
+        item.severity_hint = one(item.severity_hint) or None if item.severity_hint else None
+        item.metric = one(item.metric) or None if item.metric else None
+        item.threshold = one(item.threshold) or None if item.threshold else None
+        item.labels = {one(k): one(v) for k, v in lbls.items()}
+        item.links = [{k: one(v) for k, v in entry.items()} for entry in item.links]
+    if not txt.visible(item.summary):
+        item.summary = f"{item.source} alert {item.fingerprint}"
+    return item

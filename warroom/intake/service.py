@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import Conflict, Invalid, NotFound
+from warroom.domain.inputs import check_time
 from warroom.domain.text import clean_text
 from warroom.incidents import service as incidents
 from warroom.intake import silences as sil
@@ -331,11 +332,11 @@ def add_silence(ctx: Context, req: SilenceRequest) -> SilenceView:
         who = clean_text("by", req.by, limit=NAME_LIMIT)
         comment = clean_text("comment", req.comment, limit=2000, required=False)
         matchers = sil.parse_matchers(req.matchers)
-        starts = ensure_utc(req.starts_at) if req.starts_at else now
+        starts = check_time("starts_at", ensure_utc(req.starts_at), now) if req.starts_at else now
         if req.ends_at is not None and req.duration is not None:
             raise Invalid("give ends_at or duration, not both", field="duration")
         if req.ends_at is not None:
-            ends = ensure_utc(req.ends_at)
+            ends = check_time("ends_at", ensure_utc(req.ends_at), now)
         elif req.duration is not None:
             try:
                 ends = starts + parse_fixed(req.duration)

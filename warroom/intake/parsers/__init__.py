@@ -1,22 +1,33 @@
-"""One parser per sender, each turning a decoded JSON body into normalised alerts."""
+"""One parser per sender, each turning a decoded JSON body into normalised alerts, cleaned the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from warroom.intake.normal import Incoming
+from warroom.intake.normal import Incoming, scrub
 from warroom.intake.parsers import alertmanager, datadog, generic, grafana, pagerduty, sentry
 
 Parser = Callable[[Any, Mapping[str, str]], list[Incoming]]
 
+
+def _scrubbed(parse: Parser) -> Parser:
+    """The sender's parser, then the one text policy for every sender (`normal.scrub`)."""
+
+    def run(data: Any, headers: Mapping[str, str]) -> list[Incoming]:
+        return [scrub(item) for item in parse(data, headers)]
+
+    run.__doc__ = parse.__doc__
+    return run
+
+
 PARSERS: dict[str, Parser] = {
-    "alertmanager": alertmanager.parse,
-    "grafana": grafana.parse,
-    "datadog": datadog.parse,
-    "sentry": sentry.parse,
-    "pagerduty-events-v2": pagerduty.parse,
-    "generic": generic.parse,
+    "alertmanager": _scrubbed(alertmanager.parse),
+    "grafana": _scrubbed(grafana.parse),
+    "datadog": _scrubbed(datadog.parse),
+    "sentry": _scrubbed(sentry.parse),
+    "pagerduty-events-v2": _scrubbed(pagerduty.parse),
+    "generic": _scrubbed(generic.parse),
 }
 SOURCES = tuple(PARSERS)
 CHECKS: dict[str, Callable[[bytes], int | None]] = {"alertmanager": alertmanager.check}

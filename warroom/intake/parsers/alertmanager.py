@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from warroom.domain.text import visible
 from warroom.intake import normal as n
 from warroom.intake.normal import Incoming
 
@@ -104,10 +105,10 @@ def _one(item: Any, source: str, group_status: str, common: dict[str, str], comm
 
 
 def _summary(lbls: dict[str, str], ann: dict[str, str]) -> str:
-    found = ann.get("summary") or ann.get("message") or ann.get("description") or lbls.get("alertname")
-    if not found:
-        raise n.PayloadError("labels.alertname", "is required when the alert has no summary annotation")
-    return found
+    for found in (ann.get("summary"), ann.get("message"), ann.get("description"), lbls.get("alertname")):
+        if found and visible(found):
+            return found
+    raise n.PayloadError("labels.alertname", "is required when the alert has no visible summary annotation")
 
 
 def _value(ann: dict[str, str]) -> float | None:

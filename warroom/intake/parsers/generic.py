@@ -57,12 +57,15 @@ def one(a: dict[str, Any], path: str) -> Incoming:
     unknown = sorted(set(a) - FIELDS)
     if unknown:
         raise n.PayloadError(at(unknown[0]), f"is not a field of the generic alert shape ({', '.join(sorted(FIELDS))})")
-    summary = n.string(a, "summary", path, required=True) or ""
+    summary = n.summary_text(a, "summary", path)
     lbls = n.labels(a.get("labels"), at("labels"), coerce=True)
     service = n.string(a, "service", path, limit=200) or n.service_of(lbls)
     links: list[dict[str, str] | None] = []
     if a.get("links") is not None:
-        for i, item in enumerate(n.array(a["links"], at("links"))):
+        given = n.array(a["links"], at("links"))
+        if len(given) > n.LINKS_LIMIT:
+            raise n.PayloadError(at("links"), f"has {len(given)} entries; the limit is {n.LINKS_LIMIT}")
+        for i, item in enumerate(given):
             if isinstance(item, str):
                 links.append(n.link(item))
             elif isinstance(item, dict):

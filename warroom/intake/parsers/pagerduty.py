@@ -40,7 +40,7 @@ def parse(data: Any, headers: Mapping[str, str]) -> list[Incoming]:
             )
         ]
     p = n.obj(body.get("payload"), "payload")
-    summary = n.string(p, "summary", "payload", required=True, limit=1024) or ""
+    summary = n.summary_text(p, "summary", "payload", limit=1024)
     source = n.string(p, "source", "payload", required=True, limit=255) or ""
     severity = n.string(p, "severity", "payload", required=True) or ""
     if severity not in SEVERITIES:
