@@ -13,16 +13,19 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import delete, select
+from sqlalchemy.exc import DBAPIError
 
 from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.intake.parsers import SOURCES
+from warroom.store.db import unavailable
 from warroom.store.intake_models import Integration
 from warroom.store.unit import Context
 
@@ -36,6 +39,20 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@contextmanager
+def migrated() -> Iterator[None]:
+    """A database without the intake tables is a sentence (run the migrations), not a traceback."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if unavailable(exc) is not None:
+            raise
+        text = str(exc.orig).lower()
+        if "no such table" in text or "does not exist" in text:
+            raise Invalid("the database has no intake tables; run `warroom db upgrade` first", "database") from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,7 @@ def add(ctx: Context, source: str, name: str, by: str, signing_secret: str | Non
     if signing_secret is not None and source != "sentry":
         raise Invalid("only Sentry signs its webhooks; other senders use the token", field="signing_secret")
     token = new_token()
-    with ctx.db.unit() as session:
+    with migrated(), ctx.db.unit() as session:
         if session.scalar(select(Integration.id).where(Integration.name == name)) is not None:
             raise Conflict(f"an integration named '{name}' already exists; remove it first to rotate its secret")
         session.add(
@@ -91,14 +108,14 @@ class Listed:
 
 
 def listing(ctx: Context) -> list[Listed]:
-    with ctx.db.read() as session:
+    with migrated(), ctx.db.read() as session:
         rows = session.scalars(select(Integration).order_by(Integration.name))
         return [Listed(r.name, r.source, r.token_hint + "…", r.signing_secret is not None, r.created_at, r.created_by)
                 for r in rows]  # fmt: skip
 
 
 def remove(ctx: Context, name: str) -> None:
-    with ctx.db.unit() as session:
+    with migrated(), ctx.db.unit() as session:
         result = session.execute(delete(Integration).where(Integration.name == name))
         if not result.rowcount:  # type: ignore[attr-defined]
             raise NotFound(f"no integration named '{name}'", field="name")
