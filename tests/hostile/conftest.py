@@ -1,0 +1,135 @@
+"""Fixtures for hostile input: a real `warroom serve` per backend whose log goes to a file, with known secrets."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import BACKENDS, Server, _session_database
+from warroom.compose import context
+from warroom.domain.clock import SystemClock
+from warroom.intake import integrations
+from warroom.intake.parsers import SOURCES
+from warroom.policy import load_policy
+from warroom.store.db import Database, normalise_url
+
+PROBLEM = "application/problem+json"
+WATCHED = (
+    "incidents", "timeline_entries", "role_assignments", "hypotheses", "mitigations", "updates", "alerts",
+    "alert_groups", "intake_requests", "silences", "intake_integrations", "notify_people",
+)  # fmt: skip
+"""the tables a refused request must leave as they were (dead letters are meant to grow)"""
+
+
+class LoggedServer(Server):
+    """A `warroom serve` whose stderr (its log) is kept in a file the tests can read."""
+
+    def __init__(self, url: str, env: dict[str, str], log: Path) -> None:
+        super().__init__(url, env)
+        self.log = log
+
+    def start(self) -> LoggedServer:
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "warroom", "serve"], env=self.env,
+                                         stdout=subprocess.DEVNULL, stderr=out)  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"warroom serve exited early: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("warroom serve did not answer /healthz within 30 s")
+
+
+class Hostile:
+    """A running server, its database, a secret per source and the API's request headers."""
+
+    def __init__(self, server: LoggedServer, tokens: dict[str, str], headers: dict[str, str]) -> None:
+        self.server = server
+        self.tokens = tokens
+        self.headers = headers
+        self.http = httpx.Client(base_url=server.base, timeout=30, headers=headers)
+        self.engine = create_engine(normalise_url(server.db_url))
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in WATCHED}
+
+    def version(self, incident_id: str) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(text("SELECT version FROM incidents WHERE id = :i"), {"i": incident_id})
+            return int(found.scalar_one())
+
+    def declare(self, **extra: Any) -> str:
+        resp = self.http.post("/api/v1/incidents", json={"severity": "P2", "title": "hostile input target",
+                                                         "by": "tester", **extra})  # fmt: skip
+        assert resp.status_code == 201, resp.text
+        return str(resp.json()["id"])
+
+    def webhook(self, source: str, content: bytes, content_type: str = "application/json",
+                **headers: str) -> httpx.Response:  # fmt: skip
+        return self.http.post(f"/api/v1/alerts/{source}", content=content,
+                              headers={"Authorization": f"Bearer {self.tokens[source]}", "Content-Type": content_type,
+                                       **headers})  # fmt: skip
+
+    def close(self) -> None:
+        self.http.close()
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def auth_headers() -> dict[str, str]:
+    """The headers every API request of these tests carries: a signed-in token once sign-in exists (issue #14)."""
+    return {}
+
+
+def _tokens(url: str) -> dict[str, str]:
+    ctx = context(db=Database(url), policy=load_policy("nself"), clock=SystemClock())
+    try:
+        tag = uuid.uuid4().hex[:6]
+        return {s: integrations.add(ctx, s, f"{s}-{tag}", "tests").token for s in SOURCES}
+    finally:
+        ctx.db.dispose()
+
+
+def start_hostile(backend: str, request: pytest.FixtureRequest, tmp: Path, headers: dict[str, str],
+                  env: dict[str, str] | None = None) -> Iterator[Hostile]:  # fmt: skip
+    gen = _session_database(backend, request, tmp)
+    url = next(gen)
+    tokens = _tokens(url)
+    # WARROOM_AUTH=off until sign-in lands: auth_headers then carries a token and this line goes.
+    server = LoggedServer(url, {"WARROOM_POLICY": "nself", "WARROOM_AUTH": "off", **(env or {})}, tmp / "serve.log")
+    server.start()
+    hostile = Hostile(server, tokens, headers)
+    try:
+        yield hostile
+    finally:
+        hostile.close()
+        server.stop()
+        next(gen, None)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def hostile(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            auth_headers: dict[str, str]) -> Iterator[Hostile]:  # fmt: skip
+    """One server per backend for a module's tests."""
+    yield from start_hostile(request.param, request, tmp_path_factory.mktemp(f"hostile-{request.param}"), auth_headers)
+
+
+@pytest.fixture(scope="module")
+def hostile_sqlite(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                   auth_headers: dict[str, str]) -> Iterator[Hostile]:  # fmt: skip
+    """A server on SQLite only (the fuzzer, the large webhook, the secrets in the database file)."""
+    yield from start_hostile("sqlite", request, tmp_path_factory.mktemp("hostile-sqlite"), auth_headers)
