@@ -23,6 +23,7 @@ env: $(SYNCED)
 
 run: $(SYNCED)
 	$(VENV)/bin/warroom db upgrade
+	$(VENV)/bin/warroom setup --if-needed
 	$(VENV)/bin/warroom serve
 
 lint: $(SYNCED)

@@ -25,6 +25,7 @@ def test_make_run_serves_healthz_on_sqlite_wal(tmp_path: Path) -> None:
         ["make", "--no-print-directory", "run"],
         cwd=REPO,
         env=env,
+        stdin=subprocess.DEVNULL,  # no terminal: the first-run setup must print how, never wait for input
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
@@ -39,7 +40,9 @@ def test_make_run_serves_healthz_on_sqlite_wal(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.2)
         assert body is not None, proc.stderr.read().decode() if proc.poll() is not None and proc.stderr else "timeout"
-        assert body["status"] == "ok"
+        # A fresh install pages nobody: degraded (still 200) until `warroom setup` says who is on call.
+        assert body["status"] == "degraded"
+        assert body["paging"] == "nobody is on call for nself-primary"
         assert body["policy"] == "nself"
         assert body["database"] == {"ok": True, "dialect": "sqlite"}
         with sqlite3.connect(db) as conn:

@@ -347,12 +347,16 @@ def test_raising_severity_replans_the_watch_and_the_cadence() -> None:
         oncall={"primary": "pat"},
     )
     assert brief(actions, "reminder", "resolve_refused", "watch_passed", "resolved") == [
+        ("+0m", "reminder", "external"),  # P1's status page: on detection, mitigation and resolution
+        ("+10m", "reminder", "external"),
         ("+12m", "reminder", "internal"),  # P0 wants an update every 10 minutes: already due
+        ("+15m", "reminder", "external"),  # and its status page every 15 minutes from detection
         ("+16m", "resolve_refused", ""),
         ("+20m", "watch_passed", ""),
         ("+21m", "resolved", ""),
     ]
-    assert next(a for a in actions if a.kind == "reminder").fields["overdue"] is True
+    internal = next(a for a in actions if a.kind == "reminder" and a.fields["audience"] == "internal")
+    assert internal.fields["overdue"] is True
     assert next(a for a in actions if a.kind == "resolve_refused").fields["remaining"] == 240
 
 

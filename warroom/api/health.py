@@ -16,6 +16,7 @@ from sqlalchemy import text
 from warroom import __version__
 from warroom.api.outage import RETRY_AFTER_SECONDS
 from warroom.domain.clock import iso_z
+from warroom.oncall.service import paging_readiness
 from warroom.store.db import unavailable
 from warroom.store.unit import Context
 
@@ -44,4 +45,9 @@ def healthz(request: Request) -> Any:
     if not database["ok"]:
         body["status"] = "unavailable"
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    paging = paging_readiness(ctx)  # a fresh install pages nobody: degraded (200), so it is seen, not pulled
+    body["paging"] = "ok" if paging.ok else paging.message
+    if not paging.ok:
+        body["status"] = "degraded"
+        body["fix"] = paging.fix
     return body

@@ -23,6 +23,7 @@ _BY_MODULE = {
     "notify": "notifications contact",
     "policy": "policy",
     "server": "serve db",
+    "setup": "setup",
 }
 MODULES = tuple(_BY_MODULE)
 """Every module that registers verbs, in the order `warroom --help` lists them."""

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Column, Table
 
 from warroom.cli.backend import Backend, connect
-from warroom.cli.root import app, console, fail
+from warroom.cli.paging import paging_warning
+from warroom.cli.root import app, console, err_console, fail
 from warroom.domain.clock import hhmm_utc
 from warroom.domain.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView, TimelineView
@@ -118,6 +119,9 @@ def declare(
     if not emit(inc, as_json):
         console.print(f"declared {inc.id} {inc.severity}: {inc.title}", markup=False)
         console.print(f"war room: {inc.channel}", markup=False)
+    warning = paging_warning()  # a fresh install pages nobody: say so where the declare was typed
+    if warning:
+        err_console.print(f"warroom: warning: {warning}", markup=False, soft_wrap=True)
 
 
 def _cmd(incident_id: str, verb: str, body: dict[str, Any], as_json: bool, line: Callable[[IncidentView], str]) -> None:

@@ -78,3 +78,14 @@ class OverrideRequest(BaseModel):
     ends_at: datetime
     reason: str = ""
     by: str = "api"
+
+
+class PagingView(View):
+    """Whether paging reaches anyone now: what /healthz, the web banner and `warroom declare` say."""
+
+    ok: bool = Field(description="every schedule a first paging tier uses has someone on call")
+    unstaffed: list[str] = Field(description="schedules of a first paging tier with nobody on call now")
+    later: list[str] = Field(default_factory=list, description="schedules of later tiers with nobody on call now")
+    on_call: dict[str, str] = Field(default_factory=dict, description="schedule -> who is on call now")
+    message: str = Field(description="`nobody is on call for nself-primary`, or who would be paged")
+    fix: str = ""

@@ -22,9 +22,11 @@ from warroom.oncall.schemas import (
     OnCallView,
     OverrideRequest,
     OverrideView,
+    PagingView,
     ScheduleView,
     ShiftView,
 )
+from warroom.policy.model import Policy
 from warroom.store.engine_models import Schedule, ScheduleLayer, ScheduleOverride
 from warroom.store.unit import Context
 
@@ -256,3 +258,50 @@ def who_is_on_call(ctx: Context, at: datetime | None = None) -> list[OnCallView]
             out.append(view)
         out.sort(key=lambda v: (order.index(v.schedule) if v.schedule in order else len(order), v.schedule))
         return out
+
+
+# --- is anyone paged? ---------------------------------------------------------------------------
+
+SETUP_HINT = "run `warroom setup` to say who is on call and how to reach them"
+
+
+def paged_schedules(policy: Policy) -> list[tuple[str, bool]]:
+    """Every schedule the policy's paging tiers reach, in tier order, and whether a first tier uses it."""
+    found: dict[str, bool] = {}
+    for pol in policy.escalation_policies.values():
+        for i, tier in enumerate(pol.tiers):
+            for name in tier.targets:
+                target = policy.targets.get(name)
+                if target is not None and target.via == "schedule":
+                    ref = target.ref or name
+                    found[ref] = found.get(ref, False) or i == 0
+    return list(found.items())
+
+
+def paging_readiness(ctx: Context, at: datetime | None = None) -> PagingView:
+    """Who the first page would reach now; a fresh install with no schedules says nobody, and how to fix it."""
+    with _errors(), ctx.db.read() as session:
+        when = ensure_utc(at) if at else ctx.clock.now()
+        unstaffed: list[str] = []
+        later: list[str] = []
+        on_call: dict[str, str] = {}
+        for name, first in paged_schedules(ctx.policy):
+            who = on_call_in(session, name, when)
+            if who is not None and who.person:
+                on_call[name] = who.person
+            else:
+                (unstaffed if first else later).append(name)
+    if unstaffed:
+        message = f"nobody is on call for {', '.join(unstaffed)}"
+    elif on_call:
+        message = "pages go to " + ", ".join(f"{p} ({s})" for s, p in on_call.items())
+    else:
+        message = "this policy pages nobody"
+    return PagingView(
+        ok=not unstaffed,
+        unstaffed=unstaffed,
+        later=later,
+        on_call=on_call,
+        message=message,
+        fix=SETUP_HINT if unstaffed else "",
+    )

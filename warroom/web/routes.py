@@ -14,6 +14,7 @@ from warroom.domain.errors import Invalid, ServiceError
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import drafts, service
 from warroom.incidents.schemas import DeclareRequest
+from warroom.oncall.service import paging_readiness
 from warroom.store.unit import Context
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +35,11 @@ def _page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResp
     ctx = _ctx(request)
     data.setdefault("error", None)
     return templates.TemplateResponse(
-        request, name, {"policy": ctx.policy, "user": _user(request), "flags": KNOWN_FLAGS, **data}, status_code=code
+        request,
+        name,
+        # paging: the banner saying who a page would reach now (nobody, on a fresh install)
+        {"policy": ctx.policy, "user": _user(request), "flags": KNOWN_FLAGS, "paging": paging_readiness(ctx), **data},
+        status_code=code,
     )
 
 
