@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -27,6 +29,10 @@ PG_ADMIN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:54
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]
 START = datetime(2026, 5, 7, 14, 17, tzinfo=UTC)
+DEFAULT_USER = "tester"
+"""who a test's request is signed in as when it names nobody"""
+PASSWORD = "a test password that is long"
+_tokens: dict[tuple[str, str], str] = {}
 
 
 def _pg_ok() -> bool:
@@ -165,7 +171,61 @@ class Server:
                 self.proc.wait()
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=10)
+        """Every request signed in as the person it names (`by`), as that person's own token would be."""
+        return httpx.Client(base_url=self.base, timeout=10, auth=ActAs(self.db_url))
+
+    def token_for(self, name: str = DEFAULT_USER) -> str:
+        return token_for(self.db_url, name)
+
+    def env_for(self, name: str = DEFAULT_USER) -> dict[str, str]:
+        """The CLI's remote mode signed in as `name`."""
+        return {"WARROOM_URL": self.base, "WARROOM_TOKEN": self.token_for(name)}
+
+
+def token_for(db_url: str, name: str = DEFAULT_USER, role: str = "admin") -> str:
+    """A personal token of user `name` (added with `role` and PASSWORD if new) on that database."""
+    key = (db_url, name)
+    if key not in _tokens:
+        from warroom.auth import tokens, users
+        from warroom.domain.errors import Conflict
+
+        ctx = context(Database(db_url), load_policy("nself"), FakeClock(START))
+        try:
+            with contextlib.suppress(Conflict):
+                users.add(ctx, name, role, password=PASSWORD)
+            _tokens[key] = tokens.create(ctx, f"{name}-{uuid.uuid4().hex[:8]}", role, "tests", user=name)[1]
+        finally:
+            ctx.db.dispose()
+    return _tokens[key]
+
+
+def sign_cli(env: dict[str, str], args: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The CLI's remote mode (WARROOM_URL, with WARROOM_TEST_DB naming the server's database) signed in
+    as the person its `--by` names, else as the tester."""
+    if not env.get("WARROOM_URL") or "WARROOM_TOKEN" in env or "WARROOM_TEST_DB" not in env:
+        return env
+    name = args[list(args).index("--by") + 1] if "--by" in args else DEFAULT_USER
+    return {**env, "WARROOM_TOKEN": token_for(env["WARROOM_TEST_DB"], name)}
+
+
+class ActAs(httpx.Auth):
+    """Signs each request in as the person named by its JSON body's `by` (or `?by=`), else as the tester."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        name = request.url.params.get("by") or DEFAULT_USER
+        if request.headers.get("content-type", "").startswith("application/json") and request.content:
+            try:
+                body = json.loads(request.content)
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"].strip():
+                name = body["by"].strip()
+        if "authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {token_for(self.db_url, name)}"
+        yield request
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

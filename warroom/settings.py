@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     engine_interval: float = 0.5
     worker_id: str | None = None
     max_body_bytes: int = 1_048_576
+    auth: bool = True
+    """WARROOM_AUTH=off: no sign-in, every request may do anything (local experiments only; a banner says so)"""
+    public_url: str | None = None
+    """where people reach this server (https://... makes the session cookie Secure)"""
+    session_hours: float = 12.0
 
 
 @lru_cache(maxsize=1)

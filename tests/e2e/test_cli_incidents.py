@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, sign_cli
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", *args],
-        env={**os.environ, "COLUMNS": "200", **env},
+        env={**os.environ, "COLUMNS": "200", **sign_cli(env, args)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -28,7 +28,11 @@ def cli_env(request: pytest.FixtureRequest, server: Server, tmp_path: Path) -> d
     """Local: the CLI opens the server's database itself. Remote: it talks HTTP to WARROOM_URL."""
     if request.param == "local":
         return {"WARROOM_DATABASE_URL": server.db_url, "WARROOM_POLICY": "nself", "WARROOM_URL": ""}
-    return {"WARROOM_URL": server.base, "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db"}
+    return {
+        "WARROOM_URL": server.base,
+        "WARROOM_TEST_DB": server.db_url,
+        "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db",
+    }
 
 
 def test_cli_tour(cli_env: dict[str, str]) -> None:

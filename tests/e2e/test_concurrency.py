@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Server, fresh_database
+from tests.conftest import ActAs, Server, fresh_database
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -26,7 +26,12 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list
 def test_parallel_declares_get_distinct_sequential_ids(two_servers: list[Server]) -> None:
     def declare(i: int) -> str:
         srv = two_servers[i % 2]
-        resp = httpx.post(srv.base + "/api/v1/incidents", json={"severity": "P2", "title": f"t{i}"}, timeout=30)
+        resp = httpx.post(
+            srv.base + "/api/v1/incidents",
+            json={"severity": "P2", "title": f"t{i}"},
+            timeout=30,
+            auth=ActAs(srv.db_url),
+        )
         assert resp.status_code == 201, resp.text
         return str(resp.json()["id"])
 
@@ -40,14 +45,17 @@ def test_parallel_declares_get_distinct_sequential_ids(two_servers: list[Server]
 
 def test_parallel_acks_give_one_success(two_servers: list[Server]) -> None:
     base = two_servers[0].base
-    iid = httpx.post(base + "/api/v1/incidents", json={"severity": "P0", "title": "race"}, timeout=30).json()["id"]
+    auth = ActAs(two_servers[0].db_url)
+    iid = httpx.post(base + "/api/v1/incidents", json={"severity": "P0", "title": "race"}, timeout=30, auth=auth)
+    iid = iid.json()["id"]
 
     def ack(i: int) -> int:
         srv = two_servers[i % 2]
-        return httpx.post(f"{srv.base}/api/v1/incidents/{iid}/ack", json={"by": f"user-{i}"}, timeout=30).status_code
+        url = f"{srv.base}/api/v1/incidents/{iid}/ack"
+        return httpx.post(url, json={"by": f"user-{i}"}, timeout=30, auth=auth).status_code
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         codes = list(pool.map(ack, range(10)))
     assert sorted(codes) == [200] + [409] * 9
-    timeline = httpx.get(f"{base}/api/v1/incidents/{iid}/timeline", timeout=30).json()
+    timeline = httpx.get(f"{base}/api/v1/incidents/{iid}/timeline", timeout=30, auth=auth).json()
     assert [e["kind"] for e in timeline].count("acknowledged") == 1

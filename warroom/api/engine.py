@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.engine import views
 from warroom.engine.views import EngineView, PageView, TimerView
@@ -63,9 +64,9 @@ def remove(name: str, c: Ctx, layer: int | None = Query(None, description="remov
     responses=ERRORS,
     tags=["on-call"],
 )
-def override(name: str, body: OverrideRequest, c: Ctx) -> OverrideView:
+def override(name: str, body: OverrideRequest, c: Ctx, who: Who) -> OverrideView:
     """A person covers the schedule for a window; the newest override wins where they overlap."""
-    return oncall.add_override(c, name, body)
+    return oncall.add_override(c, name, body.model_copy(update={"by": who(body.by)}))
 
 
 @router.get("/pages", response_model=list[PageView], tags=["engine"])

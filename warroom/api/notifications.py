@@ -7,7 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from warroom.access.gate import Who
 from warroom.api.deps import ctx
+from warroom.api.guards import Id
+from warroom.domain.view import WHO
 from warroom.notify import contacts, customer, views
 from warroom.notify.contacts import (
     ChannelRequest,
@@ -32,14 +35,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 class RetryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    by: str = "api"
+    by: str = Field("", description=WHO)
 
 
 class CustomerEmailRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"by": "carol"}, {"by": "carol", "text": "Hi there, …"}]}
     )
-    by: str
+    by: str = Field("", description=WHO)
     text: str | None = Field(None, description="the e-mail as a human edited it; default: the policy's draft")
     subject: str | None = None
 
@@ -66,7 +69,7 @@ def list_notifications(
 @router.get(
     "/notifications/{notification_id}", response_model=NotificationView, responses=ERRORS, tags=["notifications"]
 )
-def get_notification(notification_id: int, c: Ctx) -> NotificationView:
+def get_notification(notification_id: Id, c: Ctx) -> NotificationView:
     """One notification and its delivery log (every attempt, its outcome and error)."""
     return views.get_notification(c, notification_id)
 
@@ -77,9 +80,9 @@ def get_notification(notification_id: int, c: Ctx) -> NotificationView:
     responses=ERRORS,
     tags=["notifications"],
 )
-def retry(notification_id: int, c: Ctx, body: RetryRequest | None = Body(None)) -> NotificationView:
+def retry(notification_id: Id, c: Ctx, who: Who, body: RetryRequest | None = Body(None)) -> NotificationView:
     """Send a dead, failed or unknown notification again now, with a fresh set of attempts."""
-    return views.retry(c, notification_id, (body or RetryRequest()).by)
+    return views.retry(c, notification_id, who((body or RetryRequest()).by))
 
 
 @router.post(
@@ -89,9 +92,9 @@ def retry(notification_id: int, c: Ctx, body: RetryRequest | None = Body(None)) 
     responses=ERRORS,
     tags=["notifications"],
 )
-def customer_email(incident_id: str, body: CustomerEmailRequest, c: Ctx) -> NotificationView:
+def customer_email(incident_id: str, body: CustomerEmailRequest, c: Ctx, who: Who) -> NotificationView:
     """Queue the customer e-mail (the policy's draft or a human's edit); needs confirmed impact."""
-    nid = customer.send(c, incident_id, body.by, body.text, body.subject)
+    nid = customer.send(c, incident_id, who(body.by), body.text, body.subject)
     return views.get_notification(c, nid)
 
 

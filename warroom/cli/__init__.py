@@ -7,7 +7,9 @@ verb and `from warroom.cli import app` load every module.
 
 from __future__ import annotations
 
+import getpass
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ _BY_MODULE = {
     "policy": "policy",
     "server": "serve db",
     "setup": "setup",
+    "access": "user token audit",
 }
 MODULES = tuple(_BY_MODULE)
 """Every module that registers verbs, in the order `warroom --help` lists them."""
@@ -49,4 +52,17 @@ def __getattr__(name: str) -> Any:
 
 
 def main() -> None:
-    load(sys.argv[1] if len(sys.argv) > 1 else None)()
+    verb = sys.argv[1] if len(sys.argv) > 1 else None
+    if verb in VERBS:
+        _audit_as_operator(sys.argv[1:])
+    load(verb)()
+
+
+def _audit_as_operator(args: list[str]) -> None:
+    """A verb run on the database itself is audited as the operator who ran it (the first change it
+    commits writes the row); in remote mode the server audits the request instead."""
+    from warroom.store.unit import AuditNote, auditing
+
+    words = [a for a in args[:3] if not a.startswith("-")][:2]
+    who = os.environ.get("WARROOM_USER") or os.environ.get("USER") or getpass.getuser()
+    auditing.set(AuditNote(actor=who, via="cli", action="cli " + " ".join(words), address="local"))

@@ -3,18 +3,23 @@ same errors the service functions raise, so every verb fails the same way locall
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
 
-from warroom.domain.errors import Conflict, Invalid, NotFound, ServiceError
+from warroom.domain.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, Unauthorized
 
-_ERRORS: dict[int, type[ServiceError]] = {404: NotFound, 409: Conflict, 422: Invalid}
+_ERRORS: dict[int, type[ServiceError]] = {401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 422: Invalid}
 
 
 class ApiClient:
+    """Signed in with WARROOM_TOKEN (`warroom token create`), sent as a bearer token."""
+
     def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30)
+        token = os.environ.get("WARROOM_TOKEN", "").strip()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30, headers=headers)
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None}

@@ -26,3 +26,22 @@ class Conflict(ServiceError):
 class Invalid(ServiceError):
     status = 422
     title = "Invalid input"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"
+
+
+class Throttled(ServiceError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field)
+        self.retry_after = retry_after

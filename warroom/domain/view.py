@@ -16,3 +16,10 @@ class View(BaseModel):
     @field_serializer("*", when_used="json", check_fields=False)
     def _utc(self, value: Any) -> Any:
         return iso_z(value) if isinstance(value, datetime) else value
+
+
+WHO = (
+    "who acted: ignored for a signed-in user or a personal token (the record names them); "
+    "taken from an admin bot token's request, or where sign-in is off"
+)
+"""the description of every request's `by` field"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -25,6 +26,7 @@ from warroom.domain.errors import Conflict, Invalid
 from warroom.domain.lifecycle import TransitionError
 from warroom.domain.text import TextError
 from warroom.policy.model import Policy, UnknownSeverity
+from warroom.store.auth_models import AuditEntry
 from warroom.store.db import Database
 from warroom.store.models import Incident, TimelineEntry
 
@@ -83,11 +85,47 @@ def run(ctx: Context, fn: Callable[[Session, datetime], T], incident_id: str | N
                     now = last
                 result = fn(session, now)
                 publish(session, ctx, now)
-                return result
+                note = auditing.get()
+                if note is not None and not note.written:
+                    session.add(note.entry(now, "done"))
+            if note is not None:
+                note.written = True
+            return result
         except StaleDataError:
             if attempt == 2:
                 raise Conflict("the incident changed while this request was applied; try again") from None
     raise AssertionError("unreachable")
+
+
+@dataclass
+class AuditNote:
+    """The request being served, as its audit row will say; written by the first unit of work that
+    commits a change for it (so the change and its audit row commit together), else by the face
+    with how the request ended."""
+
+    actor: str
+    via: str
+    action: str
+    target: str = ""
+    address: str = ""
+    on_behalf_of: str | None = None
+    written: bool = False
+
+    def entry(self, at: datetime, result: str) -> AuditEntry:
+        return AuditEntry(
+            at=at,
+            actor=self.actor[:120],
+            on_behalf_of=self.on_behalf_of,
+            via=self.via,
+            action=self.action[:200],
+            target=self.target[:300],
+            address=self.address[:64],
+            result=result[:200],
+        )
+
+
+auditing: ContextVar[AuditNote | None] = ContextVar("warroom_audit", default=None)
+"""the audit note of the request or command being served, set by its face"""
 
 
 def record(session: Session, row: TimelineEntry) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from warroom.access.gate import Acting
 from warroom.domain.errors import Invalid, ServiceError
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import drafts, service
@@ -19,7 +20,8 @@ from warroom.store.unit import Context
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-USER_COOKIE = "warroom_user"
+NAME_COOKIE = "warroom_user"
+"""with sign-in off only: the name a browser last acted under"""
 
 
 def _ctx(request: Request) -> Context:
@@ -27,25 +29,43 @@ def _ctx(request: Request) -> Context:
     return ctx
 
 
+def _auth_off(request: Request) -> bool:
+    return not request.app.state.settings.auth
+
+
 def _user(request: Request) -> str:
-    return request.cookies.get(USER_COOKIE, "")
+    if _auth_off(request):
+        return request.cookies.get(NAME_COOKIE, "")
+    principal = getattr(request.state, "principal", None)
+    return principal.name if principal else ""
 
 
-def _page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResponse:
+def _by(request: Request, form: dict[str, str]) -> str:
+    """Who acts: the signed-in user (with sign-in off, the name typed in the form)."""
+    return Acting(request)(form.get("by") or _user(request))
+
+
+def page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResponse:
+    """A page with what every page shows: the policy, who is signed in, the CSRF token for its forms."""
     ctx = _ctx(request)
+    principal = getattr(request.state, "principal", None)
     data.setdefault("error", None)
-    return templates.TemplateResponse(
-        request,
-        name,
-        # paging: the banner saying who a page would reach now (nobody, on a fresh install)
-        {"policy": ctx.policy, "user": _user(request), "flags": KNOWN_FLAGS, "paging": paging_readiness(ctx), **data},
-        status_code=code,
-    )
+    common = {
+        "policy": ctx.policy,
+        "user": _user(request),
+        "role": principal.role.value if principal else "",
+        "signed_in": principal is not None and not _auth_off(request),
+        "auth_off": _auth_off(request),
+        "csrf": getattr(request.state, "csrf", ""),
+        "flags": KNOWN_FLAGS,
+        "paging": paging_readiness(ctx),  # the banner: who a page would reach now (nobody, on a fresh install)
+    }
+    return templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
 
 
-def _remember(response: Response, by: str) -> Response:
-    if by:
-        response.set_cookie(USER_COOKIE, by, max_age=30 * 86400, samesite="lax", httponly=True)
+def _remember(request: Request, response: Response, by: str) -> Response:
+    if by and _auth_off(request):
+        response.set_cookie(NAME_COOKIE, by, max_age=30 * 86400, samesite="lax", httponly=True)
     return response
 
 
@@ -53,15 +73,15 @@ def _remember(response: Response, by: str) -> Response:
 def index(request: Request, status: str = "open") -> HTMLResponse:
     ctx = _ctx(request)
     rows = service.search(ctx, status=status if status in ("open", "all") else "open")
-    return _page(request, "index.html", incidents=rows, status=status)
+    return page(request, "index.html", incidents=rows, status=status)
 
 
 @router.post("/incidents")
 async def declare(request: Request) -> Response:
     form = await request.form()
-    by = str(form.get("by", "")).strip() or "web"
     flags = {str(f): True for f in form.getlist("flag")}
     try:
+        by = _by(request, {"by": str(form.get("by", ""))})
         inc = service.declare(
             _ctx(request),
             DeclareRequest(
@@ -75,8 +95,8 @@ async def declare(request: Request) -> Response:
         )
     except ServiceError as exc:
         rows = service.search(_ctx(request))
-        return _page(request, "index.html", exc.status, incidents=rows, status="open", error=exc.detail)
-    return _remember(RedirectResponse(f"/incidents/{inc.id}", status_code=303), by)
+        return page(request, "index.html", exc.status, incidents=rows, status="open", error=exc.detail)
+    return _remember(request, RedirectResponse(f"/incidents/{inc.id}", status_code=303), by)
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -89,9 +109,9 @@ def _show(request: Request, incident_id: str, code: int = 200, error: str | None
     try:
         inc = service.get(ctx, incident_id)
     except ServiceError as exc:
-        return _page(request, "missing.html", exc.status, error=exc.detail)
+        return page(request, "missing.html", exc.status, error=exc.detail)
     entries = service.timeline(ctx, inc.id)
-    return _page(request, "incident.html", code, inc=inc, timeline=entries, error=error, kinds=drafts.KINDS)
+    return page(request, "incident.html", code, inc=inc, timeline=entries, error=error, kinds=drafts.KINDS)
 
 
 Action = Callable[[Context, str, dict[str, str], str], object]
@@ -133,32 +153,32 @@ def draft_page(request: Request, incident_id: str, kind: str) -> HTMLResponse:
     """A message drafted from the policy template, in an editable box with a Post button."""
     ctx = _ctx(request)
     try:
-        d = drafts.draft(ctx, incident_id, kind, _user(request) or "web")
+        d = drafts.draft(ctx, incident_id, kind, _user(request))
     except ServiceError as exc:
         return _show(request, incident_id, exc.status, exc.detail)
-    return _page(request, "draft.html", incident_id=incident_id.upper(), draft=d)
+    return page(request, "draft.html", incident_id=incident_id.upper(), draft=d)
 
 
 @router.post("/incidents/{incident_id}/drafts/{kind}")
 async def post_draft(request: Request, incident_id: str, kind: str) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    by = form.get("by", "").strip() or _user(request) or "web"
     try:
+        by = _by(request, form)
         drafts.post(_ctx(request), incident_id, kind, by, final=form.get("final"))
     except ServiceError as exc:
         return _show(request, incident_id, exc.status, exc.detail)
-    return _remember(RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
+    return _remember(request, RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
 
 
 @router.post("/incidents/{incident_id}/{action}")
 async def act(request: Request, incident_id: str, action: str) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
-    by = form.get("by", "").strip() or _user(request) or "web"
     handler = ACTIONS.get(action)
     if handler is None:
         return _show(request, incident_id, 404, f"unknown action '{action}'")
     try:
+        by = _by(request, form)
         handler(_ctx(request), incident_id, form, by)
     except ServiceError as exc:
         return _show(request, incident_id, exc.status, exc.detail)
-    return _remember(RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
+    return _remember(request, RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)

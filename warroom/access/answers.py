@@ -1,0 +1,31 @@
+"""How the gate's refusals look: pages go to the sign-in page, the API answers problem+json with the
+headers a client needs (WWW-Authenticate for 401, Retry-After for 429)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from warroom.access.gate import GoTo
+from warroom.domain.errors import ServiceError, Throttled, Unauthorized
+
+
+def _problem(exc: ServiceError, headers: dict[str, str]) -> JSONResponse:
+    body = {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}
+    if exc.field:
+        body["field"] = exc.field
+    return JSONResponse(body, status_code=exc.status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(GoTo)
+    async def _go(_: Request, exc: GoTo) -> Response:
+        return RedirectResponse(exc.location, status_code=303)
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized) -> Response:
+        return _problem(exc, {"WWW-Authenticate": 'Bearer realm="warroom"'})
+
+    @app.exception_handler(Throttled)
+    async def _throttled(_: Request, exc: Throttled) -> Response:
+        return _problem(exc, {"Retry-After": str(exc.retry_after)})
