@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import gc
+import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from warroom import __version__
+from warroom.access import answers
+from warroom.access.gate import authorize
+from warroom.access.middleware import Guard
 from warroom.api import alerts as alerts_api
+from warroom.api import auth as auth_api
 from warroom.api import engine as engine_api
+from warroom.api import guards, outage, problems
 from warroom.api import health as health_api
 from warroom.api import incidents as incidents_api
 from warroom.api import notifications as notifications_api
-from warroom.api import problems
+from warroom.auth import users
 from warroom.compose import build_context
 from warroom.engine.loop import EngineLoop
 from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
 from warroom.store.unit import Context
 from warroom.web import routes as web_routes
+from warroom.web import signin
+
+log = logging.getLogger("warroom")
+STATIC = str(Path(__file__).parent / "web" / "static")
 
 
 class BodyLimit:
@@ -93,6 +106,29 @@ class Warroom(FastAPI):
         await self.alert_webhooks(scope, receive, send)
 
 
+def announce(ctx: Context, settings: Settings) -> None:
+    """At start-up: say loudly when sign-in is off; on a database with no users, make the first admin
+    and print its one-time password, once."""
+    if not settings.auth:
+        log.warning("WARROOM_AUTH=off: sign-in is off; anyone who can reach this server can do anything")
+        return
+    try:
+        password = users.ensure_first_admin(ctx)
+    except Exception as exc:  # the database may not be there yet; the next start tries again
+        log.warning("could not check for a first admin user: %s", exc)
+        return
+    if password is not None:
+        where = settings.public_url or f"http://{settings.host}:{settings.port}"
+        print(
+            f"warroom: no users yet, so the admin user '{users.FIRST_ADMIN}' was created with the one-time password\n"
+            f"    {password}\n"
+            f"warroom: sign in at {where}/login and choose your own password there "
+            f"(or: warroom user password {users.FIRST_ADMIN}); this is the only time it is shown",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def serving_app() -> FastAPI:
     """The application as `warroom serve` runs it: a long-lived process (see `serving` below)."""
     return create_app(serving=True)
@@ -104,6 +140,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        announce(ctx, settings)
         engine = EngineLoop(ctx, worker_id=settings.worker_id, interval=settings.engine_interval)
         app.state.engine = engine if settings.engine_enabled else None
         if settings.engine_enabled:
@@ -129,17 +166,25 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
         version=__version__,
         description="Incident response as running software: alerts, incidents, paging, war room, postmortems.",
         lifespan=lifespan,
+        dependencies=[Depends(authorize)],
     )
     app.state.ctx = ctx
     app.state.settings = settings
     problems.install(app)
+    outage.install(app)
+    answers.install(app)
     app.include_router(alerts_api.router)  # first: the alert webhook is the hot path of a storm
     app.include_router(incidents_api.router)
     app.include_router(engine_api.router)
     app.include_router(notifications_api.router)
+    app.include_router(auth_api.router)
     app.include_router(web_routes.router)
+    app.include_router(signin.router)
     app.include_router(health_api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    app.add_middleware(guards.JsonGuard)  # inside the body limit: it reads bodies of at most that size
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(Guard, ctx=ctx)  # outermost: every answer gets its security headers and audit row
     app.alert_webhooks = BodyLimit(alerts_api.Webhooks(app), settings.max_body_bytes)
     return app
