@@ -73,12 +73,14 @@ def warm_up() -> None:
 
 
 def apprise_send(url: str, title: str, body: str, notify_type: str = "info") -> SendResult:
-    """Send one message through Apprise's Python API; its warnings become the error text."""
+    """Send one message through Apprise's plugin for the URL, in the calling thread; its warnings become
+    the error text. (`Apprise.notify` would run it in Apprise's process-wide pool of a few threads, which
+    a handful of hung destinations fill, and every other page would wait behind them.)"""
     import apprise
 
     started = time.monotonic()
-    a = apprise.Apprise()
-    if not a.add(url):
+    a = apprise.Apprise.instantiate(url)
+    if not a:
         scheme = url.split("://", 1)[0]
         return SendResult(False, f"Apprise does not understand this {scheme}:// URL")
     try:
@@ -238,8 +240,9 @@ def _members(session: Session, row: Outbox) -> list[Outbox]:
 
 
 def _settle(session: Session, row: Outbox) -> None:
-    """A page's messages decide its delivery state (only page messages carry a page)."""
-    if row.page_id is not None:
+    """A page's messages decide its delivery state (tier 1's were queued by the declaration, before the
+    page existed, so they are found by their event key)."""
+    if row.page_id is not None or row.event_key.startswith("page:"):
         settle_pages(session, row.event_key)
 
 
@@ -432,17 +435,19 @@ def _not_busy(busy: Collection[Key]) -> ColumnElement[bool]:
 
 def _suspect(session: Session, destination: str, address: str | None, now: datetime,
              settings: NotifySettings) -> datetime | None:  # fmt: skip
-    """When this destination's latest send timed out, if that is recent and nothing got through since."""
+    """When this destination last timed out, if that is recent and nothing got through to it since."""
     if settings.suspect_seconds <= 0:
         return None
-    stmt = select(Attempt.outcome, Attempt.at).where(
-        Attempt.destination == destination,
-        Attempt.at > now - timedelta(seconds=settings.suspect_seconds),
-        Attempt.outcome.in_(("sent", "failed", "dead", "timeout")),
+    here = [Attempt.destination == destination]
+    here.append(Attempt.address == address if address else Attempt.address.is_(None))
+    stmt = select(Attempt.id, Attempt.at).where(
+        *here, Attempt.outcome == "timeout", Attempt.at > now - timedelta(seconds=settings.suspect_seconds)
     )
-    stmt = stmt.where(Attempt.address == address) if address else stmt.where(Attempt.address.is_(None))
-    latest = session.execute(stmt.order_by(Attempt.at.desc(), Attempt.id.desc()).limit(1)).first()
-    return latest.at if latest is not None and latest.outcome == "timeout" else None
+    latest = session.execute(stmt.order_by(Attempt.id.desc()).limit(1)).first()
+    if latest is None:
+        return None
+    since = select(Attempt.id).where(*here, Attempt.outcome == "sent", Attempt.id > latest.id).limit(1)
+    return None if session.scalar(since) is not None else latest.at
 
 
 def _skip_suspect(
@@ -548,7 +553,7 @@ def finish(ctx: Context, job: Job, result: SendResult, worker: str, settings: No
                 now,
                 worker,
                 "sent" if result.ok else "failed",
-                (result.error or "") + f" (lease lost; row is {row.state})",
+                (result.error or "") + f" (returned after its lease ran out or it timed out; row is {row.state})",
                 result.elapsed_ms,
             )
             if result.ok and row.state != "sent":

@@ -121,6 +121,16 @@ def link_page(session: Session, page: Page, event_key: str, now: datetime) -> No
     insert_new(session, PageLink, ("page_id",), "page_id", values)
     if page.delivery == "pending":
         page.delivery = "queued"
+    # Tier 1 shares the messages the declaration queued (and may already have sent): they carry the page
+    # from now on, and what they already reached decides its state now.
+    session.execute(
+        update(Outbox)
+        .where(Outbox.event_key == event_key, Outbox.page_id.is_(None))
+        .values(page_id=page.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    settle_pages(session, event_key)
 
 
 def settle_pages(session: Session, event_key: str) -> None:
