@@ -209,11 +209,10 @@ class Tiny:
     def fill(self) -> Path:
         """Take every free byte (the ballast goes with `free`)."""
         ballast = self.path / "ballast"
-        with open(ballast, "ab") as f:
+        with open(ballast, "ab", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 4096)
-                    f.flush()
             except OSError:
                 pass
         return ballast
