@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -32,9 +33,9 @@ def test_a_daily_rotation_hands_off_at_nine_berlin_time_across_both_dst_changes(
         end = datetime.combine(change + timedelta(days=4), time(9, 0), tzinfo=BERLIN).astimezone(UTC)
         got = shifts(rota, start, end)
         assert [s.start.astimezone(BERLIN).time() for s in got] == [time(9, 0)] * 7
-        assert all(s.end == nxt.start for s, nxt in zip(got, got[1:], strict=False))  # no gap, no overlap
+        assert all(s.end == nxt.start for s, nxt in pairwise(got))  # no gap, no overlap
         people = [s.person for s in got]
-        assert all(a != b for a, b in zip(people, people[1:], strict=False))  # nobody on call twice in a row
+        assert all(a != b for a, b in pairwise(people))  # nobody on call twice in a row
         assert set(people[:3]) == set(TEAM)  # everyone takes a turn, in the same order each time round
         assert all(people[i] == people[i + 3] for i in range(4))
         hours = {s.start.astimezone(BERLIN).date(): (s.end - s.start) / timedelta(hours=1) for s in got}
