@@ -1,10 +1,12 @@
-"""`warroom serve` and `warroom db upgrade`."""
+"""`warroom serve` and `warroom db upgrade|backup|restore`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from warroom.cli.root import app, console
+from warroom.cli.root import app, console, fail
 from warroom.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -20,6 +22,37 @@ def upgrade() -> None:
     url = get_settings().database_url
     run_upgrade(url)
     console.print(f"database at revision {current(url)}")
+
+
+@db_app.command("backup")
+def backup(path: Path = typer.Argument(..., help="file to write: an SQLite copy, or a pg_dump archive")) -> None:
+    """Copy WARROOM_DATABASE_URL to PATH while it runs (SQLite's online backup; pg_dump on PostgreSQL)."""
+    from warroom.store.backup import BackupError
+    from warroom.store.backup import backup as run_backup
+
+    try:
+        run_backup(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    console.print(f"backed up to {path}")
+
+
+@db_app.command("restore")
+def restore(
+    path: Path = typer.Argument(..., help="a file written by `warroom db backup`"),
+    yes: bool = typer.Option(False, "--yes", help="replace the database without asking"),
+) -> None:
+    """Replace WARROOM_DATABASE_URL with the backup at PATH (stop serve and worker first)."""
+    from warroom.store.backup import BackupError
+    from warroom.store.backup import restore as run_restore
+
+    if not yes and not typer.confirm(f"replace the database with {path}? everything in it now is lost"):
+        fail("not restored")
+    try:
+        run_restore(get_settings().database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    console.print(f"restored from {path}")
 
 
 @app.command()
