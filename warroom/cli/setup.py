@@ -156,7 +156,7 @@ def setup(
     if incidents:
         shared = next((c for c in policy.channels if c != "war-room" and "incident" in c), "#incidents")
         plan.channels[shared] = incidents
-    known = {name for name, _ in schedules}
+    known = [name for name, _ in schedules]
     for name in plan.oncall:
         if name not in known:
             fail(f"--oncall: the {policy.name} policy pages no schedule '{name}'; it pages {', '.join(known)}")

@@ -46,7 +46,10 @@ def compute_clocks(policy: Policy, inc: Incident, now: datetime) -> list[sla.Clo
         ack = sla.Clock("ack", ack.deadline, None, ALERTS_RESOLVED, None)
     clocks = [ack]
     if sev.sla.respond is not None:
-        clocks.append(sla.clock("respond", sev.sla.respond, cal, ack_start, inc.responded_at or inc.resolved_at, now))
+        respond = sla.clock("respond", sev.sla.respond, cal, ack_start, inc.responded_at or inc.resolved_at, now)
+        if inc.responded_at is None and inc.alerts_cleared_at is not None and respond.met_at is None:
+            respond = sla.Clock("respond", respond.deadline, None, ALERTS_RESOLVED, None)
+        clocks.append(respond)
     clocks += [
         sla.clock("mitigate", sev.sla.mitigate, cal, work_start, inc.mitigated_at or inc.resolved_at, now),
         sla.clock("resolve", sev.sla.resolve, cal, work_start, inc.resolved_at, now),
@@ -57,7 +60,7 @@ def compute_clocks(policy: Policy, inc: Incident, now: datetime) -> list[sla.Clo
 def clock_view(c: sla.Clock, inc: Incident | None = None) -> ClockView:
     if c.state == ALERTS_RESOLVED and inc is not None and inc.alerts_cleared_at is not None:
         after = round((inc.alerts_cleared_at - inc.declared_at).total_seconds() / 60)
-        display = f"not acknowledged (alerts resolved after {after}m)"
+        display = f"not {'acknowledged' if c.name == 'ack' else 'responded to'} (alerts resolved after {after}m)"
     else:
         display = sla.describe(c)
     return ClockView(
