@@ -23,6 +23,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Scope, Send
 
+from warroom.api import outage
 from warroom.api.deps import ctx
 from warroom.api.problems import problem
 from warroom.intake import inbox, service
@@ -172,10 +173,14 @@ class Webhooks:
         try:
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             response = await accept(self.app, source, headers, query, b"".join(chunks))
-        except Exception:
-            log.exception("alert webhook failed")
-            response = problem(500, "Internal error", "the webhook failed; nothing was acknowledged")
+        except Exception as exc:
+            response = outage.answer(None, exc) or _failed(exc)
         await response(scope, receive, send)
+
+
+def _failed(exc: Exception) -> Response:
+    log.error("alert webhook failed", exc_info=exc)
+    return problem(500, "Internal error", "the webhook failed; nothing was acknowledged")
 
 
 class AcceptedResponse(Response):
@@ -284,6 +289,8 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             Accepted(source, known.name, received, inbox.kept_headers(headers), body, count, items is None)
         )
     except Stored as exc:
+        if (down := outage.answer(None, exc)) is not None:
+            return down
         return problem(500, "Not stored", f"the alerts could not be committed: {exc}", dead_letter=exc.dead_letter)
     where = f"/api/v1/intake/requests/{request_id}"
     answer: dict[str, Any] = {"status": "accepted", "request": request_id, "accepted": count,
