@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ import httpx
 import psycopg
 import pytest
 
+from warroom.auth import tokens, users
 from warroom.compose import context
 from warroom.domain.clock import FakeClock
+from warroom.domain.errors import Conflict
 from warroom.policy import load_policy
 from warroom.store.db import Database
 from warroom.store.migrate import upgrade
@@ -185,18 +188,23 @@ class Server:
 def token_for(db_url: str, name: str = DEFAULT_USER, role: str = "admin") -> str:
     """A personal token of user `name` (added with `role` and PASSWORD if new) on that database."""
     key = (db_url, name)
-    if key not in _tokens:
-        from warroom.auth import tokens, users
-        from warroom.domain.errors import Conflict
+    with _token_lock:
+        return _tokens[key] if key in _tokens else _new_token(key, role)
 
-        ctx = context(Database(db_url), load_policy("nself"), FakeClock(START))
-        try:
-            with contextlib.suppress(Conflict):
-                users.add(ctx, name, role, password=PASSWORD)
-            _tokens[key] = tokens.create(ctx, f"{name}-{uuid.uuid4().hex[:8]}", role, "tests", user=name)[1]
-        finally:
-            ctx.db.dispose()
+
+def _new_token(key: tuple[str, str], role: str) -> str:
+    db_url, name = key
+    ctx = context(Database(db_url), load_policy("nself"), FakeClock(START))
+    try:
+        with contextlib.suppress(Conflict):
+            users.add(ctx, name, role, password=PASSWORD)
+        _tokens[key] = tokens.create(ctx, f"{name}-{uuid.uuid4().hex[:8]}", role, "tests", user=name)[1]
+    finally:
+        ctx.db.dispose()
     return _tokens[key]
+
+
+_token_lock = threading.Lock()
 
 
 def sign_cli(env: dict[str, str], args: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, Server
+from tests.conftest import IN_CI, PASSWORD, Server
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -35,15 +36,25 @@ def browser() -> Iterator[object]:
         b.close()
 
 
+def sign_in(page: Any, server: Server, name: str) -> None:
+    """Through the sign-in form, as a person would (the user is made with the tests' password)."""
+    server.token_for(name)
+    page.goto(server.base + "/")
+    page.wait_for_url("**/login?next=/")
+    page.locator("#username").fill(name)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#sign-in").click()
+    page.wait_for_url(server.base + "/")
+
+
 def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server, tmp_path: Path) -> None:
     page = browser.new_page(timezone_id="Europe/Berlin")  # type: ignore[attr-defined]
     page.set_default_timeout(15_000)
-    page.goto(server.base + "/")
+    sign_in(page, server, "alice")
     form = page.locator("#declare")
     form.locator("select[name=severity]").select_option("P1")
     form.locator("input[name=title]").fill("Checkout broken in the browser")
     form.locator("input[name=service]").fill("checkout")
-    form.locator("input[name=by]").fill("alice")
     form.locator("button").click()
     page.wait_for_url("**/incidents/INC-*")
     assert page.locator("#status").text_content() == "triggered"
@@ -52,8 +63,9 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
     page.locator("#ack").click()
     page.wait_for_load_state()
     assert page.locator("#status").text_content() == "acknowledged"
-    # The name typed once is remembered for the next form.
-    assert page.locator("form:has(#log) input[name=by]").input_value() == "alice"
+    # Signed in: the page says who, and the record names them.
+    assert "alice" in page.locator(".whoami").inner_text()
+    assert "alice" in page.locator("#timeline").inner_text()
 
     page.locator("input[name=what]").fill("Restarted the checkout pods")
     page.locator("input[name=outcome]").fill("errors clearing")
@@ -67,7 +79,7 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
     assert page.locator("#status").text_content() == "mitigated"
     page.locator("#resolve").click()
     page.wait_for_load_state()
-    alert = page.locator("[role=alert]")
+    alert = page.locator("#error")
     assert "without new errors" in alert.inner_text()
 
     # Stored in UTC, shown in UTC and in the viewer's zone.
@@ -85,30 +97,26 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
 
 def test_bad_declare_shows_the_reason(browser: object, server: Server) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
-    page.goto(server.base + "/")
+    sign_in(page, server, "alice")
     form = page.locator("#declare")
     form.locator("input[name=title]").fill("   ")
-    form.locator("input[name=by]").fill("alice")
     form.locator("button").click()
     page.wait_for_load_state()
-    assert "title: must not be empty" in page.locator("[role=alert]").inner_text()
+    assert "title: must not be empty" in page.locator("#error").inner_text()
     page.close()
 
 
 def test_draft_page_posts_an_edited_update(browser: object, server: Server) -> None:
-    import httpx
-
-    iid = httpx.post(
-        server.base + "/api/v1/incidents", json={"severity": "P0", "title": "Drafts in the browser"}
-    ).json()["id"]
+    with server.client() as api:
+        iid = api.post("/api/v1/incidents", json={"severity": "P0", "title": "Drafts in the browser"}).json()["id"]
     page = browser.new_page()  # type: ignore[attr-defined]
+    sign_in(page, server, "carol")
     page.goto(f"{server.base}/incidents/{iid}")
     page.locator("#drafts a", has_text="internal update").click()
     page.wait_for_load_state()
     box = page.locator("#draft-text")
     assert "Update #1" in box.input_value()
     box.fill("[14:30 UTC] Update #1: rolled back by hand. Next: watch errors.")
-    page.locator("input[name=by]").fill("carol")
     page.locator("#post-draft").click()
     page.wait_for_url(f"**/incidents/{iid}")
     assert "rolled back by hand" in page.locator("#timeline").inner_text()

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import Server
+from tests.conftest import ActAs, Server, sign_cli
 from tests.engine.conftest import SMALL, advance, loop_for, small_policy
 from warroom.app import create_app
 from warroom.compose import context
@@ -243,6 +243,7 @@ def test_the_app_runs_the_engine_loop_and_shows_its_work(make_ctx: Callable[...,
     ctx = make_ctx(small_policy(targets={**SMALL["targets"], "primary": {"via": "person", "ref": "pat"}}))
     app = create_app(Settings(engine_enabled=True, engine_interval=0.2), ctx)
     with TestClient(app) as http:
+        http.auth = ActAs(ctx.db.url)
         health = http.get("/healthz").json()
         assert health["engine"]["running"] is True
         made = http.post("/api/v1/incidents", json={"severity": "P0", "title": "Checkout down", "by": "mon"})
@@ -271,7 +272,7 @@ def test_the_app_runs_the_engine_loop_and_shows_its_work(make_ctx: Callable[...,
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", *args],
-        env={**os.environ, "COLUMNS": "200", "WARROOM_URL": "", **env},
+        env={**os.environ, "COLUMNS": "200", "WARROOM_URL": "", **sign_cli(env, args)},
         capture_output=True,
         text=True,
         timeout=60,

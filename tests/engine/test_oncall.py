@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tests.conftest import Server
+from tests.conftest import ActAs, Server, sign_cli
 from tests.engine.conftest import small_policy
 from warroom.app import create_app
 from warroom.domain.errors import Invalid, NotFound
@@ -205,14 +205,14 @@ def test_schedule_mistakes_are_refused(make_ctx: Callable[..., Context]) -> None
         oncall.add_override(
             ctx,
             "nobody",
-            OverrideRequest(person="x", starts_at=at("2026-05-07T10:00Z"), ends_at=at("2026-05-07T11:00Z")),
+            OverrideRequest(person="x", starts_at=at("2026-05-07T10:00Z"), ends_at=at("2026-05-07T11:00Z"), by="ops"),
         )
     oncall.set_layer(ctx, "primary", LayerRequest(members=["ann"]))
     with pytest.raises(Invalid, match="end after it starts"):
         oncall.add_override(
             ctx,
             "primary",
-            OverrideRequest(person="x", starts_at=at("2026-05-07T10:00Z"), ends_at=at("2026-05-07T10:00Z")),
+            OverrideRequest(person="x", starts_at=at("2026-05-07T10:00Z"), ends_at=at("2026-05-07T10:00Z"), by="ops"),
         )
     with pytest.raises(NotFound, match="no layer 3"):
         oncall.remove(ctx, "primary", 3)
@@ -231,7 +231,7 @@ def test_pages_resolve_through_schedules_people_and_channels(make_ctx: Callable[
     oncall.add_override(
         ctx,
         "primary",
-        OverrideRequest(person="olga", starts_at=at("2026-05-07T14:00Z"), ends_at=at("2026-05-07T15:00Z")),
+        OverrideRequest(person="olga", starts_at=at("2026-05-07T14:00Z"), ends_at=at("2026-05-07T15:00Z"), by="ops"),
     )
     view = service.declare(ctx, DeclareRequest(severity="P0", title="Checkout down", by="mon"))
     loop = EngineLoop(ctx, worker_id="w", directory=Directory(), strict=True)
@@ -252,7 +252,7 @@ def test_pages_resolve_through_schedules_people_and_channels(make_ctx: Callable[
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", *args],
-        env={**os.environ, "COLUMNS": "200", "WARROOM_URL": "", **env},
+        env={**os.environ, "COLUMNS": "200", "WARROOM_URL": "", **sign_cli(env, args)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -302,6 +302,7 @@ def test_oncall_api(make_ctx: Callable[..., Context]) -> None:
     ctx = make_ctx()
     app = create_app(Settings(engine_enabled=False), ctx)
     with TestClient(app) as http:
+        http.auth = ActAs(ctx.db.url)
         put = http.put(
             "/api/v1/oncall/schedules/primary/layers/1",
             json={"members": ["ann", "ben"], "length": "daily", "start": "2026-05-07"},
@@ -339,7 +340,11 @@ def test_oncall_cli_through_a_server(tmp_path: Path) -> None:
     upgrade(url)
     srv = Server(url, {"WARROOM_POLICY": "so1", "WARROOM_URL": ""}).start()
     try:
-        env = {"WARROOM_URL": srv.base, "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}"}
+        env = {
+            "WARROOM_URL": srv.base,
+            "WARROOM_TEST_DB": url,
+            "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
+        }
         made = _cli(
             env, "oncall", "set", "so1-primary", "--members", "ann,ben", "--length", "12h", "--start", "2026-05-01"
         )

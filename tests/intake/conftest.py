@@ -44,7 +44,8 @@ class Intake:
     def __init__(self, server: Server, tokens: dict[str, str]) -> None:
         self.server = server
         self.tokens = tokens
-        self.http = httpx.Client(base_url=server.base, timeout=30)
+        self.http = server.client()
+        self.http.timeout = httpx.Timeout(30)
 
     def post(self, source: str, body: Any, status: int = 202, **kw: Any) -> dict[str, Any]:
         """Send a webhook; an accepted one is waited for until applied, with each alert's outcome as `alerts`."""

@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import Server, sign_cli
 from tests.intake.conftest import unique
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "warroom", *args],
-        env={**os.environ, "COLUMNS": "200", **env},
+        env={**os.environ, "COLUMNS": "200", **sign_cli(env, args)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -30,7 +30,7 @@ def send(server: Server, headers: dict[str, str], body: dict[str, str]) -> dict[
     """Post one generic alert and wait until it is applied; its outcome."""
     resp = httpx.post(server.base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=10)
     assert resp.status_code == 202, resp.text
-    done = httpx.get(server.base + resp.headers["location"], params={"wait": 15}, timeout=20).json()
+    done = server.client().get(resp.headers["location"], params={"wait": 15}, timeout=20).json()
     assert done["status"] == "applied", done
     return done["outcomes"][0]  # type: ignore[no-any-return]
 
@@ -57,7 +57,11 @@ def test_integration_add_list_remove(server: Server) -> None:
 @pytest.fixture
 def cli_env(server: Server, tmp_path: Path) -> dict[str, str]:
     """Against the server (WARROOM_URL); the integration test above covers the local database."""
-    return {"WARROOM_URL": server.base, "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db"}
+    return {
+        "WARROOM_URL": server.base,
+        "WARROOM_TEST_DB": server.db_url,
+        "WARROOM_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db",
+    }
 
 
 @pytest.mark.parametrize("server", ["postgresql"], indirect=True)
@@ -105,7 +109,11 @@ def test_what_became_of_a_webhook_from_the_cli(server: Server, server_tokens: di
                       headers={"Authorization": f"Bearer {server_tokens['generic']}"})  # fmt: skip
     assert resp.status_code == 202, resp.text
     rid = str(resp.json()["request"])
-    remote = {"WARROOM_URL": server.base, "WARROOM_DATABASE_URL": "sqlite:///unused.db"}
+    remote = {
+        "WARROOM_URL": server.base,
+        "WARROOM_TEST_DB": server.db_url,
+        "WARROOM_DATABASE_URL": "sqlite:///unused.db",
+    }
     local = {"WARROOM_URL": "", "WARROOM_DATABASE_URL": server.db_url, "WARROOM_POLICY": "nself"}
     for env in (remote, local):
         shown = run(env, "alerts", "request", rid, "--wait", "15", "--json")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import ActAs, Server
 from tests.intake.conftest import make_tokens
 
 
@@ -26,6 +26,7 @@ def test_concurrent_alerts_on_two_replicas_make_one_group_and_one_incident(
 ) -> None:
     servers, token = replicas
     headers = {"Authorization": f"Bearer {token}"}
+    auth = ActAs(servers[0].db_url)
 
     def send(i: int) -> dict[str, object]:
         base = servers[i % 2].base
@@ -33,7 +34,7 @@ def test_concurrent_alerts_on_two_replicas_make_one_group_and_one_incident(
                 "severity": "critical"}  # fmt: skip
         resp = httpx.post(base + "/api/v1/alerts/generic", json=body, headers=headers, timeout=30)
         assert resp.status_code == 202, resp.text
-        done = httpx.get(base + resp.headers["location"], params={"wait": 20}, timeout=30).json()
+        done = httpx.get(base + resp.headers["location"], params={"wait": 20}, timeout=30, auth=auth).json()
         assert done["status"] == "applied", done
         return done["outcomes"][0]  # type: ignore[no-any-return]
 
@@ -41,6 +42,7 @@ def test_concurrent_alerts_on_two_replicas_make_one_group_and_one_incident(
         results = list(pool.map(send, range(60)))
     assert len({r["incident_id"] for r in results}) == 1
     assert len({r["group_id"] for r in results}) == 1
-    alerts = httpx.get(servers[0].base + "/api/v1/alerts", params={"service": "payments"}, timeout=10).json()
+    alerts = httpx.get(servers[0].base + "/api/v1/alerts", params={"service": "payments"}, timeout=10, auth=auth)
+    alerts = alerts.json()
     assert len(alerts) == 10, "ten fingerprints, each stored once however many replicas saw it"
     assert sum(a["count"] for a in alerts) == 60

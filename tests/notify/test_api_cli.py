@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.conftest import Server
+from tests.conftest import ActAs, Server
 from tests.notify.conftest import WebhookSink
 from warroom.app import create_app
 from warroom.cli import app as cli_app
@@ -27,7 +27,9 @@ from warroom.store.unit import Context
 @pytest.fixture
 def client(nctx: Context) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=nctx.db.url, engine_enabled=False), context=nctx)
-    yield TestClient(app)
+    http = TestClient(app)
+    http.auth = ActAs(nctx.db.url)
+    yield http
 
 
 def test_contacts_api(client: TestClient) -> None:
@@ -194,6 +196,7 @@ def test_cli_contacts_and_notifications(
 def test_cli_against_a_server(server: Server, monkeypatch: pytest.MonkeyPatch, webhook: WebhookSink) -> None:
     """WARROOM_URL: the same verbs over HTTP to a real `warroom serve`."""
     monkeypatch.setenv("WARROOM_URL", server.base)
+    monkeypatch.setenv("WARROOM_TOKEN", server.token_for())
     get_settings.cache_clear()
     try:
         runner = CliRunner()

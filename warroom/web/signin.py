@@ -51,7 +51,7 @@ async def login(request: Request) -> Response:
         note.actor, note.action = name[:120] or "anonymous", "sign in"
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not same(cookie, form.get("csrf_token", "")):
-        return _login_page(request, target, 403, "This sign-in form expired; it has been reloaded. Sign in again.")
+        return _login_page(request, target, 400, "This sign-in form expired; it has been reloaded. Sign in again.")
     ctx = request.app.state.ctx
     hours = request.app.state.settings.session_hours
     try:
