@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.hostile.conftest import Hostile
 
-EXAMPLES = int(os.environ.get("WARROOM_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("WARROOM_FUZZ_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 

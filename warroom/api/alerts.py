@@ -23,8 +23,10 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Scope, Send
 
-from warroom.api import outage
+from warroom.access.gate import Who
+from warroom.api import guards, outage
 from warroom.api.deps import ctx
+from warroom.api.guards import Id, OptionalId
 from warroom.api.problems import problem
 from warroom.intake import inbox, service
 from warroom.intake import integrations as integ
@@ -47,6 +49,7 @@ from warroom.intake.schemas import (
     LinkRequest,
     SilenceRequest,
     SilenceView,
+    WebhookAnswer,
 )
 from warroom.intake.writer import Stored, Writer
 from warroom.store.unit import Context
@@ -65,6 +68,7 @@ WEBHOOK_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid secret for an integration of this source; nothing is stored"},
     404: {"description": "Unknown source"},
     413: {"description": "Body larger than WARROOM_MAX_BODY_BYTES"},
+    415: {"description": "Not JSON by its Content-Type; the body is kept as a dead letter"},
     422: {"description": "Not the sender's shape; `field` names the culprit; the body is kept as a dead letter"},
 }
 
@@ -105,14 +109,8 @@ def _too_deep(body: bytes, data: Any) -> bool:
 
 async def _authenticate(intake: Intake, source: str, headers: Mapping[str, str], query: Mapping[str, str],
                         body: bytes) -> integ.Known | None:  # fmt: skip
-    token = integ.token_from(query, headers)
-    if token is None and source == "pagerduty-events-v2":
-        try:
-            data = orjson.loads(body)
-            key = data.get("routing_key") if isinstance(data, dict) else None
-            token = key if isinstance(key, str) and key else None
-        except orjson.JSONDecodeError:
-            token = None
+    """The integration the request proves itself as, or None."""
+    token = _token(source, headers, query, body)
     if token is not None:
         known = intake.verifier.cached(token) or await run_in_threadpool(intake.verifier.by_token, token)
         return known if known is not None and known.source == source else None
@@ -128,6 +126,25 @@ async def _authenticate(intake: Intake, source: str, headers: Mapping[str, str],
         ):
             return known
     return None
+
+
+def _secrets(source: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes,
+             known: integ.Known) -> list[str]:  # fmt: skip
+    """What must never be stored or shown again: the token the request used, and the signing secret."""
+    token = _token(source, headers, query, body)
+    return [s for s in (token, known.signing_secret) if s]
+
+
+def _token(source: str, headers: Mapping[str, str], query: Mapping[str, str], body: bytes) -> str | None:
+    token = integ.token_from(query, headers)
+    if token is None and source == "pagerduty-events-v2":
+        try:
+            data = orjson.loads(body)
+            key = data.get("routing_key") if isinstance(data, dict) else None
+            token = key if isinstance(key, str) and key else None
+        except orjson.JSONDecodeError:
+            token = None
+    return token
 
 
 # --- the fast path ------------------------------------------------------------------------------
@@ -203,6 +220,8 @@ class AcceptedResponse(Response):
 @router.post(
     "/alerts/{source}",
     tags=["alerts"],
+    status_code=202,
+    response_model=WebhookAnswer,
     responses=WEBHOOK_ERRORS,
     openapi_extra={
         "requestBody": {
@@ -253,9 +272,12 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             + (", or Sentry-Hook-Signature with ?integration=" if source == "sentry" else ""),
         )
 
+    secrets = _secrets(source, headers, query, body, known)
+
     async def refuse(status: int, title: str, detail: str, field: str | None) -> Response:
+        detail = integ.redact_text(detail, secrets)
         job = Refused(source, known.name, received, status, detail, field,
-                      headers.get("content-type", ""), body)  # fmt: skip
+                      headers.get("content-type", ""), integ.redact(body, secrets, source))  # fmt: skip
         try:
             dead = await intake.writer.submit(job)
         except Stored:
@@ -263,9 +285,16 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
         extra = {"field": field} if field else {}
         return problem(status, title, detail, dead_letter=dead, **extra)
 
+    if not guards.is_json(headers.get("content-type", "")):
+        given = headers.get("content-type", "")[:80] or "none"
+        return await refuse(415, "Unsupported media type",
+                            f"send the webhook as JSON (Content-Type: application/json), not '{given}'",
+                            "content-type")  # fmt: skip
     quick = CHECKS.get(source)
     count = quick(body) if quick is not None else None
     items = None
+    if count is not None and (twice := guards.duplicate_key(body)) is not None:
+        return await refuse(twice.status, twice.title, twice.detail, twice.field)
     if count is None:
         try:
             data = orjson.loads(body)
@@ -279,14 +308,17 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             return await refuse(400, "Not JSON", f"the body is not valid JSON: {exc}", "body")
         if _too_deep(body, data):
             return await refuse(400, "Nested too deep", f"the JSON is nested deeper than {MAX_DEPTH} levels", "body")
+        if (twice := guards.duplicate_key(body)) is not None:
+            return await refuse(twice.status, twice.title, twice.detail, twice.field)
         try:
             items = parser(data, headers)
         except PayloadError as exc:
             return await refuse(422, "Invalid alert payload", f"{exc.field}: {exc.message}", exc.field)
         count = len(items)
     try:
+        stored = integ.redact(body, secrets, source)
         request_id = await intake.writer.submit(
-            Accepted(source, known.name, received, inbox.kept_headers(headers), body, count, items is None)
+            Accepted(source, known.name, received, inbox.kept_headers(headers), stored, count, items is None)
         )
     except Stored as exc:
         if (down := outage.answer(None, exc)) is not None:
@@ -307,7 +339,7 @@ def list_alerts(
     service_name: str | None = Query(None, alias="service"),
     source: str | None = None,
     incident_id: str | None = None,
-    group_id: int | None = None,
+    group_id: OptionalId = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AlertView]:
     """Newest first."""
@@ -315,7 +347,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses=ERRORS)
-def show_alert(alert_id: int, c: Ctx) -> AlertDetail:
+def show_alert(alert_id: Id, c: Ctx) -> AlertDetail:
     """One alert with the raw payload its sender sent."""
     return service.get_alert(c, alert_id)
 
@@ -332,32 +364,32 @@ def list_groups(
 
 
 @router.get("/alert-groups/{group_id}", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
-def show_group(group_id: int, c: Ctx) -> GroupDetail:
+def show_group(group_id: Id, c: Ctx) -> GroupDetail:
     return service.get_group(c, group_id)
 
 
 @router.post("/alert-groups/{group_id}/declare", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
-def declare_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+def declare_group(group_id: Id, body: GroupAction, c: Ctx, who: Who) -> GroupDetail:
     """Override triage: declare an incident for a ticket-only, informational, dismissed or held group."""
-    return service.declare_group(c, group_id, body.by, body.severity, body.reason)
+    return service.declare_group(c, group_id, who(body.by), body.severity, body.reason)
 
 
 @router.post("/alert-groups/{group_id}/link", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
-def link_group(group_id: int, body: LinkRequest, c: Ctx) -> GroupDetail:
+def link_group(group_id: Id, body: LinkRequest, c: Ctx, who: Who) -> GroupDetail:
     """Make the group part of an open incident: its alerts count there and restart its quiet window."""
-    return service.link_group(c, group_id, body.incident_id, body.by, body.reason)
+    return service.link_group(c, group_id, body.incident_id, who(body.by), body.reason)
 
 
 @router.post("/alert-groups/{group_id}/ticket", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
-def ticket_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+def ticket_group(group_id: Id, body: GroupAction, c: Ctx, who: Who) -> GroupDetail:
     """Override triage: a ticket only, no incident."""
-    return service.set_group_outcome(c, group_id, "ticket", body.by, body.reason)
+    return service.set_group_outcome(c, group_id, "ticket", who(body.by), body.reason)
 
 
 @router.post("/alert-groups/{group_id}/dismiss", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)
-def dismiss_group(group_id: int, body: GroupAction, c: Ctx) -> GroupDetail:
+def dismiss_group(group_id: Id, body: GroupAction, c: Ctx, who: Who) -> GroupDetail:
     """Override triage: not an incident and not a ticket."""
-    return service.set_group_outcome(c, group_id, "dismissed", body.by, body.reason)
+    return service.set_group_outcome(c, group_id, "dismissed", who(body.by), body.reason)
 
 
 @router.get("/incidents/{incident_id}/alerts", response_model=IncidentAlerts, tags=["alerts"], responses=ERRORS)
@@ -372,15 +404,15 @@ def list_silences(c: Ctx, expired: bool = Query(False, description="include ende
 
 
 @router.post("/silences", status_code=201, response_model=SilenceView, tags=["silences"], responses=ERRORS)
-def add_silence(body: SilenceRequest, c: Ctx) -> SilenceView:
+def add_silence(body: SilenceRequest, c: Ctx, who: Who) -> SilenceView:
     """Silence alerts matching every matcher for a time box: they are stored but neither page nor declare."""
-    return service.add_silence(c, body)
+    return service.add_silence(c, body.model_copy(update={"by": who(body.by)}))
 
 
 @router.post("/silences/{silence_id}/expire", response_model=SilenceView, tags=["silences"], responses=ERRORS)
-def expire_silence(silence_id: int, body: ActorBody, c: Ctx) -> SilenceView:
+def expire_silence(silence_id: Id, body: ActorBody, c: Ctx, who: Who) -> SilenceView:
     """End a silence now (its record stays)."""
-    return service.expire_silence(c, silence_id, body.by)
+    return service.expire_silence(c, silence_id, who(body.by))
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterView], tags=["alerts"])
@@ -390,7 +422,7 @@ def list_dead_letters(c: Ctx, limit: int = Query(100, ge=1, le=1000)) -> list[De
 
 
 @router.get("/dead-letters/{dead_id}", response_model=DeadLetterDetail, tags=["alerts"], responses=ERRORS)
-def show_dead_letter(dead_id: int, c: Ctx) -> DeadLetterDetail:
+def show_dead_letter(dead_id: Id, c: Ctx) -> DeadLetterDetail:
     """One refused request with its raw body (UTF-8 text, or base64 when it is not text)."""
     return service.get_dead_letter(c, dead_id)
 
@@ -403,9 +435,9 @@ def intake_status(request: Request) -> JSONResponse:
 
 @router.get("/intake/requests/{request_id}", response_model=IntakeRequestView, tags=["alerts"], responses=ERRORS)
 async def intake_request(
-    request_id: int,
+    request_id: Id,
     request: Request,
-    wait: float = Query(0, ge=0, le=60, description="seconds to wait for the request to be applied"),
+    wait: float = Query(0, ge=0, le=60, allow_inf_nan=False, description="seconds to wait for it to be applied"),
 ) -> IntakeRequestView:
     """An accepted webhook: queued, applied (each alert's outcome, group and incident) or failed (dead letter)."""
     context: Context = request.app.state.ctx

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
+from warroom.api.guards import INT_MIN
+from warroom.domain.inputs import INT_MAX
 from warroom.engine import views
 from warroom.engine.views import EngineView, PageView, TimerView
 from warroom.oncall import service as oncall
@@ -46,13 +48,16 @@ def schedule(
 
 
 @router.put("/oncall/schedules/{name}/layers/{layer}", response_model=ScheduleView, responses=ERRORS, tags=["on-call"])
-def set_layer(name: str, layer: int, body: LayerRequest, c: Ctx) -> ScheduleView:
+def set_layer(name: str, layer: Annotated[int, Path(ge=INT_MIN, le=INT_MAX)], body: LayerRequest,
+              c: Ctx) -> ScheduleView:  # fmt: skip
     """Create the schedule if new, and set one layer (a rotation). Higher layers win where active."""
     return oncall.set_layer(c, name, body, position=layer)
 
 
 @router.delete("/oncall/schedules/{name}", status_code=204, responses=ERRORS, tags=["on-call"])
-def remove(name: str, c: Ctx, layer: int | None = Query(None, description="remove only this layer")) -> Response:
+def remove(
+    name: str, c: Ctx, layer: int | None = Query(None, ge=INT_MIN, le=INT_MAX, description="remove only this layer")
+) -> Response:
     oncall.remove(c, name, layer)
     return Response(status_code=204)
 
@@ -74,7 +79,7 @@ def pages(
     c: Ctx,
     incident: str | None = None,
     delivery: str | None = Query(None, description="pending, sent or failed"),
-    after: int = Query(0, ge=0, description="only pages with a larger id, oldest first"),
+    after: int = Query(0, ge=0, le=INT_MAX, description="only pages with a larger id, oldest first"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[PageView]:
     """Pages recorded by the engine: the hand-off point to notification delivery."""

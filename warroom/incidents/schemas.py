@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.domain.view import View
+from warroom.domain.inputs import INT_MAX, LIST_LIMIT, MONEY_MAX
+from warroom.domain.view import WHO, View
 
 Audience = Literal["internal", "external", "executive"]
 
@@ -143,14 +144,14 @@ class DeclareRequest(BaseModel):
     title: str
     summary: str = ""
     service: str | None = None
-    by: str = "api"
-    flags: dict[str, bool] = Field(default_factory=dict)
-    detected_at: datetime | None = None
+    by: str = Field("", description=WHO)
+    flags: dict[str, bool] = Field(default_factory=dict, max_length=LIST_LIMIT)
+    detected_at: datetime | None = Field(default=None, description="2000-01-01 up to now; default now")
 
 
 class ActorRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"by": "alice"}]})
-    by: str = "api"
+    by: str = Field("", description=WHO)
 
 
 class StatusRequest(ActorRequest):
@@ -190,7 +191,7 @@ class LogRequest(ActorRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [{"what": "Restarted the DB", "outcome": "clearing"}]})
     what: str
     outcome: str = ""
-    corrects: int | None = None
+    corrects: int | None = Field(default=None, ge=1, le=INT_MAX)
 
 
 class UpdateRequest(ActorRequest):
@@ -226,13 +227,13 @@ class ImpactRequest(ActorRequest):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"users_affected": 1200, "state": "broken", "customer_facing": True}]}
     )
-    users_affected: int | None = Field(default=None, ge=0)
+    users_affected: int | None = Field(default=None, ge=0, le=INT_MAX)
     users_estimate: bool | None = None
-    orgs_affected: int | None = Field(default=None, ge=0)
+    orgs_affected: int | None = Field(default=None, ge=0, le=INT_MAX)
     state: Literal["broken", "degraded"] | None = None
-    services: list[str] | None = None
+    services: list[str] | None = Field(default=None, max_length=LIST_LIMIT)
     description: str | None = None
-    revenue_impact: float | None = Field(default=None, ge=0)
+    revenue_impact: float | None = Field(default=None, ge=0, le=MONEY_MAX, allow_inf_nan=False)
     customer_facing: bool | None = None
     data_at_risk: bool | None = None
     security_breach: bool | None = None
@@ -240,7 +241,7 @@ class ImpactRequest(ActorRequest):
 
 class FlagRequest(ActorRequest):
     model_config = ConfigDict(json_schema_extra={"examples": [{"flags": {"credential_exposed": True}, "by": "a"}]})
-    flags: dict[str, bool]
+    flags: dict[str, bool] = Field(max_length=LIST_LIMIT)
 
 
 class DraftPostRequest(ActorRequest):

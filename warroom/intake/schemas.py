@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.domain.view import View
+from warroom.domain.inputs import LIST_LIMIT
+from warroom.domain.view import WHO, View
 
 
 class AlertView(View):
@@ -139,11 +140,13 @@ class SilenceRequest(BaseModel):
             ]
         },
     )
-    matchers: list[str | dict[str, str]] = Field(description="name=value, name!=value, name=~regex, name!~regex")
-    starts_at: datetime | None = Field(default=None, description="default now")
+    matchers: list[str | dict[str, str]] = Field(
+        description="name=value, name!=value, name=~regex, name!~regex", max_length=LIST_LIMIT
+    )
+    starts_at: datetime | None = Field(default=None, description="default now; from 2000-01-01 to a year ahead")
     ends_at: datetime | None = Field(default=None, description="give ends_at or duration")
     duration: str | None = Field(default=None, description="e.g. 30m, 2h")
-    by: str = "api"
+    by: str = Field("", description=WHO)
     comment: str = ""
 
 
@@ -152,7 +155,7 @@ class GroupAction(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"by": "alice", "reason": "customers affected", "severity": "P2"}]},
     )
-    by: str = "api"
+    by: str = Field("", description=WHO)
     reason: str = ""
     severity: str | None = Field(default=None, description="declare only: the severity to declare (default: triage's)")
 
@@ -163,10 +166,23 @@ class LinkRequest(BaseModel):
         json_schema_extra={"examples": [{"incident_id": "INC-20260507-0001", "by": "alice", "reason": "same outage"}]},
     )
     incident_id: str = Field(description="the open incident these alerts are part of")
-    by: str = "api"
+    by: str = Field("", description=WHO)
     reason: str = ""
 
 
 class ActorBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    by: str = "api"
+    by: str = Field("", description=WHO)
+
+
+class WebhookAnswer(BaseModel):
+    """A webhook's 202: its request is committed; GET `location` for what became of its alerts."""
+
+    status: str = "accepted"
+    request: int
+    accepted: int
+    """how many alerts the body holds"""
+    integration: str
+    location: str
+    dedup_key: str | None = None
+    """PagerDuty Events v2 only, as PagerDuty answers"""

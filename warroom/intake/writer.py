@@ -30,6 +30,7 @@ from warroom.intake import inbox, ingest
 from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted, Processed
 from warroom.intake.ingest import Refused
+from warroom.intake.normal import Incoming
 from warroom.store.unit import Context, run
 
 log = logging.getLogger("warroom.intake")
@@ -147,6 +148,12 @@ class Writer:
         self._tidy_at = time.monotonic() + 30.0
         self._applied: dict[int, list[asyncio.Future[None]]] = {}
         """request id → whoever waits for it to be applied"""
+        self._large = False
+        """a request larger than one pass is waiting: passes run in a worker thread until it is applied"""
+        self._away: asyncio.Future[Processed | None] | None = None
+        """the pass running in a worker thread, if one is"""
+        self._parsed: dict[int, list[Incoming]] = {}
+        """the alerts of the large request being applied, kept between its slices"""
 
     # --- the request side -------------------------------------------------------------------------
 
@@ -262,6 +269,7 @@ class Writer:
         for w, result in zip(batch, results, strict=True):
             if isinstance(w.job, Accepted):
                 self._pending = True
+                self._large = self._large or w.job.alerts > BUSY_PASS
                 s.quick += w.job.quick
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
@@ -308,7 +316,7 @@ class Writer:
 
     def _look(self) -> None:
         self._step = None
-        if not self._pending:
+        if not self._pending or self._away is not None:  # a pass off the loop re-arms when it is back
             return
         now = time.monotonic()
         busy = self.pacer.busy(now)
@@ -316,26 +324,49 @@ class Writer:
         if wait > 0:
             self._arm(wait)
             return
+        limit = min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max
+        if self._large and self._loop is not None:
+            # A request larger than a pass is applied a slice per pass in a worker thread: a 1 MiB
+            # webhook is seconds of work, and the loop keeps answering (/healthz, the API) meanwhile.
+            self._away = self._loop.run_in_executor(None, self._pass, limit)
+            self._away.add_done_callback(lambda future: self._back(future, now, busy))
+            return
         try:
-            ran = self._apply(min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max)
+            ran = self._after(self._pass(limit))
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
         self.pacer.ran(now, time.monotonic(), busy)
         self._arm(GAP if ran else RETRY)
 
-    def _apply(self, limit: int) -> bool:
-        """One pass; False when another replica is applying requests (look again after RETRY)."""
+    def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool) -> None:
+        """A pass that ran off the loop is done: its bookkeeping happens here, on the loop."""
+        self._away = None
         try:
-            done = run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit))
+            ran = self._after(future.result())
+        except Exception as exc:
+            log.warning("applying accepted alerts failed: %s", exc)
+            ran = False
+        self.pacer.ran(started, time.monotonic(), busy)
+        self._arm(GAP if ran else RETRY)
+
+    def _pass(self, limit: int) -> Processed | None:
+        """One pass's database work (on the loop, or in a worker thread for a large request)."""
+        try:
+            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed))
         except Exception as exc:
             log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            done = self._apply_alone(limit)
+            self._parsed.clear()
+            return self._apply_alone(limit)
+
+    def _after(self, done: Processed | None) -> bool:
+        """Record a pass; False when another replica is applying requests (look again after RETRY)."""
         if done is None:
             return False
         self._pending = done.more
+        self._large = done.sliced
         self._applied_now(done)
         return True
 
