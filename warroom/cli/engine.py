@@ -259,7 +259,9 @@ def _members(text: str) -> list[str]:
 
 @oncall_app.command("set")
 def oncall_set(
-    name: str = typer.Argument(..., help="schedule name, e.g. primary-on-call"),
+    name: str = typer.Argument(
+        ..., help="a schedule the policy pages (nself: nself-primary, nself-backup; `warroom setup` lists them)"
+    ),
     members: str = typer.Option(..., "--members", help="comma-separated, in rotation order"),
     length: str = typer.Option("weekly", help="daily, weekly, or a duration such as 12h or 3d"),
     handoff: str = typer.Option("09:00", help="local handoff time"),
