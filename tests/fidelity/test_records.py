@@ -148,6 +148,10 @@ def test_alerts_that_resolve_before_an_ack_mitigate_without_acknowledging(preset
     advance(preset, loop, timedelta(hours=2))
     assert len(entries(preset, iid, "page")) == pages_before
     assert [e for e in entries(preset, iid, "sla_breach") if e.data["clock"] in ("ack", "respond")] == []
+    taken = service.acknowledge(preset, iid, "alice")
+    assert taken.status == "mitigated" and taken.acknowledged_by == "alice", "a person may still take it"
+    assert next(r for r in taken.roles if r.role == "incident-commander").person == "alice"
+    assert next(c for c in taken.clocks if c.name == "ack").state == "met_late"
 
 
 # --- 4. clocks and breach actions as policy --------------------------------------------------------

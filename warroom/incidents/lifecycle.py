@@ -15,6 +15,7 @@ from warroom.domain.lifecycle import OPEN_STATUSES, Status
 from warroom.domain.text import clean_name, clean_text, slugify
 from warroom.incidents.record import (
     COMMANDER,
+    OPEN_VALUES,
     TEXT_LIMIT,
     TITLE_LIMIT,
     actor,
@@ -133,6 +134,13 @@ def acknowledge(ctx: Context, incident_id: str, by: str) -> IncidentView:
     def apply(session: Session, now: datetime) -> IncidentView:
         who = actor(by)
         inc = load(session, incident_id, lock=True)
+        if inc.alerts_cleared_at is not None and inc.acknowledged_at is None and inc.status in OPEN_VALUES:
+            # Its alerts mitigated it unacknowledged: a person may still take it (and become commander);
+            # it stays where its alerts left it.
+            status = inc.status
+            ack_in(session, ctx.policy, inc, who, now)
+            inc.status = status
+            return build_view(session, ctx.policy, inc, now)
         lifecycle.check_ack(inc.id, Status(inc.status), inc.acknowledged_by)
         ack_in(session, ctx.policy, inc, who, now)
         return build_view(session, ctx.policy, inc, now)
