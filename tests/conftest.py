@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -138,24 +139,24 @@ def free_port() -> int:
 class Server:
     """A real `warroom serve` process on 127.0.0.1."""
 
-    def __init__(self, url: str, env: dict[str, str]) -> None:
+    def __init__(self, url: str, env: dict[str, str], log: Path | None = None) -> None:
         self.db_url = url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "WARROOM_DATABASE_URL": url, "WARROOM_PORT": str(self.port)}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log = log or Path(tempfile.mkstemp(prefix="warroom-serve-", suffix=".log")[1])
+        """what the server printed (a file: a pipe nobody reads stalls a server once it fills)"""
 
     def start(self) -> Server:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "warroom", "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                err = self.log.read_text(errors="replace")
                 raise RuntimeError(f"warroom serve exited early: {err[-2000:]}")
             try:
                 if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:

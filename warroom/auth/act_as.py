@@ -74,4 +74,5 @@ def apply_grant(ctx: Context, principal: Principal) -> Principal:
         return principal
     with ctx.db.read() as session:
         grant = session.scalars(_live(principal.name, ctx.clock.now()).order_by(ActAsGrant.id.desc())).first()
-    return replace(principal, acting_for=grant.user_name) if grant else principal
+        other = grant.user_name if grant else None
+    return replace(principal, acting_for=other) if other else principal

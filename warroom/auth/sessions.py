@@ -50,11 +50,10 @@ def sign_in(
         user = session.get(User, who)
         stored = user.password_hash if user is not None and not user.disabled else None
     if not passwords.verify(stored, password):
-
-        def failed(session: Session, now: datetime) -> None:
-            session.add(LoginFailure(user_name=who, address=address[:64], at=now))
-
-        run(ctx, failed)
+        # Outside `run`: this is the record of a refusal, not a change the request made (its audit row
+        # says how it ended).
+        with ctx.db.unit() as session:
+            session.add(LoginFailure(user_name=who, address=address[:64], at=ctx.clock.now()))
         raise Unauthorized("wrong user name or password", field="password")
     secret = new_token()
 
