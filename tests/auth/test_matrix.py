@@ -114,3 +114,15 @@ def test_a_refusal_says_what_is_missing(ctx: Context, http: TestClient) -> None:
     page = http.get("/incidents/INC-1", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/incidents/INC-1"
     assert http.get("/healthz").status_code == 200
+
+
+def test_a_responder_silences_one_service_and_only_an_admin_silences_more(ctx: Context, http: TestClient) -> None:
+    responder = {"Authorization": f"Bearer {token_for(ctx.db.url, 'rae', 'responder')}"}
+    admin = {"Authorization": f"Bearer {token_for(ctx.db.url, 'ada', 'admin')}"}
+    everything = {"matchers": ["alertname=~.+"], "duration": "24h"}
+    refused = http.post("/api/v1/silences", json=everything, headers=responder)
+    assert refused.status_code == 403 and refused.json()["field"] == "matchers"
+    one = http.post("/api/v1/silences", json={"matchers": ["service=search"], "duration": "1h"}, headers=responder)
+    assert one.status_code == 201, one.text
+    assert one.json()["created_by"] == "rae"
+    assert http.post("/api/v1/silences", json=everything, headers=admin).status_code == 201

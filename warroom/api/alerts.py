@@ -28,7 +28,9 @@ from warroom.api import guards, outage
 from warroom.api.deps import ctx
 from warroom.api.guards import Id, OptionalId
 from warroom.api.problems import problem
-from warroom.intake import inbox, service
+from warroom.auth.principal import Role
+from warroom.domain.errors import Forbidden
+from warroom.intake import inbox, service, silences
 from warroom.intake import integrations as integ
 from warroom.intake.config import get_intake_settings
 from warroom.intake.inbox import Accepted
@@ -406,6 +408,11 @@ def list_silences(c: Ctx, expired: bool = Query(False, description="include ende
 @router.post("/silences", status_code=201, response_model=SilenceView, tags=["silences"], responses=ERRORS)
 def add_silence(body: SilenceRequest, c: Ctx, who: Who) -> SilenceView:
     """Silence alerts matching every matcher for a time box: they are stored but neither page nor declare."""
+    if not who.principal.allows(Role.ADMIN) and not silences.names_a_service(body.matchers):
+        raise Forbidden(
+            "a responder's silence names its service (service=NAME); a broader silence needs an admin",
+            field="matchers",
+        )
     return service.add_silence(c, body.model_copy(update={"by": who(body.by)}))
 
 

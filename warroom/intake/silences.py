@@ -103,3 +103,8 @@ def match_labels(labels: Mapping[str, str], service: str | None, source: str, hi
     if hint:
         out.setdefault("severity", hint)
     return out
+
+
+def names_a_service(items: list[Any]) -> bool:
+    """Whether a silence is held to one service (`service=NAME`): what a responder may silence on their own."""
+    return any(m.name == "service" and m.op == "=" and m.value for m in parse_matchers(items))
