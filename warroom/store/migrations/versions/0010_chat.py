@@ -1,0 +1,21 @@
+"""chat identities and one-tap acknowledgement links
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-02 21:30:00
+"""
+
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Reserved in the chain so the work that fills it can land in any order; it creates nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing to undo yet."""
