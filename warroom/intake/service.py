@@ -14,7 +14,7 @@ from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.domain.inputs import check_time
-from warroom.domain.text import clean_text
+from warroom.domain.text import clean_name, clean_text
 from warroom.incidents import service as incidents
 from warroom.intake import silences as sil
 from warroom.intake.batch import Batch, Submission, forget_silences
@@ -210,7 +210,7 @@ def declare_group(ctx: Context, group_id: int, by: str, severity: str | None = N
     """A human overrides triage: declare an incident for a ticket-only, informational or held group."""
 
     def apply(session: Session, now: datetime) -> GroupDetail:
-        who = clean_text("by", by, limit=NAME_LIMIT)
+        who = clean_name("by", by, limit=NAME_LIMIT)
         why = clean_text("reason", reason, limit=2000, required=False)
         group = _locked_group(session, group_id)
         inc = _open_incident(session, group)
@@ -248,7 +248,7 @@ def link_group(ctx: Context, group_id: int, incident_id: str, by: str, reason: s
     its own incident leaves it (that incident stays as it is, to resolve or close)."""
 
     def apply(session: Session, now: datetime) -> GroupDetail:
-        who = clean_text("by", by, limit=NAME_LIMIT)
+        who = clean_name("by", by, limit=NAME_LIMIT)
         why = clean_text("reason", reason, limit=2000, required=False)
         group = _locked_group(session, group_id)  # the intake lock before the incident's, as the writer takes them
         target = incidents.get_for_update(session, incident_id)
@@ -292,7 +292,7 @@ def set_group_outcome(ctx: Context, group_id: int, outcome: str, by: str, reason
         raise Invalid("outcome must be ticket or dismissed", field="outcome")
 
     def apply(session: Session, now: datetime) -> GroupDetail:
-        who = clean_text("by", by, limit=NAME_LIMIT)
+        who = clean_name("by", by, limit=NAME_LIMIT)
         why = clean_text("reason", reason, limit=2000, required=False)
         group = _locked_group(session, group_id)
         inc = _open_incident(session, group)
@@ -329,7 +329,7 @@ def _silence_view(row: Silence, now: datetime) -> SilenceView:
 
 def add_silence(ctx: Context, req: SilenceRequest) -> SilenceView:
     def apply(session: Session, now: datetime) -> SilenceView:
-        who = clean_text("by", req.by, limit=NAME_LIMIT)
+        who = clean_name("by", req.by, limit=NAME_LIMIT)
         comment = clean_text("comment", req.comment, limit=2000, required=False)
         matchers = sil.parse_matchers(req.matchers)
         starts = check_time("starts_at", ensure_utc(req.starts_at), now) if req.starts_at else now
@@ -379,7 +379,7 @@ def list_silences(ctx: Context, include_expired: bool = False) -> list[SilenceVi
 
 def expire_silence(ctx: Context, silence_id: int, by: str) -> SilenceView:
     def apply(session: Session, now: datetime) -> SilenceView:
-        who = clean_text("by", by, limit=NAME_LIMIT)
+        who = clean_name("by", by, limit=NAME_LIMIT)
         row = session.scalars(select(Silence).where(Silence.id == silence_id).with_for_update()).first()
         if row is None:
             raise NotFound(f"no silence {silence_id}", field="silence_id")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import format_seconds
 from warroom.domain.errors import Invalid, NotFound
-from warroom.domain.text import TextError, clean_text
+from warroom.domain.text import TextError, clean_name, clean_text
 from warroom.oncall import rotation
 from warroom.oncall.rotation import Layer, OnCall, Override, Rota, RotationError
 from warroom.oncall.schemas import (
@@ -145,7 +145,7 @@ def set_layer(ctx: Context, name: str, req: LayerRequest, position: int = 1) -> 
         key = _name(name)
         if not 1 <= position <= 20:
             raise Invalid("layer must be between 1 and 20", field="layer")
-        members = [clean_text("members", m, limit=NAME_LIMIT) for m in req.members]
+        members = [clean_name("members", m, limit=NAME_LIMIT) for m in req.members]
         if not members:
             raise Invalid("a rotation needs at least one member", field="members")
         length, seconds = rotation.parse_length(req.length)
@@ -187,8 +187,8 @@ def add_override(ctx: Context, name: str, req: OverrideRequest) -> OverrideView:
         key = _name(name)
         if session.get(Schedule, key) is None:
             raise NotFound(f"no schedule named '{key}'; create it with `warroom oncall set {key}`", field="name")
-        person = clean_text("person", req.person, limit=NAME_LIMIT)
-        by = clean_text("by", req.by, limit=NAME_LIMIT)
+        person = clean_name("person", req.person, limit=NAME_LIMIT)
+        by = clean_name("by", req.by, limit=NAME_LIMIT)
         reason = clean_text("reason", req.reason, limit=2000, required=False)
         try:
             start, end = ensure_utc(req.starts_at), ensure_utc(req.ends_at)
