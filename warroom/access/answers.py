@@ -3,11 +3,13 @@ headers a client needs (WWW-Authenticate for 401, Retry-After for 429)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+import html
 
-from warroom.access.gate import GoTo
-from warroom.domain.errors import ServiceError, Throttled, Unauthorized
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from warroom.access.gate import GoTo, is_page
+from warroom.domain.errors import Forbidden, ServiceError, Throttled, Unauthorized
 
 
 def _problem(exc: ServiceError, headers: dict[str, str]) -> JSONResponse:
@@ -25,6 +27,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized) -> Response:
         return _problem(exc, {"WWW-Authenticate": 'Bearer realm="warroom"'})
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if is_page(request.url.path):
+            text = html.escape(exc.detail)
+            body = (
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refused — warroom</title>'
+                '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+                f'<body><h1>Refused</h1><p role="alert">{text}</p>'
+                '<p><a href="/">Back to the incidents</a></p></body></html>'
+            )
+            return HTMLResponse(body, status_code=403)
+        return _problem(exc, {})
 
     @app.exception_handler(Throttled)
     async def _throttled(_: Request, exc: Throttled) -> Response:
