@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.domain.view import View
+from warroom.domain.view import WHO, View
 
 
 class LayerView(View):
@@ -77,7 +77,7 @@ class OverrideRequest(BaseModel):
     starts_at: datetime
     ends_at: datetime
     reason: str = ""
-    by: str = "api"
+    by: str = Field("", description=WHO)
 
 
 class PagingView(View):
