@@ -224,17 +224,35 @@ class ActAs(httpx.Auth):
         self.db_url = db_url
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if request.method == "POST" and request.url.path.startswith("/api/v1/alerts/"):
+            yield request  # an alert webhook signs with its integration's own secret
+            return
         name = request.url.params.get("by") or DEFAULT_USER
         if request.headers.get("content-type", "").startswith("application/json") and request.content:
             try:
                 body = json.loads(request.content)
-            except ValueError:
+            except (ValueError, RecursionError):
                 body = None
             if isinstance(body, dict) and isinstance(body.get("by"), str) and body["by"].strip():
                 name = body["by"].strip()
         if "authorization" not in request.headers:
-            request.headers["Authorization"] = f"Bearer {token_for(self.db_url, name)}"
+            # A name nobody could sign in as (hostile input) goes through a bot token, whose `by` the server checks.
+            token = token_for(self.db_url, name) if users.NAME.match(name) else bot_token(self.db_url)
+            request.headers["Authorization"] = f"Bearer {token}"
         yield request
+
+
+def bot_token(db_url: str) -> str:
+    """An admin bot's token on that database: its requests say on whose behalf they act (`by`)."""
+    key = (db_url, "bot:")
+    with _token_lock:
+        if key not in _tokens:
+            ctx = context(Database(db_url), load_policy("nself"), FakeClock(START))
+            try:
+                _tokens[key] = tokens.create(ctx, f"bot-{uuid.uuid4().hex[:8]}", "admin", "tests", bot=True)[1]
+            finally:
+                ctx.db.dispose()
+        return _tokens[key]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import BACKENDS, Server, _session_database
+from tests.conftest import BACKENDS, ActAs, Server, _session_database, token_for
 from warroom.compose import context
 from warroom.domain.clock import SystemClock
 from warroom.intake import integrations
@@ -60,7 +60,7 @@ class Hostile:
         self.server = server
         self.tokens = tokens
         self.headers = headers
-        self.http = httpx.Client(base_url=server.base, timeout=30, headers=headers)
+        self.http = httpx.Client(base_url=server.base, timeout=30, auth=ActAs(server.db_url))
         self.engine = create_engine(normalise_url(server.db_url))
 
     def counts(self) -> dict[str, int]:
@@ -91,7 +91,7 @@ class Hostile:
 
 @pytest.fixture(scope="session")
 def auth_headers() -> dict[str, str]:
-    """The headers every API request of these tests carries: a signed-in token once sign-in exists (issue #14)."""
+    """Headers every request of these tests carries besides the signed-in token (which is per server)."""
     return {}
 
 
@@ -109,10 +109,9 @@ def start_hostile(backend: str, request: pytest.FixtureRequest, tmp: Path, heade
     gen = _session_database(backend, request, tmp)
     url = next(gen)
     tokens = _tokens(url)
-    # WARROOM_AUTH=off until sign-in lands: auth_headers then carries a token and this line goes.
-    server = LoggedServer(url, {"WARROOM_POLICY": "nself", "WARROOM_AUTH": "off", **(env or {})}, tmp / "serve.log")
+    server = LoggedServer(url, {"WARROOM_POLICY": "nself", **(env or {})}, tmp / "serve.log")
     server.start()
-    hostile = Hostile(server, tokens, headers)
+    hostile = Hostile(server, tokens, {**headers, "Authorization": f"Bearer {token_for(url)}"})
     try:
         yield hostile
     finally:
