@@ -24,13 +24,17 @@ from warroom.api import engine as engine_api
 from warroom.api import guards, outage, problems
 from warroom.api import health as health_api
 from warroom.api import incidents as incidents_api
+from warroom.api import metrics as metrics_api
 from warroom.api import notifications as notifications_api
+from warroom.api import postmortems as postmortems_api
+from warroom.api import reports as reports_api
 from warroom.auth import users
 from warroom.compose import build_context
 from warroom.engine.loop import EngineLoop
 from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
 from warroom.store.unit import Context
+from warroom.web import reports as web_reports
 from warroom.web import routes as web_routes
 from warroom.web import signin
 
@@ -178,11 +182,17 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.include_router(engine_api.router)
     app.include_router(notifications_api.router)
     app.include_router(auth_api.router)
+    app.include_router(postmortems_api.router)
+    app.include_router(reports_api.router)
+    app.include_router(metrics_api.router)
+    app.include_router(web_reports.router)
     app.include_router(web_routes.router)
     app.include_router(signin.router)
     app.include_router(health_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    app.state.metrics = metrics_api.registry_for(ctx)
+    app.add_middleware(metrics_api.Timing, registry=app.state.metrics)
     app.add_middleware(guards.JsonGuard)  # inside the body limit: it reads bodies of at most that size
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(Guard, ctx=ctx)  # outermost: every answer gets its security headers and audit row

@@ -12,12 +12,18 @@ from warroom.domain.clock import Clock, SystemClock
 from warroom.engine import planner
 from warroom.notify import customer, routing
 from warroom.policy import load_policy
+from warroom.postmortems import records as postmortem_records
 from warroom.policy.model import Policy
 from warroom.settings import Settings
 from warroom.store.db import Database
 from warroom.store.unit import Context, Subscriber
 
-SUBSCRIBERS: tuple[Subscriber, ...] = (customer.on_entries, routing.on_entries, planner.on_entries)
+SUBSCRIBERS: tuple[Subscriber, ...] = (
+    postmortem_records.on_entries,  # first: a publication it refuses rolls back before anything is sent
+    customer.on_entries,
+    routing.on_entries,
+    planner.on_entries,
+)
 """Everything that reacts, inside the transaction, to the timeline entries a use case wrote."""
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """where people reach this server (https://... makes the session cookie Secure)"""
     session_hours: float = 12.0
+    metrics_public: bool = False
+    """WARROOM_METRICS_PUBLIC=1: /metrics answers without a token (a scraper on a private network)"""
 
 
 @lru_cache(maxsize=1)

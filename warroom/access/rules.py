@@ -106,7 +106,25 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/incidents/{incident_id}/drafts/{kind}"): V,
     ("POST", "/incidents/{incident_id}/drafts/{kind}"): R,
     ("POST", "/incidents/{incident_id}/{action}"): R,
+    # Postmortems, action items, reports, metrics.
+    ("GET", "/api/v1/postmortems/{incident_id}"): V,
+    ("POST", "/api/v1/postmortems/{incident_id}"): R,
+    ("POST", "/api/v1/postmortems/{incident_id}/versions"): R,
+    ("GET", "/api/v1/postmortems/{incident_id}/diff"): V,
+    ("POST", "/api/v1/postmortems/{incident_id}/status"): R,
+    ("POST", "/api/v1/postmortems/{incident_id}/publish"): R,
+    ("GET", "/api/v1/postmortems/{incident_id}/timeline.svg"): V,
+    ("POST", "/api/v1/postmortems/{incident_id}/action-items"): R,
+    ("GET", "/api/v1/action-items"): V,
+    ("POST", "/api/v1/action-items/{item_id}"): R,
+    ("GET", "/api/v1/reports/summary"): V,
+    ("GET", "/reports"): V,
+    ("GET", "/incidents/{incident_id}/postmortem"): V,
+    ("GET", "/metrics"): V,
 }
+
+PUBLIC_WHEN: dict[tuple[str, str], str] = {("GET", "/metrics"): "metrics_public"}
+"""routes a setting opens to everyone (WARROOM_METRICS_PUBLIC=1 for /metrics)"""
 
 
 def need(method: str, path: str) -> Need | None:

@@ -27,6 +27,7 @@ _BY_MODULE = {
     "server": "serve db",
     "setup": "setup",
     "access": "user token audit",
+    "reports": "report actions",
 }
 MODULES = tuple(_BY_MODULE)
 """Every module that registers verbs, in the order `warroom --help` lists them."""

@@ -13,6 +13,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Column, Table
 
+from warroom.cli import postmortems as pm
 from warroom.cli.backend import Backend, connect
 from warroom.cli.paging import paging_warning
 from warroom.cli.root import app, console, err_console, fail
@@ -487,10 +488,29 @@ def postmortem(
     incident_id: str,
     done: bool = typer.Option(False, "--done", help="the postmortem is published: record it and close the incident"),
     link: str = typer.Option("", "--link", help="where the published postmortem lives"),
+    record: str = typer.Option(
+        None, "--record", help="the stored postmortem: show, start, review, draft (back to draft), publish"
+    ),
+    save: typer.FileText = typer.Option(None, "--save", help="save FILE (- for stdin) as a new version"),
+    note: str = typer.Option("", "--note", help="what this version changed"),
+    diff: str = typer.Option(None, "--diff", help="OLD..NEW: the changes between two versions"),
     by: str = BY,
     as_json: bool = JSON,
 ) -> None:
-    """Print the blameless postmortem drafted from the record, or record it as done with --done."""
+    """Print the blameless postmortem drafted from the record, or record it as done with --done; --record,
+    --save and --diff work on the stored, versioned postmortem."""
+    if record or save or diff:
+        if record and record not in ("show", "start", "review", "draft", "publish"):
+            fail("--record must be show, start, review, draft or publish")
+        old, _, new = (diff or "").partition("..")
+        if diff and not (old.isdigit() and new.isdigit()):
+            fail("--diff must be OLD..NEW, two version numbers such as 1..2")
+        action = "diff" if diff else "save" if save else record
+        text = save.read() if save else ""
+        view = pm.record(incident_id, action, by or default_actor(), text, note, int(old or 0), int(new or 0))
+        if not emit(view, as_json):
+            pm.show(view)
+        return
     if done:
         inc = backend().postmortem_done(incident_id, {"by": by or default_actor(), "link": link})
         _done(inc, as_json, f"{inc.id} postmortem recorded; incident closed")

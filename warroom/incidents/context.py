@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from warroom.policy.model import Policy
 from warroom.store.models import Hypothesis, Incident, Mitigation, RoleAssignment, TimelineEntry
+from warroom.store.postmortem_models import ActionItem
 
 DEFAULT_WORKING_DOC = """## Incident {{ incident.declared_at | date }} — {{ incident.slug }}
 **Severity:** {{ incident.severity }}
@@ -126,4 +127,15 @@ def full(session: Session, policy: Policy, inc: Incident, now: datetime) -> dict
         data["symptoms"].insert(0, {"at": inc.detected_at, "text": inc.summary})
     mits = session.scalars(select(Mitigation).where(Mitigation.incident_id == inc.id).order_by(Mitigation.id))
     data["mitigations"] = [{"strategy": m.strategy, "worked": m.worked, "note": m.note} for m in mits]
+    items = session.scalars(select(ActionItem).where(ActionItem.incident_id == inc.id).order_by(ActionItem.id))
+    data["action_items"] = [
+        {
+            "action": a.text,
+            "owner": a.owner or "unassigned",
+            "due": f"{a.due_at:%Y-%m-%d}" if a.due_at else "no date",
+            "status": a.status,
+            "link": a.link,
+        }
+        for a in items
+    ]
     return context
