@@ -17,26 +17,32 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from warroom import __version__
 from warroom.access import answers
 from warroom.access.gate import authorize
+from warroom.access import middleware
 from warroom.access.middleware import Guard
 from warroom.api import alerts as alerts_api
 from warroom.api import auth as auth_api
+from warroom.api import docs as docs_api
 from warroom.api import engine as engine_api
 from warroom.api import guards, outage, problems
 from warroom.api import health as health_api
 from warroom.api import incidents as incidents_api
 from warroom.api import metrics as metrics_api
 from warroom.api import notifications as notifications_api
+from warroom.api import status as status_api
 from warroom.api import postmortems as postmortems_api
 from warroom.api import reports as reports_api
 from warroom.auth import users
+from warroom.chatops import ackpage as chatops_ack
+from warroom.chatops import routes as chatops_api
 from warroom.compose import build_context
 from warroom.engine.loop import EngineLoop
 from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
+from warroom.statuspage.cache import StatusCache
 from warroom.store.unit import Context
 from warroom.web import reports as web_reports
 from warroom.web import routes as web_routes
-from warroom.web import signin
+from warroom.web import live, signin
 
 log = logging.getLogger("warroom")
 STATIC = str(Path(__file__).parent / "web" / "static")
@@ -100,8 +106,13 @@ class Warroom(FastAPI):
 
     alert_webhooks: ASGIApp
     """the webhook handler within the body limit, set by create_app"""
+    status_reads: ASGIApp
+    """the public status page's reads, set by create_app"""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if status_api.is_public_read(scope):  # the public status page, from memory, ahead of the middleware
+            await self.status_reads(scope, receive, send)
+            return
         source = alerts_api.webhook_source(scope)
         if source is None:
             await super().__call__(scope, receive, send)
@@ -135,7 +146,10 @@ def announce(ctx: Context, settings: Settings) -> None:
 
 def serving_app() -> FastAPI:
     """The application as `warroom serve` runs it: a long-lived process (see `serving` below)."""
-    return create_app(serving=True)
+    app = create_app(serving=True)
+    if app.state.settings.access_log:
+        middleware.log_requests_to_stderr()
+    return app
 
 
 def create_app(settings: Settings | None = None, context: Context | None = None, *, serving: bool = False) -> FastAPI:
@@ -158,6 +172,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
             gc.freeze()
             ctx.db.start_checkpoints()
         yield
+        app.state.status_cache.close()
         intake.writer.stop()
         if settings.engine_enabled:
             engine.stop()
@@ -171,6 +186,8 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
         description="Incident response as running software: alerts, incidents, paging, war room, postmortems.",
         lifespan=lifespan,
         dependencies=[Depends(authorize)],
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.state.settings = settings
@@ -186,15 +203,26 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.include_router(reports_api.router)
     app.include_router(metrics_api.router)
     app.include_router(web_reports.router)
+    app.include_router(chatops_api.router)
+    app.include_router(chatops_ack.router)
+    app.include_router(status_api.public)
+    app.include_router(status_api.admin)
     app.include_router(web_routes.router)
     app.include_router(signin.router)
     app.include_router(health_api.router)
+    app.include_router(docs_api.router)
+    app.include_router(live.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs/assets", StaticFiles(directory=docs_api.ASSETS), name="docs-assets")
 
     app.state.metrics = metrics_api.registry_for(ctx)
     app.add_middleware(metrics_api.Timing, registry=app.state.metrics)
     app.add_middleware(guards.JsonGuard)  # inside the body limit: it reads bodies of at most that size
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(Guard, ctx=ctx)  # outermost: every answer gets its security headers and audit row
+    app.add_middleware(
+        Guard, ctx=ctx, access_log=settings.access_log
+    )  # outermost: every answer gets its security headers and audit row
+    app.state.status_cache = StatusCache(ctx, base_url=settings.public_url)
+    app.status_reads = status_api.Fast(app.state.status_cache)
     app.alert_webhooks = BodyLimit(alerts_api.Webhooks(app), settings.max_body_bytes)
     return app

@@ -21,6 +21,8 @@ MAX_DEPTH = 254
 """deeper than orjson writes is refused: stored documents must serialise again"""
 INT_MIN = -INT_MAX - 1
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_PATHS = ("/api/v1/chatops/",)
+"""chat platforms post forms, verified (signature or token) and parsed by their own routes"""
 
 Id = Annotated[int, Path(ge=1, le=INT_MAX, description="a row id (1 .. 2^63-1)")]
 """a row id in a path: beyond the column's range is 422, never an overflow on the way to the database"""
@@ -134,7 +136,12 @@ class JsonGuard:
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in BODY_METHODS or not scope["path"].startswith(self.prefix):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in BODY_METHODS
+            or not scope["path"].startswith(self.prefix)
+            or scope["path"].startswith(FORM_PATHS)
+        ):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

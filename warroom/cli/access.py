@@ -17,6 +17,7 @@ from rich.table import Table
 
 from warroom.auth import tokens, users
 from warroom.auth.audit import AuditView, entries
+from warroom.chat import identities
 from warroom.cli.http import ApiClient
 from warroom.cli.incidents import JSON, default_actor, handled
 from warroom.cli.root import app, console, fail
@@ -102,6 +103,22 @@ def user_password(name: str) -> None:
         first = sys.stdin.readline().rstrip("\n")
     view = users.set_password(_context(), name, first)
     console.print(f"password of {view.name} changed")
+
+
+@user_app.command("link")
+@handled
+def user_link(
+    name: str,
+    slack: str = typer.Option(None, "--slack", help="their Slack user id (U024BE7LH: profile, ⋮, Copy member ID)"),
+    mattermost: str = typer.Option(None, "--mattermost", help="their Mattermost user id (26 letters and digits)"),
+) -> None:
+    """Link a chat user to this warroom user: their /incident commands act as them (and nobody else's do)."""
+    if not slack and not mattermost:
+        fail("give --slack ID, --mattermost ID or both")
+    for platform, ident in (("slack", slack), ("mattermost", mattermost)):
+        if ident:
+            view = identities.link(_context(), name, platform, ident, default_actor())
+            console.print(f"{platform} user {view.external_id} is now {view.user_name} in warroom", markup=False)
 
 
 @token_app.command("create")

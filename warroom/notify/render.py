@@ -53,7 +53,14 @@ def title(inc: Incident, what: str = "") -> str:
 
 def _ack_hint(inc: Incident, public_url: str | None) -> str:
     where = f" or {public_url.rstrip('/')}/incidents/{inc.id}" if public_url else ""
-    return f"Acknowledge: warroom ack {inc.id}{where}"
+    return f"Acknowledge: warroom ack {inc.id}{where}" + (
+        f"\nIncident page: {public_url.rstrip('/')}/incidents/{inc.id}" if public_url else ""
+    )
+
+
+def one_tap(url: str) -> str:
+    """The paged person's own line: their single-use link (it works once, without signing in)."""
+    return f"Acknowledge in one tap: {url}"
 
 
 def page(

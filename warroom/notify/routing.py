@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import event, exists, select
 from sqlalchemy.orm import Session
 
+from warroom.chat import acklinks
 from warroom.domain.clock import hhmm_utc
 from warroom.notify import contacts, render
 from warroom.notify import rules as rules_mod
@@ -74,8 +75,10 @@ def person_messages(
     not_before: datetime | None = None,
     due_by: datetime | None = None,
     notify_type: str = "info",
+    ack_link: str | None = None,
 ) -> list[Message]:
-    """One message per method this person should get, under their own rules."""
+    """One message per method this person should get, under their own rules; a page (`ack_link`: the
+    server's base URL) carries this person's one-tap acknowledgement link."""
     c = contacts.contact(session, person)
     rule = rules_mod.first_rule(c.rules, policy.severity(inc.severity).all_names)
     choice = rules_mod.choose(asked, c.methods, rule, any_method=any_method, tz=c.timezone, at=now)
@@ -84,6 +87,9 @@ def person_messages(
     if not c.known:
         notes.append(f"{person} is not in the contacts; add them with `warroom contact add-person {person}`")
     methods: list[str | None] = list(choice.methods) or [None]
+    if ack_link is not None:
+        token = acklinks.issue(session, inc.id, person, now, page_id)
+        body = f"{body}\n{render.one_tap(acklinks.url(ack_link, token))}"
     return [
         Message(
             event_key=event_key,
@@ -161,7 +167,8 @@ def enqueue_page(
     if inc is None:
         return []
     key = page_event_key(page)
-    title, body = render.page(session, policy, inc, now, page.reason, settings.public_url)
+    base = acklinks.base_url(settings.public_url)
+    title, body = render.page(session, policy, inc, now, page.reason, base)
     spec = policy.targets.get(page.target)
     asked = list(page.methods) or (list(spec.methods) if spec else []) or ["page"]
     kind = "page" if page.kind == "page" else "escalation"
@@ -179,6 +186,7 @@ def enqueue_page(
             now=now,
             page_id=page.id,
             notify_type=_type(policy, inc),
+            ack_link=base,
         )
     elif page.channel:
         messages = [
@@ -285,6 +293,7 @@ def on_declared(
         else f"Declared {hhmm_utc(inc.declared_at)}"
     )
     sev = policy.severity(inc.severity)
+    base = acklinks.base_url(settings.public_url)
     directory = Directory()
     created: list[int] = []
     notify_type = _type(policy, inc)
@@ -300,7 +309,7 @@ def on_declared(
             inc,
             now,
             f"{what}: the notification matrix tells you now",
-            settings.public_url,
+            base,
         )
         for target in rule.who:
             reached: Reached = directory.reach(session, policy, target, now)
@@ -324,6 +333,7 @@ def on_declared(
                     not_before=not_before,
                     due_by=due_by,
                     notify_type=notify_type,
+                    ack_link=base if paging else None,
                 )
             elif reached.channel:
                 destination = channel_of(policy, target, reached.channel)
@@ -344,7 +354,7 @@ def on_declared(
             else:
                 told.append(f"{target} (nobody: {reached.note})")
         if rule.channels:
-            title, body = render.declared(session, policy, inc, now, told, settings.public_url, raised_from)
+            title, body = render.declared(session, policy, inc, now, told, base, raised_from)
             for ch in rule.channels:
                 messages.append(
                     channel_message(

@@ -5,10 +5,20 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from warroom.store import auth_models, engine_models, intake_models, models, notify_models, postmortem_models
+from warroom.store import (
+    auth_models,
+    chat_models,
+    engine_models,
+    intake_models,
+    models,
+    notify_models,
+    postmortem_models,
+    status_models,
+)
 from warroom.store.base import Base
 
-TABLES = (models, engine_models, intake_models, notify_models, auth_models, postmortem_models)
+TABLES = (models, engine_models, intake_models, notify_models, auth_models, postmortem_models, status_models,
+          chat_models)  # fmt: skip
 """every table on Base.metadata, so Alembic compares against all of them"""
 
 config = context.config

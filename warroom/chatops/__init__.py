@@ -1,0 +1,1 @@
+"""The chat face: Slack and Mattermost slash commands, and the one-tap ack page pages link to."""

@@ -1,0 +1,1 @@
+"""The `/incident` command grammar: words in, a Command out; shared by the chat faces and the CLI."""
