@@ -15,6 +15,7 @@ from warroom.policy import load_policy
 from warroom.postmortems import records as postmortem_records
 from warroom.policy.model import Policy
 from warroom.settings import Settings
+from warroom.statuspage import posts as status_posts
 from warroom.store.db import Database
 from warroom.store.unit import Context, Subscriber
 
@@ -23,6 +24,7 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     customer.on_entries,
     routing.on_entries,
     planner.on_entries,
+    status_posts.on_entries,  # an external update becomes a post on the public status page
 )
 """Everything that reacts, inside the transaction, to the timeline entries a use case wrote."""
 

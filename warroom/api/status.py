@@ -1,0 +1,245 @@
+"""The status page's faces: the public pages and Statuspage v2 JSON under /status (no sign-in, from
+memory), and the responders' admin routes under /api/v1/status.
+
+`Fast` answers the public GETs in front of the middleware stack (as the alert webhooks do): a status page
+is read most when everything else is down, and each layer of middleware costs a busy server throughput.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.types import Receive, Scope, Send
+
+from warroom.access.gate import Who
+from warroom.access.middleware import ALWAYS, CSP
+from warroom.api.deps import ctx
+from warroom.statuspage import components, maintenance, posts
+from warroom.statuspage.cache import Rendered, StatusCache
+from warroom.statuspage.schemas import (
+    ComponentChange,
+    ComponentRequest,
+    ComponentView,
+    MaintenanceRequest,
+    MaintenanceStep,
+    MaintenanceView,
+    PostRequest,
+    PostView,
+)
+from warroom.store.unit import Context
+
+public = APIRouter(tags=["status page"])
+admin = APIRouter(prefix="/api/v1/status", tags=["status page"])
+Ctx = Annotated[Context, Depends(ctx)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such component, incident or window (problem+json)"},
+    409: {"description": "Not allowed in this state; `detail` says why (problem+json)"},
+    422: {"description": "Invalid input; `field` names it (problem+json)"},
+}
+DOCUMENTS = (
+    "summary.json",
+    "status.json",
+    "components.json",
+    "incidents.json",
+    "incidents/unresolved.json",
+    "scheduled-maintenances.json",
+    "scheduled-maintenances/upcoming.json",
+    "scheduled-maintenances/active.json",
+)
+SAFE = (b"GET", b"HEAD")
+NOT_FOUND = b'{"type":"about:blank","title":"Not found","status":404,"detail":"the status page has no such page"}'
+UNAVAILABLE = (
+    b'{"type":"about:blank","title":"Status page unavailable","status":503,'
+    b'"detail":"the status page has not been built yet and the database cannot be reached"}'
+)
+
+
+def cache_of(app: Any) -> StatusCache:
+    cache: StatusCache = app.state.status_cache
+    return cache
+
+
+def _lookup(cache: StatusCache, path: str) -> Rendered | None:
+    built = cache.built
+    if built is None:
+        return None
+    if path.endswith("/") and len(path) > 1:
+        path = path.rstrip("/")
+    hit = built.files.get(path)
+    if hit is None and path.startswith("/status/incidents/"):
+        code = path.removeprefix("/status/incidents/")
+        if code.isalnum() and len(code) <= 12:
+            hit = built.story(code)
+    return hit
+
+
+async def current(cache: StatusCache) -> None:
+    """Bring the copy up to date when it may be behind (one check at a time; a poll while another runs
+    serves the copy there is)."""
+    if cache.due() and (cache.built is None or cache.stale or not cache.refreshing.locked()):
+        await anyio.to_thread.run_sync(cache.refresh)
+
+
+def _headers(r: Rendered, length: int) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-type", r.content_type.encode()),
+        (b"content-length", str(length).encode()),
+        (b"etag", r.etag.encode()),
+        (b"last-modified", r.last_modified.encode()),
+        (b"cache-control", b"public, max-age=10, stale-if-error=86400"),
+        (b"access-control-allow-origin", b"*"),
+        *ALWAYS,
+    ]
+    if r.content_type.startswith("text/html"):
+        headers.append((b"content-security-policy", CSP.encode()))
+    return headers
+
+
+def answer(
+    r: Rendered | None, if_none_match: str | None, head: bool, cache: StatusCache
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    if r is None:
+        body = NOT_FOUND if cache.built is not None else UNAVAILABLE
+        status = 404 if cache.built is not None else 503
+        headers = [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(body)).encode()),
+            *ALWAYS,
+        ]
+        if status == 503:
+            headers.append((b"retry-after", b"5"))
+        return status, headers, b"" if head else body
+    if if_none_match is not None and r.etag in [t.strip() for t in if_none_match.split(",")]:
+        return 304, [h for h in _headers(r, 0) if h[0] not in (b"content-length", b"content-type")], b""
+    return 200, _headers(r, len(r.body)), b"" if head else r.body
+
+
+def is_public_read(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return (
+        scope["type"] == "http"
+        and scope["method"].encode() in SAFE
+        and (
+            path == "/status"
+            or path == "/status/"
+            or path.startswith(("/status/api/v2/", "/status/incidents/", "/status/history."))
+        )
+    )
+
+
+class Fast:
+    """The public reads, answered from the in-memory copy without the middleware stack."""
+
+    def __init__(self, cache: StatusCache) -> None:
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await current(self.cache)
+        inm = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None)
+        status, headers, body = answer(_lookup(self.cache, scope["path"]), inm, scope["method"] == "HEAD", self.cache)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _serve(request: Request) -> Response:
+    cache = cache_of(request.app)
+    await current(cache)
+    status, headers, body = answer(
+        _lookup(cache, request.url.path), request.headers.get("if-none-match"), request.method == "HEAD", cache
+    )
+    out = Response(content=body, status_code=status)
+    out.raw_headers = [h for h in headers if h[0] not in ALWAYS_NAMES]
+    return out
+
+
+ALWAYS_NAMES = {k for k, _ in ALWAYS} | {b"content-security-policy"}
+
+
+@public.get("/status", response_class=Response, responses={200: {"content": {"text/html": {}}}})
+async def status_page(request: Request) -> Response:
+    """The public status page (HTML): overall state, components with 90-day uptime, incidents, maintenance."""
+    return await _serve(request)
+
+
+@public.get("/status/incidents/{code}", response_class=Response, responses={200: {"content": {"text/html": {}}}})
+async def status_story(code: str, request: Request) -> Response:
+    """One incident's (or maintenance window's) public story."""
+    return await _serve(request)
+
+
+@public.get("/status/history.atom", response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+async def status_atom(request: Request) -> Response:
+    """Atom feed of incidents and maintenance."""
+    return await _serve(request)
+
+
+@public.get("/status/history.rss", response_class=Response, responses={200: {"content": {"application/rss+xml": {}}}})
+async def status_rss(request: Request) -> Response:
+    """RSS feed of incidents and maintenance."""
+    return await _serve(request)
+
+
+def _document(doc: str) -> None:
+    async def handler(request: Request) -> Response:
+        return await _serve(request)
+
+    handler.__name__ = "statuspage_v2_" + doc.replace("/", "_").replace("-", "_").replace(".json", "")
+    handler.__doc__ = f"Atlassian Statuspage v2 `{doc}`, field for field."
+    public.add_api_route(
+        f"/status/api/v2/{doc}",
+        handler,
+        methods=["GET"],
+        response_class=Response,
+        responses={200: {"content": {"application/json": {}}}},
+    )
+
+
+for _doc in DOCUMENTS:
+    _document(_doc)
+
+
+# --- admin -----------------------------------------------------------------------------------------
+
+
+@admin.get("/components", response_model=list[ComponentView], responses=ERRORS)
+def list_components(c: Ctx) -> list[ComponentView]:
+    return components.list_components(c)
+
+
+@admin.post("/components", response_model=ComponentView, status_code=201, responses=ERRORS)
+def add_component(body: ComponentRequest, c: Ctx, who: Who) -> ComponentView:
+    """A component (in a group, made if new); it shows on the page at once."""
+    return components.add_component(c, body.model_copy(update={"by": who(body.by)}))
+
+
+@admin.post("/components/{code}", response_model=ComponentView, responses=ERRORS)
+def change_component(code: str, body: ComponentChange, c: Ctx, who: Who) -> ComponentView:
+    """Describe, reorder or set the status of a component by hand."""
+    return components.change_component(c, code, body.model_copy(update={"by": who(body.by)}))
+
+
+@admin.post("/incidents/{incident_id}/posts", response_model=PostView, status_code=201, responses=ERRORS)
+def post(incident_id: str, body: PostRequest, c: Ctx, who: Who) -> PostView:
+    """Publish a status update: the incident's external update, with its public status and components."""
+    return posts.post(
+        c, incident_id, body.text, who(body.by), status=body.status, components=body.components, title=body.title
+    )
+
+
+@admin.get("/maintenances", response_model=list[MaintenanceView], responses=ERRORS)
+def list_maintenances(c: Ctx) -> list[MaintenanceView]:
+    return maintenance.list_maintenance(c)
+
+
+@admin.post("/maintenances", response_model=MaintenanceView, status_code=201, responses=ERRORS)
+def schedule(body: MaintenanceRequest, c: Ctx, who: Who) -> MaintenanceView:
+    """Schedule a window; its components' alerts page nobody while it runs (a silence it owns)."""
+    return maintenance.schedule(c, body.model_copy(update={"by": who(body.by)}))
+
+
+@admin.post("/maintenances/{code}/status", response_model=MaintenanceView, responses=ERRORS)
+def step(code: str, body: MaintenanceStep, c: Ctx, who: Who) -> MaintenanceView:
+    """Start, verify, complete or cancel a window by hand (the clock starts and completes it on its own)."""
+    return maintenance.advance(c, code, body.model_copy(update={"by": who(body.by)}))
