@@ -13,7 +13,7 @@ from warroom.postmortems.schemas import LintWarning
 
 _BLAME_PHRASES: tuple[tuple[str, str], ...] = (
     (r"\bhuman error\b", "'human error' stops the analysis at a person; ask what let the mistake through"),
-    (r"\b(?:his|her|their)\s+fault\b", "assigns fault to a person"),
+    (r"\b(?:his|her|their)\s+fault\b|\w's fault\b", "assigns fault to a person"),
     (r"\bfault of\b", "assigns fault"),
     (r"\bto blame\b|\bblame[sd]?\b", "blames someone"),
     (r"\bcareless(?:ly|ness)?\b|\bnegligen(?:t|ce)\b|\bsloppy\b|\bincompeten(?:t|ce)\b", "judges a person"),

@@ -203,9 +203,10 @@ def diff(ctx: Context, incident_id: str, old: int, new: int) -> DiffView:
         _row(session, inc.id)
         a, b = _version(session, inc.id, old), _version(session, inc.id, new)
         lines = difflib.unified_diff(
-            a.text.splitlines(keepends=True),
-            b.text.splitlines(keepends=True),
+            a.text.splitlines(),
+            b.text.splitlines(),
             fromfile=f"{inc.id} version {old}",
             tofile=f"{inc.id} version {new}",
+            lineterm="",
         )
-        return DiffView(incident_id=inc.id, old=old, new=new, diff="".join(lines))
+        return DiffView(incident_id=inc.id, old=old, new=new, diff="\n".join(lines))
