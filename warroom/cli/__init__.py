@@ -27,6 +27,7 @@ _BY_MODULE = {
     "server": "serve db",
     "setup": "setup",
     "access": "user token audit",
+    "statuspage": "statuspage",
     "reports": "report actions",
 }
 MODULES = tuple(_BY_MODULE)
