@@ -221,6 +221,7 @@ def load(session: Session, now: datetime) -> Snapshot:
         )
         if not r.is_group:
             c.days = [Day(d, u, w) for d, u, w in uptime.days(intervals.get(r.code, []), first, UPTIME_DAYS, now)]
+            c.days[-1].worst = vocab.worst([c.days[-1].worst, status])  # today shows what it is now, too
             c.uptime = uptime.uptime(intervals.get(r.code, []), max(first, min(r.created_at, now)), now)
         comps.append(c)
     by_code = {c.code: c for c in comps}
