@@ -109,12 +109,12 @@ def look(ctx: Context, token: str) -> LinkState:
         return _state(session, row, ctx.clock.now())
 
 
-def holder(ctx: Context, token: str) -> str | None:
-    """The paged person a valid link names (who the record and the audit name), else None."""
+def holder(ctx: Context, token: str) -> tuple[str, str] | None:
+    """(paged person, incident id) of a valid link (whom the record and the audit name), else None."""
     with ctx.db.read() as session:
         link_id = unsign(session, token)
         row = session.get(AckLink, link_id) if link_id is not None else None
-        return row.person if row is not None else None
+        return (row.person, row.incident_id) if row is not None else None
 
 
 def redeem(ctx: Context, token: str) -> LinkState:

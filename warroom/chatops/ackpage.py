@@ -53,13 +53,12 @@ async def acknowledge(request: Request, token: str) -> HTMLResponse:
     ctx: Context = request.app.state.ctx
     if len(token) > TOKEN_LIMIT:
         return _render(request, _invalid(), "")
-    person = await anyio.to_thread.run_sync(acklinks.holder, ctx, token)
+    held = await anyio.to_thread.run_sync(acklinks.holder, ctx, token)
     note: AuditNote | None = getattr(request.state, "audit", None)
     if note is not None:
         note.via = "ack-link"
-        if person is not None:
-            note.actor = person  # the paged person the link was made for: the record names them, not "anonymous"
+        note.target = f"incident_id={held[1]}" if held else ""  # never the token: it is the link's secret
+        if held is not None:
+            note.actor = held[0]  # the paged person the link was made for: the record names them, not "anonymous"
     link = await anyio.to_thread.run_sync(acklinks.redeem, ctx, token)
-    if note is not None:
-        note.target = f"incident_id={link.incident_id}" if link.incident_id else ""
     return _render(request, link, token)
