@@ -15,9 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from warroom import __version__
-from warroom.access import answers
+from warroom.access import answers, middleware
 from warroom.access.gate import authorize
-from warroom.access import middleware
 from warroom.access.middleware import Guard
 from warroom.api import alerts as alerts_api
 from warroom.api import auth as auth_api
@@ -28,9 +27,9 @@ from warroom.api import health as health_api
 from warroom.api import incidents as incidents_api
 from warroom.api import metrics as metrics_api
 from warroom.api import notifications as notifications_api
-from warroom.api import status as status_api
 from warroom.api import postmortems as postmortems_api
 from warroom.api import reports as reports_api
+from warroom.api import status as status_api
 from warroom.auth import users
 from warroom.chatops import ackpage as chatops_ack
 from warroom.chatops import routes as chatops_api
@@ -40,9 +39,9 @@ from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
 from warroom.statuspage.cache import StatusCache
 from warroom.store.unit import Context
+from warroom.web import live, signin
 from warroom.web import reports as web_reports
 from warroom.web import routes as web_routes
-from warroom.web import live, signin
 
 log = logging.getLogger("warroom")
 STATIC = str(Path(__file__).parent / "web" / "static")

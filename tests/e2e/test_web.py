@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,3 +125,73 @@ def test_draft_page_posts_an_edited_update(browser: object, server: Server) -> N
     page.goto(f"{server.base}/incidents/{iid}/drafts/postmortem")
     assert "Post-Mortem" in page.locator("#draft-text").inner_text()
     page.close()
+
+
+def test_open_pages_follow_changes_made_elsewhere_without_a_reload(browser: object, server: Server) -> None:
+    dashboard = browser.new_page()  # type: ignore[attr-defined]
+    dashboard.set_default_timeout(15_000)
+    sign_in(dashboard, server, "alice")
+    title = "Live: queue consumers stalled"
+    with server.client() as api:
+        iid = api.post("/api/v1/incidents", json={"severity": "P1", "title": title, "by": "bob"}).json()["id"]
+        dashboard.locator("#incidents", has_text=title).wait_for()  # no reload: the event stream brought it
+        # Its ack countdown ticks in the browser, second by second.
+        ticking = dashboard.locator("#incidents tr", has_text=title).locator("[data-deadline]")
+        before = ticking.inner_text()
+        assert before.startswith("ack: ") and before.endswith(" left")
+        dashboard.wait_for_function(
+            "([t, b]) => [...document.querySelectorAll('#incidents tr')].some("
+            "r => r.innerText.includes(t) && r.querySelector('[data-deadline]').innerText !== b)",
+            arg=[title, before],
+        )
+        incident = browser.new_page()  # type: ignore[attr-defined]
+        incident.set_default_timeout(15_000)
+        sign_in(incident, server, "carol")
+        incident.goto(f"{server.base}/incidents/{iid}")
+        assert incident.locator("#status").text_content() == "triggered"
+        marker = incident.evaluate("() => (window.__kept = 'same page', window.__kept)")
+        api.post(f"/api/v1/incidents/{iid}/ack", json={"by": "bob"})
+        incident.locator("#status", has_text="acknowledged").wait_for()
+        assert incident.evaluate("() => window.__kept") == marker, "updated in place, not reloaded"
+        assert "bob" in incident.locator("#timeline").inner_text()
+    dashboard.close()
+    incident.close()
+
+
+def test_the_api_docs_render_with_no_network(browser: object, server: Server) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(15_000)
+    outside: list[str] = []
+
+    def only_here(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(server.base):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(server.base + "/docs")
+    page.locator(".swagger-ui .info .title", has_text="warroom").wait_for()
+    assert page.locator(".opblock").count() > 50
+    page.goto(server.base + "/redoc")
+    page.locator("h1", has_text="warroom").wait_for()
+    assert outside == []
+    page.close()
+
+
+def test_each_request_leaves_one_access_log_line(server: Server) -> None:
+    with server.client() as api:
+        assert api.get("/api/v1/incidents", params={"token": "not-logged"}).status_code == 200
+    deadline = time.monotonic() + 10
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not lines:
+        for raw in server.log.read_text(errors="replace").splitlines():
+            if raw.startswith("{") and '"path": "/api/v1/incidents"' in raw:
+                lines.append(json.loads(raw))
+        time.sleep(0.1)
+    assert lines, "an access log line"
+    line = lines[-1]
+    assert line["method"] == "GET" and line["status"] == 200 and line["user"] == "tester"
+    assert line["ms"] >= 0 and "not-logged" not in server.log.read_text()

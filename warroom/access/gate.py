@@ -54,7 +54,7 @@ def client_address(request: Request) -> str:
 
 
 def is_page(path: str) -> bool:
-    return not path.startswith("/api/")
+    return not path.startswith(("/api/", "/metrics"))
 
 
 def _bearer(request: Request) -> str | None:

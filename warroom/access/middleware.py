@@ -3,7 +3,9 @@ of work wrote (refused, failed, or one that changed nothing)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from typing import Any
 
 import anyio
@@ -18,8 +20,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-DOCS = ("/docs", "/redoc")
-"""FastAPI's own API docs pages load their scripts as FastAPI wrote them; they get no CSP"""
 ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -27,10 +27,24 @@ ALWAYS = [
 ]
 
 
+access = logging.getLogger("warroom.access")
+
+
+def log_requests_to_stderr() -> None:
+    """`warroom serve`: the access log goes to standard error, one JSON object a line."""
+    if not access.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+
+
 class Guard:
-    def __init__(self, app: ASGIApp, ctx: Context) -> None:
+    def __init__(self, app: ASGIApp, ctx: Context, access_log: bool = True) -> None:
         self.app = app
         self.ctx = ctx
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +52,7 @@ class Guard:
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         status = 500
-        docs = scope["path"].startswith(DOCS)
+        began = time.perf_counter()
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -47,7 +61,7 @@ class Guard:
                 headers = list(message.get("headers", []))
                 headers.extend(ALWAYS)
                 html = any(k == b"content-type" and v.startswith(b"text/html") for k, v in headers)
-                if html and not docs:
+                if html:
                     headers.append((b"content-security-policy", CSP.encode()))
                 message["headers"] = headers
             await send(message)
@@ -55,6 +69,17 @@ class Guard:
         try:
             await self.app(scope, receive, sending)
         finally:
+            if self.access_log:
+                principal = state.get("principal")
+                line = {
+                    "method": scope["method"],
+                    "path": scope["path"],  # never the query: it may carry a webhook's token
+                    "status": status,
+                    "ms": round((time.perf_counter() - began) * 1000, 1),
+                    "user": principal.name if principal else None,
+                    "address": (scope.get("client") or ("",))[0],
+                }
+                access.info(json.dumps(line))
             note: AuditNote | None = state.get("audit")
             if note is not None and not note.written:
                 try:

@@ -15,6 +15,8 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/api/v1/alerts/{source}"): PUBLIC,
     ("GET", "/login"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     # Chat commands (each platform's own signature or token) and one-tap ack links (a signed single-use link).
     ("POST", "/api/v1/chatops/slack"): PUBLIC,
@@ -26,6 +28,7 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/account/password"): V,
     ("POST", "/account/password"): V,
     ("GET", "/api/v1/auth/me"): V,
+    ("GET", "/api/v1/events"): V,
     # Incidents.
     ("GET", "/api/v1/incidents"): V,
     ("POST", "/api/v1/incidents"): R,

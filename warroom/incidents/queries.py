@@ -116,3 +116,19 @@ def brief(ctx: Context, incident_id: str) -> str:
         context = template_context.full(session, ctx.policy, inc, now)
         source = ctx.policy.templates.working_doc or template_context.DEFAULT_WORKING_DOC
         return render(source, context)
+
+
+def changes_since(ctx: Context, last_entry: int | None) -> tuple[int, list[str]]:
+    """The newest timeline entry's id, and the incidents with entries after `last_entry` (None: just the id).
+
+    Every change to an incident writes a timeline entry, so this one cheap read tells live pages,
+    in any process, what changed anywhere.
+    """
+    with ctx.db.read() as session:
+        newest = session.scalar(select(func.max(TimelineEntry.id))) or 0
+        if last_entry is None or newest <= last_entry:
+            return newest, []
+        changed = session.scalars(
+            select(TimelineEntry.incident_id).where(TimelineEntry.id > last_entry).distinct().limit(500)
+        )
+        return newest, sorted(changed)

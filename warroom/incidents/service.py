@@ -19,7 +19,7 @@ from warroom.incidents.lifecycle import (
     set_status,
     signals_cleared,
 )
-from warroom.incidents.queries import brief, get, search, timeline
+from warroom.incidents.queries import brief, changes_since, get, search, timeline
 from warroom.incidents.record import entry, get_for_update
 from warroom.incidents.roles import assign_role
 from warroom.incidents.updates import log, post_update
@@ -33,6 +33,7 @@ __all__ = [
     "brief",
     "build_view",
     "change_severity",
+    "changes_since",
     "close",
     "complete_postmortem",
     "compute_clocks",

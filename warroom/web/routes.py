@@ -73,7 +73,7 @@ def _remember(request: Request, response: Response, by: str) -> Response:
 def index(request: Request, status: str = "open") -> HTMLResponse:
     ctx = _ctx(request)
     rows = service.search(ctx, status=status if status in ("open", "all") else "open")
-    return page(request, "index.html", incidents=rows, status=status)
+    return page(request, "index.html", incidents=rows, status=status, live=True)
 
 
 @router.post("/incidents")
@@ -111,7 +111,17 @@ def _show(request: Request, incident_id: str, code: int = 200, error: str | None
     except ServiceError as exc:
         return page(request, "missing.html", exc.status, error=exc.detail)
     entries = service.timeline(ctx, inc.id)
-    return page(request, "incident.html", code, inc=inc, timeline=entries, error=error, kinds=drafts.KINDS)
+    return page(
+        request,
+        "incident.html",
+        code,
+        inc=inc,
+        timeline=entries,
+        error=error,
+        kinds=drafts.KINDS,
+        live=True,
+        live_incident=inc.id,
+    )
 
 
 Action = Callable[[Context, str, dict[str, str], str], object]
