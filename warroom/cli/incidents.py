@@ -17,6 +17,7 @@ from warroom.cli import postmortems as pm
 from warroom.cli.backend import Backend, connect
 from warroom.cli.paging import paging_warning
 from warroom.cli.root import app, console, err_console, fail
+from warroom.commands import grammar
 from warroom.domain.clock import hhmm_utc
 from warroom.domain.errors import ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView, TimelineView
@@ -318,6 +319,7 @@ def impact(
 @handled
 def role(incident_id: str, role_name: str, person: str, by: str = BY, as_json: bool = JSON) -> None:
     """Assign or hand over a role (incident-commander, technical-lead, scribe, comms-officer, ...)."""
+    person = grammar.person(person)[0]  # `@carol` as in chat's /incident role
     _cmd(
         incident_id,
         f"roles/{role_name}",
