@@ -81,11 +81,12 @@ async def current(cache: StatusCache) -> None:
         await anyio.to_thread.run_sync(cache.refresh)
 
 
-def _headers(r: Rendered, length: int) -> list[tuple[bytes, bytes]]:
+def _headers(r: Rendered, length: int, packed: bool = False) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"content-type", r.content_type.encode()),
         (b"content-length", str(length).encode()),
-        (b"etag", r.etag.encode()),
+        (b"etag", (r.etag[:-1] + '-gz"' if packed else r.etag).encode()),
+        (b"vary", b"Accept-Encoding"),
         (b"last-modified", r.last_modified.encode()),
         (b"cache-control", b"public, max-age=10, stale-if-error=86400"),
         (b"access-control-allow-origin", b"*"),
@@ -97,7 +98,7 @@ def _headers(r: Rendered, length: int) -> list[tuple[bytes, bytes]]:
 
 
 def answer(
-    r: Rendered | None, if_none_match: str | None, head: bool, cache: StatusCache
+    r: Rendered | None, if_none_match: str | None, head: bool, cache: StatusCache, gzip_ok: bool = False
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     if r is None:
         body = NOT_FOUND if cache.built is not None else UNAVAILABLE
@@ -110,9 +111,26 @@ def answer(
         if status == 503:
             headers.append((b"retry-after", b"5"))
         return status, headers, b"" if head else body
-    if if_none_match is not None and r.etag in [t.strip() for t in if_none_match.split(",")]:
-        return 304, [h for h in _headers(r, 0) if h[0] not in (b"content-length", b"content-type")], b""
+    packed = gzip_ok and r.gzipped is not None
+    if if_none_match is not None and any(t.strip().replace('-gz"', '"') == r.etag for t in if_none_match.split(",")):
+        return 304, [h for h in _headers(r, 0, packed) if h[0] not in (b"content-length", b"content-type")], b""
+    if packed:
+        assert r.gzipped is not None
+        headers = _headers(r, len(r.gzipped), True)
+        headers.append((b"content-encoding", b"gzip"))
+        return 200, headers, b"" if head else r.gzipped
     return 200, _headers(r, len(r.body)), b"" if head else r.body
+
+
+def accepts_gzip(value: str | None) -> bool:
+    """Whether Accept-Encoding allows gzip (a q=0 refuses it)."""
+    if not value:
+        return False
+    for part in value.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 def is_public_read(scope: Scope) -> bool:
@@ -132,8 +150,15 @@ class Fast:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await current(self.cache)
-        inm = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None)
-        status, headers, body = answer(_lookup(self.cache, scope["path"]), inm, scope["method"] == "HEAD", self.cache)
+        inm = enc = None
+        for k, v in scope["headers"]:
+            if k == b"if-none-match":
+                inm = v.decode("latin-1")
+            elif k == b"accept-encoding":
+                enc = v.decode("latin-1")
+        status, headers, body = answer(
+            _lookup(self.cache, scope["path"]), inm, scope["method"] == "HEAD", self.cache, accepts_gzip(enc)
+        )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -7,6 +7,7 @@ every `poll_seconds`. While the database is away the last copy keeps being serve
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import threading
@@ -35,6 +36,8 @@ class Rendered:
     content_type: str
     etag: str
     last_modified: str
+    gzipped: bytes | None = None
+    """the body compressed once at build time, for clients that accept gzip (most of them)"""
 
 
 @dataclass
@@ -66,7 +69,8 @@ class Built:
 
 def _rendered(body: bytes, content_type: str, s: Snapshot) -> Rendered:
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    return Rendered(body, content_type, etag, format_datetime(s.updated_at, usegmt=True))
+    packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else None
+    return Rendered(body, content_type, etag, format_datetime(s.updated_at, usegmt=True), packed)
 
 
 def public_url(ctx_url: str | None, settings: StatusSettings) -> str:
