@@ -1,4 +1,8 @@
-"""The responders' web pages: server-rendered HTML whose forms call the same service functions as the API."""
+"""The responders' web pages: server-rendered HTML whose forms call the same service functions as the API.
+
+Forms follow post/redirect/get: a done action redirects to the page it came from; a refused one redirects
+there too, carrying the reason and what was typed in a short-lived signed cookie, so a reload never resends it.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,30 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import ValidationError
 
 from warroom.access.gate import Acting
 from warroom.domain.errors import Invalid, ServiceError
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import drafts, service
-from warroom.incidents.schemas import DeclareRequest
+from warroom.incidents.schemas import DeclareRequest, ImpactRequest, IncidentView
+from warroom.intake import service as intake
+from warroom.notify import views as notifications
 from warroom.oncall.service import paging_readiness
+from warroom.policy.model import Policy
 from warroom.store.unit import Context
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 NAME_COOKIE = "warroom_user"
 """with sign-in off only: the name a browser last acted under"""
+FLASH_COOKIE = "warroom_flash"
+FLASH_SECONDS = 120
+"""a refusal's reason and typed fields live this long: enough for the redirect, never a second showing"""
+FLASH_TYPED_LIMIT = 3000
+"""browsers drop cookies over 4 KB; past this the reason is kept and the longest fields are dropped"""
+RETRYABLE = ("dead", "unknown", "failed")
 
 
 def _ctx(request: Request) -> Context:
@@ -45,11 +60,29 @@ def _by(request: Request, form: dict[str, str]) -> str:
     return Acting(request)(form.get("by") or _user(request))
 
 
+def _signer(request: Request) -> URLSafeTimedSerializer:
+    """Keyed by the session's CSRF token: only this session can write a flash this session will show."""
+    key = getattr(request.state, "csrf", "") or "warroom-auth-off"
+    return URLSafeTimedSerializer(key, salt="warroom-flash")
+
+
+def _flash(request: Request) -> dict[str, Any]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return {}
+    try:
+        data = _signer(request).loads(raw, max_age=FLASH_SECONDS)
+    except BadSignature:
+        return {}
+    return data if isinstance(data, dict) and data.get("path") == request.url.path else {}
+
+
 def page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResponse:
-    """A page with what every page shows: the policy, who is signed in, the CSRF token for its forms."""
+    """A page with what every page shows: the policy, who is signed in, the CSRF token, a refusal to show."""
     ctx = _ctx(request)
     principal = getattr(request.state, "principal", None)
-    data.setdefault("error", None)
+    flash = _flash(request)
+    data.setdefault("error", flash.get("error"))
     common = {
         "policy": ctx.policy,
         "user": _user(request),
@@ -59,14 +92,51 @@ def page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLRespo
         "csrf": getattr(request.state, "csrf", ""),
         "flags": KNOWN_FLAGS,
         "paging": paging_readiness(ctx),  # the banner: who a page would reach now (nobody, on a fresh install)
+        "refused": flash.get("action", ""),
+        "typed": flash.get("typed", {}) if isinstance(flash.get("typed"), dict) else {},
+        "error_field": flash.get("field"),
     }
-    return templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
+    response = templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
+    if request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
 
 
 def _remember(request: Request, response: Response, by: str) -> Response:
     if by and _auth_off(request):
         response.set_cookie(NAME_COOKIE, by, max_age=30 * 86400, samesite="lax", httponly=True)
     return response
+
+
+def refuse(request: Request, to: str, exc: ServiceError, form: dict[str, str], action: str) -> Response:
+    """Back to the page the form was on, with the reason and what was typed (never the CSRF token)."""
+    typed = {k: v for k, v in form.items() if k != "csrf_token"}
+    while typed and sum(len(v) for v in typed.values()) > FLASH_TYPED_LIMIT:
+        typed.pop(max(typed, key=lambda k: len(typed[k])))
+    path = to.split("?")[0].split("#")[0]
+    value = _signer(request).dumps(
+        {"path": path, "error": exc.detail, "field": exc.field, "action": action, "typed": typed}
+    )
+    response = RedirectResponse(to, status_code=303)
+    response.set_cookie(FLASH_COOKIE, value, max_age=FLASH_SECONDS, samesite="lax", httponly=True, path="/")
+    return response
+
+
+def done(request: Request, to: str, by: str) -> Response:
+    return _remember(request, RedirectResponse(to, status_code=303), by)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A form's fields; a field given several times (checkboxes) is joined with commas."""
+    data = await request.form()
+    return {k: ",".join(str(v) for v in data.getlist(k)) for k in data}
+
+
+def invalid(exc: ValidationError) -> Invalid:
+    """A form field pydantic refused, as the sentence every face gives."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+    return Invalid(f"{field}: {first.get('msg', 'invalid')}", field=field)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -78,47 +148,67 @@ def index(request: Request, status: str = "open") -> HTMLResponse:
 
 @router.post("/incidents")
 async def declare(request: Request) -> Response:
-    form = await request.form()
-    flags = {str(f): True for f in form.getlist("flag")}
+    form = await form_of(request)
+    flags = {f: True for f in form.get("flag", "").split(",") if f}
     try:
-        by = _by(request, {"by": str(form.get("by", ""))})
-        inc = service.declare(
-            _ctx(request),
-            DeclareRequest(
-                severity=str(form.get("severity", "")),
-                title=str(form.get("title", "")),
-                service=str(form.get("service", "")).strip() or None,
-                summary=str(form.get("summary", "")),
+        by = _by(request, form)
+        try:
+            req = DeclareRequest(
+                severity=form.get("severity", ""),
+                title=form.get("title", ""),
+                service=form.get("service", "").strip() or None,
+                summary=form.get("summary", ""),
                 by=by,
                 flags=flags,
-            ),
-        )
+            )
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        inc = service.declare(_ctx(request), req)
     except ServiceError as exc:
-        rows = service.search(_ctx(request))
-        return page(request, "index.html", exc.status, incidents=rows, status="open", error=exc.detail)
-    return _remember(request, RedirectResponse(f"/incidents/{inc.id}", status_code=303), by)
+        return refuse(request, "/", exc, form, "declare")
+    return done(request, f"/incidents/{inc.id}", by)
+
+
+def external_gate(policy: Policy, inc: IncidentView) -> str:
+    """Why an external update would be refused now (the same rule post_update applies), or ''."""
+    sev = policy.severity(inc.severity)
+    if sev.status_page.post == "never":
+        return f"The {policy.name} policy posts nothing externally for {inc.severity}."
+    missing = sev.external_blocked_by(inc.flags)
+    if missing:
+        return (
+            f"External updates for {inc.severity} wait until {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} set (flags below): never post speculation externally."
+        )
+    return ""
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident(request: Request, incident_id: str) -> HTMLResponse:
-    return _show(request, incident_id)
-
-
-def _show(request: Request, incident_id: str, code: int = 200, error: str | None = None) -> HTMLResponse:
     ctx = _ctx(request)
     try:
         inc = service.get(ctx, incident_id)
     except ServiceError as exc:
         return page(request, "missing.html", exc.status, error=exc.detail)
-    entries = service.timeline(ctx, inc.id)
+    template = ""
+    if inc.status != "closed":
+        try:
+            template = drafts.draft(ctx, inc.id, "internal_update", _user(request) or "you").text
+        except ServiceError:
+            template = ""
+    sent = notifications.list_notifications(ctx, incident=inc.id, limit=50)
+    sent.sort(key=lambda n: (n.state not in RETRYABLE, -n.id))
     return page(
         request,
         "incident.html",
-        code,
         inc=inc,
-        timeline=entries,
-        error=error,
+        timeline=service.timeline(ctx, inc.id),
         kinds=drafts.KINDS,
+        template=template,
+        gate=external_gate(ctx.policy, inc),
+        alerts=intake.incident_alerts(ctx, inc.id, limit=50),
+        sent=sent,
+        retryable=RETRYABLE,
         live=True,
         live_incident=inc.id,
     )
@@ -126,20 +216,57 @@ def _show(request: Request, incident_id: str, code: int = 200, error: str | None
 
 Action = Callable[[Context, str, dict[str, str], str], object]
 
+
+def _opt_int(value: str, field: str) -> int | None:
+    return _int(value, field) if value.strip() else None
+
+
+def _tri(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+def _impact(c: Context, i: str, f: dict[str, str], by: str) -> object:
+    services = [s.strip() for s in f.get("services", "").split(",") if s.strip()]
+    try:
+        req = ImpactRequest(
+            by=by,
+            users_affected=_opt_int(f.get("users_affected", ""), "users_affected"),
+            users_estimate=True if f.get("users_estimate") == "on" else None,
+            orgs_affected=_opt_int(f.get("orgs_affected", ""), "orgs_affected"),
+            state=f.get("state") or None,
+            services=services or None,
+            description=f.get("description", "").strip() or None,
+            revenue_impact=float(f["revenue_impact"]) if f.get("revenue_impact", "").strip() else None,
+            customer_facing=_tri(f.get("customer_facing", "")),
+            data_at_risk=_tri(f.get("data_at_risk", "")),
+            security_breach=_tri(f.get("security_breach", "")),
+        )
+    except ValidationError as exc:
+        raise invalid(exc) from None
+    except ValueError:
+        raise Invalid("revenue_impact must be a number", field="revenue_impact") from None
+    return service.set_impact(c, i, req)
+
+
 ACTIONS: dict[str, Action] = {
     "ack": lambda c, i, f, by: service.acknowledge(c, i, by),
     "status": lambda c, i, f, by: service.set_status(c, i, f.get("status", ""), by, f.get("note", "")),
     "severity": lambda c, i, f, by: service.change_severity(c, i, f.get("severity", ""), by, f.get("reason", "")),
+    "impact": _impact,
+    "decision": lambda c, i, f, by: service.decide(c, i, f.get("path", ""), f.get("reason", ""), by),
     "mitigate": lambda c, i, f, by: service.mitigate(
         c, i, f.get("strategy", ""), f.get("worked", "yes") == "yes", by, f.get("note", "")
     ),
     "resolve": lambda c, i, f, by: service.resolve(c, i, by, f.get("force") == "on", f.get("reason", "")),
     "reopen": lambda c, i, f, by: service.reopen(c, i, by, f.get("reason", "")),
     "close": lambda c, i, f, by: service.close(c, i, by),
+    "postmortem": lambda c, i, f, by: service.complete_postmortem(c, i, by, f.get("link", "")),
     "update": lambda c, i, f, by: service.post_update(
         c, i, f.get("audience", "internal"), f.get("text", ""), by, f.get("next", "")
     ),
-    "log": lambda c, i, f, by: service.log(c, i, f.get("what", ""), by, f.get("outcome", "")),
+    "log": lambda c, i, f, by: service.log(
+        c, i, f.get("what", ""), by, f.get("outcome", ""), _opt_int(f.get("corrects", ""), "corrects")
+    ),
     "hypothesis": lambda c, i, f, by: service.add_hypothesis(
         c, i, f.get("text", ""), f.get("evidence", ""), _int(f.get("confidence", ""), "confidence"), by
     ),
@@ -148,6 +275,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "role": lambda c, i, f, by: service.assign_role(c, i, f.get("role", ""), f.get("person", ""), by),
     "flag": lambda c, i, f, by: service.set_flags(c, i, {f.get("flag", ""): f.get("value", "on") == "on"}, by),
+    "retry": lambda c, i, f, by: notifications.retry(c, _int(f.get("notification", ""), "notification"), by),
 }
 
 
@@ -159,36 +287,37 @@ def _int(value: str, field: str) -> int:
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}", response_class=HTMLResponse)
-def draft_page(request: Request, incident_id: str, kind: str) -> HTMLResponse:
+def draft_page(request: Request, incident_id: str, kind: str) -> Response:
     """A message drafted from the policy template, in an editable box with a Post button."""
     ctx = _ctx(request)
     try:
         d = drafts.draft(ctx, incident_id, kind, _user(request))
     except ServiceError as exc:
-        return _show(request, incident_id, exc.status, exc.detail)
+        return page(request, "missing.html", exc.status, error=exc.detail)
     return page(request, "draft.html", incident_id=incident_id.upper(), draft=d)
 
 
 @router.post("/incidents/{incident_id}/drafts/{kind}")
 async def post_draft(request: Request, incident_id: str, kind: str) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_of(request)
     try:
         by = _by(request, form)
         drafts.post(_ctx(request), incident_id, kind, by, final=form.get("final"))
     except ServiceError as exc:
-        return _show(request, incident_id, exc.status, exc.detail)
-    return _remember(request, RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
+        return refuse(request, f"/incidents/{incident_id}/drafts/{kind}", exc, form, "draft")
+    return done(request, f"/incidents/{incident_id}", by)
 
 
 @router.post("/incidents/{incident_id}/{action}")
 async def act(request: Request, incident_id: str, action: str) -> Response:
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await form_of(request)
+    back = f"/incidents/{incident_id}"
     handler = ACTIONS.get(action)
-    if handler is None:
-        return _show(request, incident_id, 404, f"unknown action '{action}'")
     try:
+        if handler is None:
+            raise Invalid(f"unknown action '{action}'", field="action")
         by = _by(request, form)
         handler(_ctx(request), incident_id, form, by)
     except ServiceError as exc:
-        return _show(request, incident_id, exc.status, exc.detail)
-    return _remember(request, RedirectResponse(f"/incidents/{incident_id}", status_code=303), by)
+        return refuse(request, back, exc, form, action)
+    return done(request, back, by)

@@ -41,6 +41,7 @@
   }
 
   function typing() {
+    if (document.querySelector("main #error")) return true;  // a refusal and what was typed stay until acted on
     const active = document.activeElement;
     if (active && ["INPUT", "TEXTAREA", "SELECT"].includes(active.tagName)) return true;
     for (const el of document.querySelectorAll("main input[type=text], main input:not([type]), main textarea")) {
