@@ -81,6 +81,9 @@ def test_public_page_follows_posts_in_this_process_and_the_other(site: Site) -> 
     assert "All Systems Operational" in first.text
     assert first.headers["cache-control"].startswith("public, max-age=")
     assert "script-src 'self'" in first.headers["content-security-policy"]
+    assert first.headers["content-encoding"] == "gzip" and first.headers["vary"] == "Accept-Encoding"
+    plain = anon.get("/status", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == first.text
     again = anon.get("/status", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert anon.head("/status/api/v2/summary.json").status_code == 200
