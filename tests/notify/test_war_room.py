@@ -52,7 +52,8 @@ def test_the_war_room_hears_the_incident_from_ack_to_resolution(
     # The internal cadence (every 30 min for P1) nags the commander herself, by chat.
     _run_engine(nctx, 31)
     deliver_due(nctx, "w1", settings=settings)
-    (nag,) = webhook.delivered("alice/dm")
+    # (She is also reminded that the status page is due an external update, as nself's P1 row asks.)
+    (nag,) = [m for m in webhook.delivered("alice/dm") if m.body["message"].startswith("Internal update due")]
     assert nag.body["message"].startswith("Internal update due: 30m since the last update")
 
     # Raised to P0: the P0 matrix applies now (all engineers, war room); alice is not paged twice for tier 1.
