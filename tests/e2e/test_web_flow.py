@@ -1,0 +1,183 @@
+"""A responder's whole walk through a P1 in headless Chromium, on a phone, and with JavaScript off.
+
+Every step goes through the page's own forms; screenshots of each step go to WARROOM_SCREENSHOTS when set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Server
+from tests.e2e.test_web import browser, sign_in
+
+__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
+
+
+def shot(page: Any, name: str) -> None:
+    folder = os.environ.get("WARROOM_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"flow-{name}.png"), full_page=True)
+
+
+def submit(page: Any, button: str) -> None:
+    """Click a form's button and wait for the redirect's page (post/redirect/get)."""
+    with page.expect_navigation():
+        page.locator(button).click()
+
+
+def rows(page: Any) -> int:
+    return int(page.locator("#timeline tbody tr").count())
+
+
+def test_a_p1_from_declaration_to_published_postmortem(browser: Any, server: Server) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, server, "alice")
+    watcher = browser.new_page()
+    watcher.set_default_timeout(15_000)
+    sign_in(watcher, server, "bob")
+
+    page.locator("#declare-severity").select_option("P1")
+    page.locator("#declare-title").fill("Checkout flow walk in the browser")
+    page.locator("#declare-service").fill("checkout")
+    submit(page, "#declare button")
+    iid = page.url.rsplit("/", 1)[-1]
+    assert iid.startswith("INC-")
+    # bob's dashboard, opened before, shows it without a reload
+    watcher.locator("#incidents", has_text="Checkout flow walk in the browser").wait_for()
+    shot(watcher, "01-dashboard-live")
+    shot(page, "02-declared")
+
+    submit(page, "#ack")
+    assert page.locator("#status").text_content() == "acknowledged"
+
+    page.locator("#role-name").select_option("technical-lead")
+    page.locator("#role-person").fill("bob")
+    submit(page, "#assign")
+    assert "bob" in page.locator("#roles").inner_text()
+    shot(page, "03-roles")
+
+    page.locator("#hypothesis-text").fill("The 14:00 deploy broke the card form")
+    page.locator("#hypothesis-evidence").fill("errors since 14:02")
+    page.locator("#hypothesis-confidence").fill("70")
+    submit(page, "#add-hypothesis")
+    submit(page, "#confirm-h1")
+    assert page.locator("#status").text_content() == "identified"
+    assert "confirmed" in page.locator("#hypotheses").inner_text()
+    shot(page, "04-hypothesis")
+
+    drafted = page.locator("#update-text").input_value()
+    assert "Update #1" in drafted, "the internal update is pre-filled from the runbook's template"
+    assert page.locator("#external-gate").inner_text().startswith("External")
+    submit(page, "#post-update")
+    assert "Internal update #1" in page.locator("#timeline").inner_text()
+    shot(page, "05-update")
+
+    page.locator("#mitigation-strategy").select_option("restart")
+    page.locator("#mitigation-worked").select_option("no")
+    page.locator("#mitigation-note").fill("pods came back with the same error")
+    submit(page, "#mitigate")
+    page.locator("#mitigation-strategy").select_option("rollback")
+    page.locator("#mitigation-worked").select_option("yes")
+    submit(page, "#mitigate")
+    attempts = page.locator("#attempts").inner_text()
+    assert "failed" in attempts and "pods came back with the same error" in attempts and "worked" in attempts
+    assert page.locator("#status").text_content() == "mitigated"
+    shot(page, "06-mitigated")
+
+    page.locator("#resolve-reason").fill("customers confirm checkout works")
+    before = rows(page)
+    submit(page, "#resolve")
+    error = page.locator("#error").inner_text()
+    assert "without new errors" in error and "left" in error, error
+    assert page.locator("#resolve-reason").input_value() == "customers confirm checkout works"
+    assert page.locator("#status").text_content() == "mitigated"
+    assert "/resolve" not in page.url, "the refusal is shown at the incident's own address"
+    shot(page, "07-resolve-refused")
+    page.reload()
+    assert page.locator("#error").count() == 0, "a reload shows the page afresh, without resending"
+    assert rows(page) == before
+
+    page.locator("#force").check()
+    page.locator("#resolve-reason").fill("quiet since the rollback; the customer confirmed")
+    submit(page, "#resolve")
+    assert page.locator("#status").text_content() == "resolved"
+
+    page.locator("#postmortem-draft").click()
+    page.wait_for_load_state()
+    assert "Post-Mortem" in page.locator("#draft-text").inner_text()
+    shot(page, "08-postmortem-draft")
+    page.go_back()
+    page.locator("#postmortem-link").fill("https://wiki.example.com/pm/checkout")
+    submit(page, "#publish-postmortem")
+    assert page.locator("#status").text_content() == "closed"
+    timeline = page.locator("#timeline").inner_text()
+    assert "Postmortem published" in timeline and "https://wiki.example.com/pm/checkout" in timeline
+    assert "alice" in timeline and "web" not in timeline.split()
+    shot(page, "09-closed")
+    page.close()
+    watcher.close()
+
+
+def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.set_default_timeout(15_000)
+    sign_in(page, server, "carol")
+    page.locator("#declare-title").fill("A rather long incident title that has to wrap on a phone screen somewhere")
+    page.locator("#declare-service").fill("payments")
+    submit(page, "#declare button")
+    iid = page.url.rsplit("/", 1)[-1]
+    page.locator("#log-what").fill("x" * 120)
+    submit(page, "#log")
+    for path in ("/", f"/incidents/{iid}", f"/incidents/{iid}/drafts/internal_update"):
+        page.goto(server.base + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width}px wide on a 390px screen"
+        shot(page, "phone" + path.replace("/", "-"))
+    folder = os.environ.get("WARROOM_SCREENSHOTS")
+    for part in ("#lifecycle", "#notifications", "#timeline-panel") if folder else ():
+        page.goto(f"{server.base}/incidents/{iid}")
+        page.locator(part).screenshot(path=str(Path(str(folder)) / f"flow-phone-{part[1:]}.png"))
+    page.close()
+
+
+def test_forms_work_with_javascript_off(browser: Any, server: Server) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, server, "dave")
+    page.locator("#declare-severity").select_option("P2")
+    page.locator("#declare-title").fill("Sign-in broken without scripts")
+    submit(page, "#declare button")
+    iid = page.url.rsplit("/", 1)[-1]
+
+    page.locator("#impact-users").fill("40")
+    page.locator("#impact-services").fill("payments, login")
+    submit(page, "#record-impact")
+    impact = page.locator("#impact-now").inner_text()
+    assert "payments, login" in impact and "[" not in impact, "the impact panel shows text, not a Python list"
+
+    page.locator("#flag-name").select_option("auth_broken")
+    submit(page, "#set-flag")
+    assert "P1" in page.title(), "the auth-broken floor raised it to P1"
+    page.locator("#severity-to").select_option("P3")
+    page.locator("#severity-reason").fill("only one tenant")
+    submit(page, "#change-severity")
+    assert "at least P1" in page.locator("#error").inner_text()
+    assert page.locator("#severity-reason").input_value() == "only one tenant", "what was typed is kept"
+    assert page.locator("#severity-to").input_value() == "P3"
+    shot(page, "nojs-floor-refused")
+
+    submit(page, "#clear-auth_broken")
+    assert "auth_broken" not in page.locator("#flags").inner_text()
+
+    page.locator("#log-what").fill("Wrong tenant named above")
+    first = page.locator("#timeline tbody tr td").first.inner_text()
+    page.locator("#log-corrects").fill(first)
+    submit(page, "#log")
+    assert f"(corrects #{first})" in page.locator("#timeline").inner_text()
+    assert page.url.endswith(f"/incidents/{iid}")
+    context.close()
