@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,33 +27,10 @@ WATCHED = (
 """the tables a refused request must leave as they were (dead letters are meant to grow)"""
 
 
-class LoggedServer(Server):
-    """A `warroom serve` whose stderr (its log) is kept in a file the tests can read."""
-
-    def __init__(self, url: str, env: dict[str, str], log: Path) -> None:
-        super().__init__(url, env)
-        self.log = log
-
-    def start(self) -> LoggedServer:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "warroom", "serve"], env=self.env,
-                                         stdout=subprocess.DEVNULL, stderr=out)  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"warroom serve exited early: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("warroom serve did not answer /healthz within 30 s")
-
-
 class Hostile:
     """A running server, its database, a secret per source and the API's request headers."""
 
-    def __init__(self, server: LoggedServer, tokens: dict[str, str], headers: dict[str, str]) -> None:
+    def __init__(self, server: Server, tokens: dict[str, str], headers: dict[str, str]) -> None:
         self.server = server
         self.tokens = tokens
         self.headers = headers
@@ -109,7 +83,7 @@ def start_hostile(backend: str, request: pytest.FixtureRequest, tmp: Path, heade
     gen = _session_database(backend, request, tmp)
     url = next(gen)
     tokens = _tokens(url)
-    server = LoggedServer(url, {"WARROOM_POLICY": "nself", **(env or {})}, tmp / "serve.log")
+    server = Server(url, {"WARROOM_POLICY": "nself", **(env or {})}, log=tmp / "serve.log")
     server.start()
     hostile = Hostile(server, tokens, {**headers, "Authorization": f"Bearer {token_for(url)}"})
     try:
