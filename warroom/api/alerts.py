@@ -71,6 +71,10 @@ WEBHOOK_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown source"},
     413: {"description": "Body larger than WARROOM_MAX_BODY_BYTES"},
     415: {"description": "Not JSON by its Content-Type; the body is kept as a dead letter"},
+    503: {
+        "description": "Applying is behind by more than WARROOM_INTAKE_MAX_LAG seconds, or the database is away; "
+        "nothing is stored; retry after Retry-After seconds"
+    },
     422: {"description": "Not the sender's shape; `field` names the culprit; the body is kept as a dead letter"},
 }
 
@@ -274,6 +278,14 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             + (", or Sentry-Hook-Signature with ?integration=" if source == "sentry" else ""),
         )
 
+    if (wait := intake.writer.pushback()) is not None:  # nothing is stored: the sender keeps it and retries
+        busy = problem(503, "Alert intake is behind",
+                       f"{intake.writer.lag():.1f} s of accepted alerts are waiting to be applied (the bound is "
+                       f"{intake.writer.cfg.intake_max_lag:g} s); nothing was stored; retry in {wait} s",
+                       retry_after=wait)  # fmt: skip
+        busy.headers["Retry-After"] = str(wait)
+        busy.headers["Cache-Control"] = "no-store"
+        return busy
     secrets = _secrets(source, headers, query, body, known)
 
     async def refuse(status: int, title: str, detail: str, field: str | None) -> Response:

@@ -42,6 +42,11 @@ def healthz(request: Request) -> Any:
         "database": database,
         "engine": engine.status() if engine else {"running": False},
     }
+    intake = getattr(request.app.state, "intake", None)
+    if intake is not None:  # back-pressure is reported, never a 503 here: it is not this replica's fault
+        writer = intake.writer
+        body["intake"] = {"lag_seconds": round(writer.lag(), 3), "max_lag_seconds": writer.cfg.intake_max_lag,
+                          "pushed_back": writer.stats.pushed_back}  # fmt: skip
     if not database["ok"]:
         body["status"] = "unavailable"
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

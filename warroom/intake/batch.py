@@ -103,6 +103,10 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.services = {}
         self.serving = {}
         self.joined = {}
+        self.live: dict[str, int] = {}
+        """incident id → its firing alerts as this batch has got so far (counted from its first resolve)"""
+        self.cleared: set[str] = set()
+        """incidents whose every alert was resolved at some point of this batch (fired again later, maybe)"""
 
     # --- loading ----------------------------------------------------------------------------------
 
@@ -177,6 +181,8 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         if self.storm_rule is not None and self._storm_group(at) is None:
             self.recent = self._recent() + 1
         self._group(rec, item, at)
+        if rec.incident_id is not None and rec.incident_id in self.live:
+            self.live[rec.incident_id] += 1
         return Outcome(rec, item.fingerprint, "new")
 
     def _new(self, item: Incoming, sub: Submission) -> Rec:
@@ -224,6 +230,23 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self._set(rec, status="resolved", resolved_at=at, last_seen=at, ends_at=item.ends_at or at)
         if rec.incident_id:
             self.resolved.add(rec.incident_id)
+            firing = self._firing(rec.incident_id) - 1
+            self.live[rec.incident_id] = firing
+            if firing <= 0:
+                self.cleared.add(rec.incident_id)
+
+    def _firing(self, incident_id: str) -> int:
+        """Firing alerts of an incident right now: as stored before this batch, with this batch's so far."""
+        if incident_id in self.live:
+            return self.live[incident_id]
+        stored = self.session.scalar(
+            select(func.count(Alert.id)).where(Alert.incident_id == incident_id, Alert.status == "firing")
+        )
+        before = sum(1 for r in self.rows if r.values is None and r.incident_id == incident_id
+                     and r.status != "firing")  # loaded firing, resolved by this batch  # fmt: skip
+        new = sum(1 for r in self.rows if r.values is not None and r.incident_id == incident_id
+                  and r.status == "firing")  # fmt: skip
+        return int(stored or 0) - before + new + 1  # + 1: the alert being resolved is counted as firing
 
     def _silenced(self, item: Incoming, at: datetime) -> sil.Active | None:
         if not self.silences:
@@ -240,13 +263,8 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         for group, first, worse in self.joined.values():
             self._escalate(group, [*first.values(), *worse.values()])
         self._apply_stats()
-        new = [r for r in self.rows if r.values is not None]
-        if new:
-            # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).
-            for r, new_id in zip(new, self._ids(len(new)), strict=True):
-                r.id = new_id
-                r.values["id"] = new_id  # type: ignore[index]
-            self._insert([r.values for r in new if r.values is not None])
+        # Stored alerts change before new ones go in: one resolved and fired again in this batch is a
+        # new firing row, which the unique index on firing keys takes only once the old one is resolved.
         by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for r in self.rows:
             if r.values is None and r.changes:
@@ -256,6 +274,13 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         for shape, params in by_shape.items():
             sets = ", ".join(f"{c} = {self.mark}" for c in shape)
             conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {self.mark}", params)
+        new = [r for r in self.rows if r.values is not None]
+        if new:
+            # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).
+            for r, new_id in zip(new, self._ids(len(new)), strict=True):
+                r.id = new_id
+                r.values["id"] = new_id  # type: ignore[index]
+            self._insert([r.values for r in new if r.values is not None])
         for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
             inc = self.incident(incident_id)
             if inc is None:
@@ -270,6 +295,12 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
             elif incident_id in self.fired and inc.status == "mitigated":
                 incidents.restart_watch(self.session, inc, self.now, ACTOR, self.fired[incident_id])
+            elif incident_id in self.cleared and inc.source == "alert" and inc.status != "mitigated":
+                # Every alert resolved, then one fired again, within this batch: as one by one would
+                # have left it, mitigated with its quiet window started over.
+                incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, "all its alerts resolved")
+                why = self.fired.get(incident_id, "an alert fired again after every alert had resolved")
+                incidents.restart_watch(self.session, inc, self.now, ACTOR, why)
 
     def _db(self, column: str, value: Any) -> Any:
         """A value as the driver takes it, the way the ORM types would have stored it."""

@@ -32,6 +32,12 @@ class IntakeSettings(BaseSettings):
     intake_requests_keep_seconds: float = Field(
         default=3600.0, ge=0, description="how long a processed request's record stays for GET /api/v1/intake/requests"
     )
+    intake_max_lag: float = Field(
+        default=2.0,
+        gt=0,
+        description="seconds of applying the accepted-but-unapplied alerts may take at most; past it a new webhook "
+        "is answered 503 with Retry-After, so a flood waits at its sender instead of in front of other outages",
+    )
     intake_auth_cache_seconds: float = Field(default=5.0, ge=0, description="how long a verified token is cached")
 
 

@@ -24,6 +24,7 @@ from warroom.intake.config import IntakeSettings
 from warroom.intake.ingest import Refused, dead_letter, ingest
 from warroom.intake.normal import Incoming, PayloadError
 from warroom.intake.parsers import PARSERS
+from warroom.intake.priority import Backlog, routine_test, shape_of
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
 from warroom.store.unit import Context
@@ -32,6 +33,8 @@ PARSER_HEADERS = ("sentry-hook-resource",)
 """the only request headers a parser reads; they are kept with the body"""
 PROCESS_LOCK = 0x5741524F + 1
 """PostgreSQL: one processor at a time across replicas, so requests apply in the order they were accepted"""
+LOOKAHEAD = 2000
+"""newly committed requests read per pass for their priority (the rest are read by the next passes)"""
 TABLE = cast(Table, IntakeRequest.__table__)
 COLUMNS = "id, received_at, source, integration, alerts, headers, body"
 
@@ -99,7 +102,8 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
 
 
 def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, limit: int,
-            only: int | None = None, parsed: dict[int, list[Incoming]] | None = None) -> Processed | None:  # fmt: skip
+            only: int | None = None, parsed: dict[int, list[Incoming]] | None = None,
+            seen: Backlog | None = None) -> Processed | None:  # fmt: skip
     """Apply pending requests, oldest first, up to `limit` alerts; None if another replica is applying.
 
     Each body is parsed again: holding a storm's parsed alerts in memory until they are applied costs
@@ -107,7 +111,8 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     in slices of `limit`, one per pass: the outcomes so far wait in its row (`outcomes` while
     `processed_at` is empty), so a crash resumes after the last committed slice, and no transaction
     holds the write lock for long. `parsed` keeps such a request's alerts between its slices. `only`
-    takes that one request alone (a pass that failed is redone a request at a time).
+    takes that one request alone (a pass that failed is redone a request at a time). With `seen` (the
+    writer's memory of the backlog), work that can page someone goes first (`priority`).
     """
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
@@ -116,16 +121,23 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     stmt = select(TABLE.c.id, TABLE.c.alerts).where(TABLE.c.processed_at.is_(None)).order_by(TABLE.c.id)
     stmt = stmt.where(TABLE.c.id == only) if only is not None else stmt.limit(limit + 1)
     pending = session.execute(stmt).all()
+    fresh: dict[int, list[Incoming] | None] = {}
+    """bodies parsed for their priority in this pass, not parsed again if applied in it"""
+    candidates: list[tuple[int, int]] = [(rid, count) for rid, count in pending]
+    if seen is not None and only is None and pending:
+        candidates, ahead = _prioritised(session, ctx, seen, candidates, fresh)
+    else:
+        ahead = len(candidates)
     chosen: list[int] = []
     total = 0
-    for rid, count in pending:
+    for rid, count in candidates:
         if chosen and total + count > limit:
             break
         chosen.append(rid)
         total += count
     if not chosen:
         return Processed(0, 0, False, [])
-    more = len(chosen) < len(pending)
+    more = len(chosen) < ahead
     subs: list[Submission] = []
     refused: list[tuple[int, Refused]] = []
     order: list[tuple[int, Submission | None, list[dict[str, Any]], bool]] = []
@@ -134,16 +146,19 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         select(
             *(TABLE.c[name] for name in ("id", "source", "integration", "received_at", "headers", "body", "outcomes"))
         )
-        .where(TABLE.c.id.in_(chosen))
+        .where(TABLE.c.id.in_(chosen), TABLE.c.processed_at.is_(None))
         .order_by(TABLE.c.id)
     )
+    by_id = {row.id: row for row in rows}
+    if seen is not None and len(by_id) < len(chosen):  # applied meanwhile by another replica
+        seen.forget([rid for rid in chosen if rid not in by_id])
     applied = 0
-    for row in rows:
+    for row in (by_id[rid] for rid in chosen if rid in by_id):
         sub: Submission | None
         earlier: list[dict[str, Any]] = list(row.outcomes or [])
         last = True
         try:
-            items = (parsed or {}).get(row.id)
+            items = (parsed or {}).get(row.id) or fresh.get(row.id)
             if items is None:
                 items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
             if len(items) > limit or earlier:  # a large request: this pass applies its next slice
@@ -195,7 +210,49 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
             f"UPDATE intake_requests SET outcomes = {mark}{cast_json} WHERE id = {mark}",
             (orjson.dumps(so_far).decode(), rid),
         )
-    return Processed(len(chosen), applied, more, finished, sliced=bool(partial))
+    if seen is not None:
+        seen.forget(finished)
+    return Processed(len(order), applied, more, finished, sliced=bool(partial))
+
+
+def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tuple[int, int]],
+                 fresh: dict[int, list[Incoming] | None]) -> tuple[list[tuple[int, int]], int]:  # fmt: skip
+    """The pending requests in the order to apply them, and how many are known to be pending.
+
+    Requests committed since the last pass are read once for their shape (`priority.shape_of`); so
+    are the oldest pending ones if this process has not read them (another replica accepted them).
+    """
+    seen.below(oldest[0][0])
+    unread = [rid for rid, _ in oldest if rid not in seen]
+    cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
+    newer = session.execute(
+        select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id > seen.frontier)
+        .order_by(TABLE.c.id).limit(LOOKAHEAD)
+    ).all()  # fmt: skip
+    rows = list(newer)
+    if unread:
+        rows += session.execute(
+            select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(unread), TABLE.c.id <= seen.frontier)
+        ).all()
+    for row in rows:
+        if row.id in seen:
+            continue
+        items: list[Incoming] | None
+        try:
+            items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+        except (PayloadError, orjson.JSONDecodeError, KeyError):
+            items = None  # applying it dead-letters it
+        fresh[row.id] = items
+        shape, keys = shape_of(ctx.policy, items)
+        seen.add(row.id, row.alerts, shape, keys)
+    routine = routine_test(session, ctx.policy, list(seen.buckets))
+    known = len(seen) + (1 if len(newer) == LOOKAHEAD else 0)
+    out: list[tuple[int, int]] = []
+    for rid in seen.order(routine):
+        out.append((rid, seen.sizes[rid]))
+        if len(out) > len(oldest):  # as many as a pass may take, and one more
+            break
+    return out, known
 
 
 def _refusal(source: str, integration: str, received: datetime, body: bytes, exc: Exception) -> Refused:

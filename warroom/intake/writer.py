@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted, Processed
 from warroom.intake.ingest import Refused
 from warroom.intake.normal import Incoming
+from warroom.intake.priority import Backlog
 from warroom.store.unit import Context, run
 
 log = logging.getLogger("warroom.intake")
@@ -48,6 +50,8 @@ BURST = 0.05
 RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
+COST = 0.0001
+"""seconds of applying an alert, assumed until this process has measured a pass"""
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
 
 
@@ -70,6 +74,8 @@ class Stats:
     passes: int = 0
     applied_requests: int = 0
     applied_alerts: int = 0
+    pushed_back: int = 0
+    """webhooks answered 503 because the backlog was over `intake_max_lag` seconds of applying"""
     last_error: str | None = None
     sizes: list[int] = field(default_factory=list)
 
@@ -154,6 +160,12 @@ class Writer:
         """the pass running in a worker thread, if one is"""
         self._parsed: dict[int, list[Incoming]] = {}
         """the alerts of the large request being applied, kept between its slices"""
+        self._backlog = 0
+        """alerts accepted and not applied yet: counted here as they come and go, read again every HOUSEKEEPING"""
+        self._cost = COST
+        """seconds of applying an alert, as the last passes measured it (a moving average)"""
+        self._seen = Backlog()
+        """pending requests already read for their priority (see `inbox.process`)"""
 
     # --- the request side -------------------------------------------------------------------------
 
@@ -174,6 +186,18 @@ class Writer:
         for conn in self._connection:
             conn.close()
         self._connection.clear()
+
+    def lag(self) -> float:
+        """Seconds of applying the backlog would take at the measured cost per alert."""
+        return self._backlog * self._cost
+
+    def pushback(self) -> int | None:
+        """Seconds a new webhook's sender should wait (503 with Retry-After) while the backlog is over the bound."""
+        lag = self.lag()
+        if lag <= self.cfg.intake_max_lag:
+            return None
+        self.stats.pushed_back += 1
+        return max(1, min(60, math.ceil(lag)))
 
     def arrived(self) -> None:
         """A webhook arrived (its rate decides whether applying keeps to its share of the time)."""
@@ -269,6 +293,7 @@ class Writer:
         for w, result in zip(batch, results, strict=True):
             if isinstance(w.job, Accepted):
                 self._pending = True
+                self._backlog += w.job.alerts
                 self._large = self._large or w.job.alerts > BUSY_PASS
                 s.quick += w.job.quick
             if not w.future.done():  # the client went away; its alerts are committed all the same
@@ -319,7 +344,8 @@ class Writer:
         if not self._pending or self._away is not None:  # a pass off the loop re-arms when it is back
             return
         now = time.monotonic()
-        busy = self.pacer.busy(now)
+        # Over the lag bound new webhooks are already held off at their senders: apply at full speed.
+        busy = self.pacer.busy(now) and self.lag() <= self.cfg.intake_max_lag
         wait = self.pacer.wait(now) if busy else 0.0
         if wait > 0:
             self._arm(wait)
@@ -332,7 +358,7 @@ class Writer:
             self._away.add_done_callback(lambda future: self._back(future, now, busy))
             return
         try:
-            ran = self._after(self._pass(limit))
+            ran = self._after(self._pass(limit), time.monotonic() - now)
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -343,7 +369,7 @@ class Writer:
         """A pass that ran off the loop is done: its bookkeeping happens here, on the loop."""
         self._away = None
         try:
-            ran = self._after(future.result())
+            ran = self._after(future.result(), time.monotonic() - started)
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -353,18 +379,22 @@ class Writer:
     def _pass(self, limit: int) -> Processed | None:
         """One pass's database work (on the loop, or in a worker thread for a large request)."""
         try:
-            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed))
+            return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed,
+                                                              seen=self._seen))  # fmt: skip
         except Exception as exc:
             log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             self._parsed.clear()
+            self._seen = Backlog()  # what it forgot as applied was rolled back: read the backlog afresh
             return self._apply_alone(limit)
 
-    def _after(self, done: Processed | None) -> bool:
+    def _after(self, done: Processed | None, seconds: float) -> bool:
         """Record a pass; False when another replica is applying requests (look again after RETRY)."""
         if done is None:
             return False
+        if done.alerts >= 10:  # a pass of a few alerts is mostly its fixed cost, not a rate
+            self._cost = 0.8 * self._cost + 0.2 * (seconds / done.alerts)
         self._pending = done.more
         self._large = done.sliced
         self._applied_now(done)
@@ -403,6 +433,7 @@ class Writer:
             s.passes += 1
             s.applied_requests += done.requests
             s.applied_alerts += done.alerts
+            self._backlog = max(0, self._backlog - done.alerts)
         for rid in done.ids:
             for future in self._applied.pop(rid, ()):
                 if not future.done():
@@ -427,6 +458,10 @@ class Writer:
             "passes": s.passes,
             "pending_requests": pending,
             "pending_alerts": alerts,
+            "lag_seconds": round(alerts * self._cost, 3),
+            "max_lag_seconds": self.cfg.intake_max_lag,
+            "cost_per_alert_us": round(self._cost * 1e6, 1),
+            "pushed_back": s.pushed_back,
             "failures": s.failures,
             "last_error": s.last_error,
         }
@@ -447,7 +482,8 @@ class Writer:
                 log.warning("tidying alert intake failed: %s", exc)
         try:
             with self.ctx.db.read() as session:
-                if not self._pending and inbox.pending_ids(session, 1):
+                requests, self._backlog = inbox.backlog(session)
+                if not self._pending and requests:
                     self._pending = True
                     self._arm(0)
                 due = ingest.next_hold(session)
