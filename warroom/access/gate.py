@@ -185,7 +185,3 @@ def _acting(request: Request) -> Acting:
 
 Who = Annotated[Acting, Depends(_acting)]
 """An endpoint's parameter for the actor: `who(body.by)`."""
-
-
-def principal_of(request: Request) -> Principal:
-    return Acting(request).principal

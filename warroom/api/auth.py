@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
-from warroom.auth import act_as, tokens, users
+from warroom.auth import act_as, sessions, tokens, users
 from warroom.auth.act_as import GrantView
 from warroom.auth.audit import AuditView, entries
 from warroom.auth.tokens import TokenView
@@ -106,6 +106,7 @@ def set_role(name: str, body: RoleChange, c: Ctx) -> UserView:
 def disable(name: str, c: Ctx) -> UserView:
     view = users.disable(c, name)
     tokens.forget()
+    sessions.forget()
     return view
 
 

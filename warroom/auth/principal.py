@@ -53,7 +53,3 @@ class Principal:
                 raise Invalid("say who acted (by)", field="by")
             return who
         return self.name
-
-    @property
-    def on_behalf_of(self) -> str | None:
-        return self.acting_for

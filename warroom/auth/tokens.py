@@ -31,7 +31,6 @@ class TokenView(View):
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
-    last_used_at: datetime | None
 
 
 def create(

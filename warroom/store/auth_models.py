@@ -46,7 +46,6 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    last_used_at: Mapped[datetime | None]
 
 
 class WebSession(Base):

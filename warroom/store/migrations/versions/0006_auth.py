@@ -47,7 +47,6 @@ def upgrade() -> None:
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("expires_at", TIME, nullable=True),
         sa.Column("revoked_at", TIME, nullable=True),
-        sa.Column("last_used_at", TIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("name", name=op.f("uq_api_tokens_name")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
