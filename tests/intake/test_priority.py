@@ -1,0 +1,113 @@
+"""A flood never delays another outage: work that can page someone is applied before more of a flood.
+
+The backlog is made the way a flood leaves it: request rows committed while no server runs, behind
+an incident the flood's group already has. A server then applies it in passes of ten alerts. The
+order is read from the alert rows' ids (taken in the order alerts are applied), never from a clock:
+the alert of a new group comes before the flood's backlog, and a resolve in the flood still comes
+after the fire it resolves (both backends).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import BACKENDS, Server, fresh_database
+from tests.intake.conftest import Intake, make_tokens, start_server, unique
+from tests.intake.test_inbox import left_behind
+from warroom.store.db import Database
+
+SLOW = {"WARROOM_POLICY": "nself", "WARROOM_INTAKE_PROCESS_MAX": "10", "WARROOM_ENGINE_INTERVAL": "0.2"}
+"""passes of ten alerts: a backlog of hundreds takes tens of passes, so order shows"""
+
+
+@pytest.fixture(params=BACKENDS)
+def flooded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str], str, str]]:
+    """A database whose flood service already has its incident (declared through a real server), no server running."""
+    gen = fresh_database(request.param, request, tmp_path)
+    url = next(gen)
+    tokens = make_tokens(url, "nself")
+    flood = unique("flood")
+    srv, _ = start_server(url, "nself")
+    api = Intake(srv, tokens)
+    try:
+        first = api.generic(summary=f"5xx on {flood}", service=flood, fingerprint=f"{flood}-first", severity="critical")
+        incident = first["alerts"][0]["incident_id"]
+        assert incident, "the flood's first alert declared its incident"
+    finally:
+        api.close()
+        srv.stop()
+    yield url, tokens, flood, incident
+    next(gen, None)
+
+
+def body(service: str, fingerprint: str, status: str = "firing", severity: str = "critical") -> bytes:
+    return json.dumps({"summary": f"5xx on {service}", "service": service, "fingerprint": fingerprint,
+                       "status": status, "severity": severity}).encode()  # fmt: skip
+
+
+def alert_ids(url: str, *services: str) -> dict[str, list[tuple[int, str]]]:
+    """Per fingerprint: its alert rows (id, status) in id order."""
+    db = Database(url)
+    found: dict[str, list[tuple[int, str]]] = {}
+    try:
+        with db.read() as session:
+            for service in services:
+                rows = session.execute(
+                    text("SELECT id, fingerprint, status FROM alerts WHERE service = :s ORDER BY id"), {"s": service}
+                )
+                for rid, fp, status in rows:
+                    found.setdefault(fp, []).append((int(rid), status))
+    finally:
+        db.dispose()
+    return found
+
+
+def apply_backlog(url: str, tokens: dict[str, str], ids: list[int]) -> list[dict[str, Any]]:
+    srv = Server(url, SLOW).start()
+    api = Intake(srv, tokens)
+    try:
+        return [api.applied(i, timeout=30) for i in ids]
+    finally:
+        api.close()
+        srv.stop()
+
+
+def test_a_new_group_during_a_flood_is_applied_before_the_floods_backlog(
+    flooded: tuple[str, dict[str, str], str, str],
+) -> None:
+    url, tokens, flood, incident = flooded
+    other = unique("checkout")
+    bodies = [body(flood, f"{flood}-{n}") for n in range(200)]
+    bodies.insert(120, body(other, f"{other}-down"))
+    ids = left_behind(url, bodies, "prod-am")
+    done = apply_backlog(url, tokens, ids)
+    news = done[120]["outcomes"][0]
+    assert news["outcome"] == "new" and news["incident_id"] not in (None, incident), "its own incident"
+    assert all(d["outcomes"][0]["incident_id"] == incident for n, d in enumerate(done) if n != 120)
+    rows = alert_ids(url, flood, other)
+    first_flood = min(rows[f"{flood}-{n}"][0][0] for n in range(200))
+    assert rows[f"{other}-down"][0][0] < first_flood, "the other outage went before the 120 flood alerts sent before it"
+
+
+def test_a_resolve_in_a_flood_keeps_its_place_after_the_fire_it_resolves(
+    flooded: tuple[str, dict[str, str], str, str],
+) -> None:
+    url, tokens, flood, _ = flooded
+    other = unique("search")
+    bodies = [body(flood, f"{flood}-{n}") for n in range(150)]
+    bodies[40] = body(flood, f"{flood}-x")
+    bodies[100] = body(flood, f"{flood}-x", status="resolved")
+    bodies.insert(110, body(other, f"{other}-down"))
+    ids = left_behind(url, bodies, "prod-am")
+    done = apply_backlog(url, tokens, ids)
+    assert done[40]["outcomes"][0]["outcome"] == "new" and done[100]["outcomes"][0]["outcome"] == "resolved"
+    rows = alert_ids(url, flood, other)
+    assert [status for _, status in rows[f"{flood}-x"]] == ["resolved"], "one row: fired, then resolved"
+    after = [rows[f"{flood}-{n}"][0][0] for n in range(101, 150) if n != 110 and f"{flood}-{n}" in rows]
+    assert after and rows[f"{other}-down"][0][0] < min(after), "still ahead of the flood sent after the resolve"
