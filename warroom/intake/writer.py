@@ -12,7 +12,8 @@ while more keep coming in short passes that take at most `intake_process_share` 
 `Pacer`), so a burst is accepted first and applied as fast as that share allows. Running both on the loop keeps
 them from fighting over the interpreter lock with each other; the loop reads new requests between
 any two passes. A request the pipeline cannot apply is marked failed and dead-lettered; nothing
-accepted is ever dropped.
+accepted is ever dropped. Past `intake_max_lag` seconds of backlog (`lag`) new webhooks are pushed
+back (503) instead of accepted, and passes take the work that can page someone first (`priority`).
 """
 
 from __future__ import annotations
