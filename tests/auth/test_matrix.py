@@ -57,12 +57,14 @@ def expected(method: str, path: str) -> str:
         return rules.PUBLIC  # the public status page: read by anyone, subscribed to by anyone
     if path.startswith(("/api/v1/users", "/api/v1/tokens", "/api/v1/audit", "/api/v1/auth/act-as")):
         return "admin"  # people, tokens, the audit log, acting for someone
+    if path.startswith("/admin/"):
+        return "admin"  # the web pages for users and tokens
     writes = method in ("POST", "PUT", "DELETE")
     if writes and path.startswith(("/api/v1/contacts", "/api/v1/oncall/schedules/{name}/layers")):
         return "admin"  # where notifications go, and who is on a rotation
     if writes and path == "/api/v1/oncall/schedules/{name}":
         return "admin"
-    if path.startswith(("/api/v1/contacts", "/api/v1/dead-letters")):
+    if path.startswith(("/api/v1/contacts", "/api/v1/dead-letters", "/api/v1/status/subscribers")):
         return "responder"  # contact points and raw rejected payloads are not for every reader
     if not writes or path in ("/logout", "/account/password"):
         return "viewer"

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from starlette.types import Receive, Scope, Send
 
 from warroom.access.gate import Who
 from warroom.access.middleware import ALWAYS, CSP
 from warroom.api.deps import ctx
-from warroom.statuspage import components, maintenance, posts
+from warroom.statuspage import components, maintenance, pages, posts, subscribers
 from warroom.statuspage.cache import Rendered, StatusCache
 from warroom.statuspage.schemas import (
     ComponentChange,
@@ -28,6 +29,8 @@ from warroom.statuspage.schemas import (
     PostRequest,
     PostView,
 )
+from warroom.statuspage.settings import page_name_and_url
+from warroom.statuspage.subscribers import SubscriberView
 from warroom.store.unit import Context
 
 public = APIRouter(tags=["status page"])
@@ -220,6 +223,74 @@ for _doc in DOCUMENTS:
     _document(_doc)
 
 
+# --- subscribing (public) ---------------------------------------------------------------------------
+
+TOKEN = Query(..., min_length=8, max_length=100, description="the secret from the mail's link")
+HTML_OK: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}},
+    422: {"description": "Invalid input; `field` names it (problem+json)"},
+}
+
+
+def _page(heading: str, text: str, **form: str) -> HTMLResponse:
+    return HTMLResponse(
+        pages.message(page_name_and_url()[0], heading, text, **form), headers={"Cache-Control": "no-store"}
+    )
+
+
+@public.post("/status/subscribe", response_class=HTMLResponse, responses=HTML_OK)
+def subscribe(
+    c: Ctx, email: str = Form(..., max_length=320), component: list[str] = Form([], max_length=50)
+) -> HTMLResponse:
+    """Ask for e-mail updates (all components, or those named): a confirmation mail goes out first."""
+    subscribers.subscribe(c, email, component)
+    return _page(
+        "Check your inbox",
+        "If that address is not subscribed yet, a mail with a confirmation link is on "
+        "its way. Nothing else is sent until you follow it.",
+    )
+
+
+@public.get("/status/subscribers/confirm", response_class=HTMLResponse, responses=HTML_OK)
+def confirm_page(token: str = TOKEN) -> HTMLResponse:
+    """The confirmation link's page: one button (so a mail scanner following links confirms nothing)."""
+    return _page(
+        "Confirm your subscription",
+        "Press the button to start getting updates.",
+        action="/status/subscribers/confirm",
+        token=token,
+        button="Confirm",
+    )
+
+
+@public.post("/status/subscribers/confirm", response_class=HTMLResponse, responses=HTML_OK)
+def confirm(c: Ctx, token: str = Form(..., min_length=8, max_length=100)) -> HTMLResponse:
+    if subscribers.confirm(c, token):
+        return _page("You are subscribed", "You will get a mail for each update; each has a link to unsubscribe.")
+    return _page(
+        "That link is not valid",
+        "It may be old, or the address was unsubscribed. Subscribe again from the status page.",
+    )
+
+
+@public.get("/status/subscribers/unsubscribe", response_class=HTMLResponse, responses=HTML_OK)
+def unsubscribe_page(token: str = TOKEN) -> HTMLResponse:
+    return _page(
+        "Unsubscribe",
+        "Press the button to get no more mail from this status page.",
+        action="/status/subscribers/unsubscribe",
+        token=token,
+        button="Unsubscribe",
+    )
+
+
+@public.post("/status/subscribers/unsubscribe", response_class=HTMLResponse, responses=HTML_OK)
+def unsubscribe(c: Ctx, token: str = Form(..., min_length=8, max_length=100)) -> HTMLResponse:
+    if subscribers.unsubscribe(c, token):
+        return _page("You are unsubscribed", "No more mail will come from this status page.")
+    return _page("That link is not valid", "Nothing was changed.")
+
+
 # --- admin -----------------------------------------------------------------------------------------
 
 
@@ -263,3 +334,9 @@ def schedule(body: MaintenanceRequest, c: Ctx, who: Who) -> MaintenanceView:
 def step(code: str, body: MaintenanceStep, c: Ctx, who: Who) -> MaintenanceView:
     """Start, verify, complete or cancel a window by hand (the clock starts and completes it on its own)."""
     return maintenance.advance(c, code, body.model_copy(update={"by": who(body.by)}))
+
+
+@admin.get("/subscribers", response_model=list[SubscriberView], responses=ERRORS)
+def list_subscribers(c: Ctx) -> list[SubscriberView]:
+    """Every subscriber and what was delivered to them (sent, failed, pending, the last error)."""
+    return subscribers.list_subscribers(c)

@@ -18,7 +18,7 @@ from warroom.domain.inputs import check_time
 from warroom.domain.text import clean_text
 from warroom.incidents.record import actor
 from warroom.intake.batch import forget_silences
-from warroom.statuspage import vocab
+from warroom.statuspage import subscribers, vocab
 from warroom.statuspage.records import bump, leaf, new_code
 from warroom.statuspage.schemas import MaintenanceRequest, MaintenanceStep, MaintenanceView
 from warroom.store.intake_models import Silence
@@ -142,12 +142,19 @@ def _step(session: Session, m: StatusMaintenance, new: str, text: str, now: date
         "verifying": "The maintenance is done; we are verifying the results.",
         "completed": "The maintenance is complete.",
     }
-    session.add(
-        StatusMaintenanceUpdate(
-            code=new_code(), maintenance_id=m.id, status=new, body=text or default.get(new, ""), at=now
-        )
-    )
+    body = text or default.get(new, "")
+    session.add(StatusMaintenanceUpdate(code=new_code(), maintenance_id=m.id, status=new, body=body, at=now))
     bump(session, now)
+    if new == "in_progress":
+        subscribers.tell(
+            session,
+            f"maintenance:{m.code}:start",
+            f"Maintenance started: {m.name}",
+            body,
+            f"/incidents/{m.code}",
+            list(m.components),
+            now,
+        )
 
 
 def advance(ctx: Context, code: str, req: MaintenanceStep) -> MaintenanceView:

@@ -89,3 +89,13 @@ def story(s: Snapshot, name: str, url: str, item: Incident | Maintenance) -> byt
         )
     )
     return html.encode()
+
+
+def message(name: str, heading: str, text: str, action: str | None = None, token: str = "", button: str = "") -> bytes:
+    """A small public page: subscribed, confirm, unsubscribe."""
+    html = (
+        env()
+        .get_template("message.html")
+        .render(name=name, heading=heading, text=text, action=action, token=token, button=button, built=None)
+    )
+    return html.encode()

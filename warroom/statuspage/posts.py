@@ -19,7 +19,7 @@ from warroom.domain.errors import Conflict, NotFound
 from warroom.domain.text import clean_text
 from warroom.incidents import service as incidents
 from warroom.policy.model import Policy
-from warroom.statuspage import vocab
+from warroom.statuspage import subscribers, vocab
 from warroom.statuspage.records import bump, leaf, new_code
 from warroom.statuspage.schemas import PostView
 from warroom.store.models import Incident, TimelineEntry, Update
@@ -166,6 +166,10 @@ def publish(session: Session, inc: Incident, upd: Update, details: PostDetails, 
     si.impact = vocab.worst_impact([si.impact, *(vocab.IMPACT_OF[c["new_status"]] for c in changes)])
     session.flush()
     bump(session, now)
+    codes = sorted({*before, *(c["code"] for c in changes)})
+    subscribers.tell(
+        session, f"post:{row.code}", f"{vocab.LABEL[status]}: {si.name}", row.body, f"/incidents/{si.code}", codes, now
+    )
     return row
 
 

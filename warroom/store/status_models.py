@@ -123,7 +123,9 @@ class StatusSubscriber(Base):
     components: Mapped[list[Any]] = mapped_column(default=list)
     """component codes of interest; empty means every component"""
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    """SHA-256 of the secret in the confirm and unsubscribe links (the secret itself is never stored)"""
+    """SHA-256 of the secret in the confirmation link (sent once, never stored)"""
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    """the secret of the unsubscribe link every mail carries (kept: each mail needs it; it can only unsubscribe)"""
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]

@@ -125,11 +125,13 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=500), nullable=False),
         sa.Column("components", sa.JSON(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("unsubscribe_token", sa.String(length=64), nullable=False),
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("confirmed_at", TIME, nullable=True),
         sa.Column("unsubscribed_at", TIME, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_subscribers")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_status_subscribers_token_hash")),
+        sa.UniqueConstraint("unsubscribe_token", name=op.f("uq_status_subscribers_unsubscribe_token")),
     )
 
 
