@@ -12,8 +12,8 @@ from warroom.domain.clock import Clock, SystemClock
 from warroom.engine import planner
 from warroom.notify import customer, routing
 from warroom.policy import load_policy
-from warroom.postmortems import records as postmortem_records
 from warroom.policy.model import Policy
+from warroom.postmortems import records as postmortem_records
 from warroom.settings import Settings
 from warroom.statuspage import posts as status_posts
 from warroom.store.db import Database
