@@ -95,6 +95,7 @@ def page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLRespo
         "refused": flash.get("action", ""),
         "typed": flash.get("typed", {}) if isinstance(flash.get("typed"), dict) else {},
         "error_field": flash.get("field"),
+        "today": ctx.clock.now().date(),  # a time on another day (UTC) shows its date, even without JavaScript
     }
     response = templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
     if request.cookies.get(FLASH_COOKIE):

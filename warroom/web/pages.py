@@ -1,0 +1,198 @@
+"""The responders' other pages: alerts and groups, silences, on-call, notifications, the policy, users and tokens.
+
+Each is a GET page plus forms that call the same service functions as the API, with post/redirect/get.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from warroom.auth import tokens, users
+from warroom.auth.principal import Role
+from warroom.domain.errors import Forbidden, Invalid, ServiceError
+from warroom.intake import service as intake
+from warroom.intake import silences
+from warroom.intake.schemas import SilenceRequest
+from warroom.notify import views as notifications
+from warroom.oncall import service as oncall
+from warroom.oncall.schemas import OverrideRequest
+from warroom.web.routes import RETRYABLE, _by, _ctx, _int, done, form_of, invalid, page, refuse
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request) -> HTMLResponse:
+    ctx = _ctx(request)
+    groups = intake.list_groups(ctx, limit=100)
+    groups.sort(key=lambda g: (g.status != "open", -g.id))
+    return page(request, "alerts.html", groups=groups, alerts=intake.list_alerts(ctx, limit=50))
+
+
+@router.post("/alerts/groups/{group_id}/{action}")
+async def group_action(request: Request, group_id: int, action: str) -> Response:
+    form = await form_of(request)
+    ctx = _ctx(request)
+    try:
+        by = _by(request, form)
+        reason = form.get("reason", "")
+        if action == "declare":
+            intake.declare_group(ctx, group_id, by, form.get("severity") or None, reason)
+        elif action == "link":
+            intake.link_group(ctx, group_id, form.get("incident", "").strip(), by, reason)
+        elif action == "dismiss":
+            intake.set_group_outcome(ctx, group_id, "dismissed", by, reason)
+        else:
+            raise Invalid(f"unknown action '{action}'; declare, link or dismiss", field="action")
+    except ServiceError as exc:
+        return refuse(request, "/alerts", exc, form, f"group-{group_id}-{action}")
+    return done(request, "/alerts", by)
+
+
+@router.get("/silences", response_class=HTMLResponse)
+def silences_page(request: Request) -> HTMLResponse:
+    return page(request, "silences.html", silences=intake.list_silences(_ctx(request), include_expired=True))
+
+
+@router.post("/silences")
+async def add_silence(request: Request) -> Response:
+    form = await form_of(request)
+    matchers = [m.strip() for m in form.get("matchers", "").replace("\n", ",").split(",") if m.strip()]
+    try:
+        by = _by(request, form)
+        principal = getattr(request.state, "principal", None)
+        if principal is not None and not principal.allows(Role.ADMIN) and not silences.names_a_service(matchers):
+            raise Forbidden(
+                "a responder's silence names its service (service=NAME); a broader silence needs an admin",
+                field="matchers",
+            )
+        try:
+            req = SilenceRequest(
+                matchers=list(matchers), duration=form.get("duration") or None, by=by, comment=form.get("comment", "")
+            )
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        intake.add_silence(_ctx(request), req)
+    except ServiceError as exc:
+        return refuse(request, "/silences", exc, form, "silence")
+    return done(request, "/silences", by)
+
+
+@router.post("/silences/{silence_id}/expire")
+async def expire_silence(request: Request, silence_id: int) -> Response:
+    form = await form_of(request)
+    try:
+        by = _by(request, form)
+        intake.expire_silence(_ctx(request), silence_id, by)
+    except ServiceError as exc:
+        return refuse(request, "/silences", exc, form, "expire")
+    return done(request, "/silences", by)
+
+
+@router.get("/oncall", response_class=HTMLResponse)
+def oncall_page(request: Request) -> HTMLResponse:
+    ctx = _ctx(request)
+    schedules = [oncall.get_schedule(ctx, s.name, days=7) for s in oncall.list_schedules(ctx)]
+    return page(request, "oncall.html", now=oncall.who_is_on_call(ctx), schedules=schedules)
+
+
+def _utc(value: str, field: str, default: datetime) -> datetime:
+    if not value.strip():
+        return default
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid(f"{field} must be a date and time like 2026-05-07T14:30", field=field) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@router.post("/oncall/{name}/overrides")
+async def add_override(request: Request, name: str) -> Response:
+    form = await form_of(request)
+    ctx = _ctx(request)
+    try:
+        by = _by(request, form)
+        start = _utc(form.get("starts_at", ""), "starts_at", ctx.clock.now())
+        hours = _int(form.get("hours", "") or "8", "hours")
+        if not 1 <= hours <= 24 * 31:
+            raise Invalid("hours must be between 1 and 744", field="hours")
+        try:
+            req = OverrideRequest(
+                person=form.get("person", ""),
+                starts_at=start,
+                ends_at=start + timedelta(hours=hours),
+                reason=form.get("reason", ""),
+                by=by,
+            )
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        oncall.add_override(ctx, name, req)
+    except ServiceError as exc:
+        return refuse(request, "/oncall", exc, form, f"override-{name}")
+    return done(request, "/oncall", by)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(request: Request) -> HTMLResponse:
+    ctx = _ctx(request)
+    failed = notifications.list_notifications(ctx, state="failed", limit=200)
+    recent = [n for n in notifications.list_notifications(ctx, limit=200) if n.state not in RETRYABLE]
+    return page(request, "notifications.html", failed=failed, recent=recent, retryable=RETRYABLE)
+
+
+@router.post("/notifications/{notification_id}/retry")
+async def retry(request: Request, notification_id: int) -> Response:
+    form = await form_of(request)
+    try:
+        by = _by(request, form)
+        notifications.retry(_ctx(request), notification_id, by)
+    except ServiceError as exc:
+        return refuse(request, "/notifications", exc, form, "retry")
+    return done(request, "/notifications", by)
+
+
+@router.get("/policy", response_class=HTMLResponse)
+def policy_page(request: Request) -> HTMLResponse:
+    """The active policy, read-only: severities at a glance, then every rule as the loader read it."""
+    policy = _ctx(request).policy
+    text = yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return page(request, "policy.html", text=text)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request) -> HTMLResponse:
+    ctx = _ctx(request)
+    return page(request, "users.html", people=users.list_users(ctx), tokens=tokens.list_tokens(ctx), roles=list(Role))
+
+
+@router.post("/admin/users/{name}/{action}")
+async def user_action(request: Request, name: str, action: str) -> Response:
+    form = await form_of(request)
+    ctx = _ctx(request)
+    try:
+        by = _by(request, form)
+        if action == "role":
+            users.set_role(ctx, name, form.get("role", ""))
+        elif action == "disable":
+            users.disable(ctx, name)
+        else:
+            raise Invalid(f"unknown action '{action}'; role or disable", field="action")
+    except ServiceError as exc:
+        return refuse(request, "/admin/users", exc, form, f"user-{name}")
+    return done(request, "/admin/users", by)
+
+
+@router.post("/admin/tokens/{name}/revoke")
+async def revoke_token(request: Request, name: str) -> Response:
+    form = await form_of(request)
+    try:
+        by = _by(request, form)
+        tokens.revoke(_ctx(request), name)
+    except ServiceError as exc:
+        return refuse(request, "/admin/users", exc, form, "revoke")
+    return done(request, "/admin/users", by)
