@@ -51,6 +51,7 @@ def test_a_p1_from_declaration_to_published_postmortem(browser: Any, server: Ser
     assert iid.startswith("INC-")
     # bob's dashboard, opened before, shows it without a reload
     watcher.locator("#incidents", has_text="Checkout flow walk in the browser").wait_for()
+    assert watcher.locator("#on-call").is_visible() and watcher.locator("#recent-groups").is_visible()
     shot(watcher, "01-dashboard-live")
     shot(page, "02-declared")
 
@@ -89,6 +90,8 @@ def test_a_p1_from_declaration_to_published_postmortem(browser: Any, server: Ser
     attempts = page.locator("#attempts").inner_text()
     assert "failed" in attempts and "pods came back with the same error" in attempts and "worked" in attempts
     assert page.locator("#status").text_content() == "mitigated"
+    quiet = page.locator("#quiet").inner_text()
+    assert "quiet window: " in quiet and " left" in quiet, "the quiet window counts down live"
     shot(page, "06-mitigated")
 
     page.locator("#resolve-reason").fill("customers confirm checkout works")

@@ -7,6 +7,7 @@ there too, carrying the reason and what was typed in a short-lived signed cookie
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from warroom.incidents import drafts, service
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest, IncidentView
 from warroom.intake import service as intake
 from warroom.notify import views as notifications
-from warroom.oncall.service import paging_readiness
+from warroom.oncall.service import paging_readiness, who_is_on_call
 from warroom.policy.model import Policy
 from warroom.store.unit import Context
 
@@ -144,7 +145,15 @@ def invalid(exc: ValidationError) -> Invalid:
 def index(request: Request, status: str = "open") -> HTMLResponse:
     ctx = _ctx(request)
     rows = service.search(ctx, status=status if status in ("open", "all") else "open")
-    return page(request, "index.html", incidents=rows, status=status, live=True)
+    return page(
+        request,
+        "index.html",
+        incidents=rows,
+        status=status,
+        on_call=who_is_on_call(ctx),
+        groups=intake.list_groups(ctx, status="open", limit=10),
+        live=True,
+    )
 
 
 @router.post("/incidents")
@@ -184,6 +193,15 @@ def external_gate(policy: Policy, inc: IncidentView) -> str:
     return ""
 
 
+def quiet_until(policy: Policy, inc: IncidentView) -> datetime | None:
+    """When the resolution watch ends (the same window resolve checks), for a live countdown; None if none."""
+    if inc.status != "mitigated" or inc.watch_started_at is None:
+        return None
+    rule = policy.severity(inc.severity).resolution
+    window = rule.quiet_window or rule.monitor
+    return inc.watch_started_at + window.as_timedelta() if window else None
+
+
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
 def incident(request: Request, incident_id: str) -> HTMLResponse:
     ctx = _ctx(request)
@@ -207,6 +225,7 @@ def incident(request: Request, incident_id: str) -> HTMLResponse:
         kinds=drafts.KINDS,
         template=template,
         gate=external_gate(ctx.policy, inc),
+        quiet=quiet_until(ctx.policy, inc),
         alerts=intake.incident_alerts(ctx, inc.id, limit=50),
         sent=sent,
         retryable=RETRYABLE,

@@ -34,6 +34,11 @@
     for (const el of document.querySelectorAll("[data-deadline]")) {
       const left = (new Date(el.getAttribute("data-deadline")).getTime() - now) / 1000;
       if (isNaN(left)) continue;
+      if (left < 0 && el.hasAttribute("data-done")) {  // a window that ends well (the quiet window), not a breach
+        el.textContent = el.getAttribute("data-done");
+        el.className = "met";
+        continue;
+      }
       const label = el.getAttribute("data-label") || "";
       el.textContent = (label ? label + ": " : "") + (left >= 0 ? span(left) + " left" : "breached by " + span(left));
       el.className = left >= 0 ? "running" : "breached";
