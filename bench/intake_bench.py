@@ -11,6 +11,13 @@ Debian's binary with a receiver that sends nowhere. Both get the same keep-alive
 the request rates. This machine is shared and noisy, so the rates are measured in rounds, each
 Alertmanager then warroom, and the table gives every round's ratio and their median.
 
+Per round it also reports what back-pressure and priority do: alerts **applied** per second (rows in
+the database over the time from the first send until the last was applied, beside Alertmanager's
+batched rate), the backlog's peak in seconds of applying (polled from /api/v1/intake), the 503s
+the load got, and how long an unrelated alert sent during the single-alert flood (a new service
+each, 20 of them, retried after Retry-After when pushed back) took from its first send until its
+request was applied.
+
 Alert to page: one alert at a time, each for a new service, against the nself policy with an
 on-call person whose push and SMS go to an HTTP receiver in this process (Apprise's json://), from
 the webhook's send to the page's arrival there, and to the page row the engine recorded.
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -85,7 +93,8 @@ def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1,
     """A migrated SQLite file, an Alertmanager integration, `setup` CLI commands, then `warroom serve`."""
     db = tmp / f"{name}.db"
     url = f"sqlite:///{db}"
-    base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, **env}
+    # It reads /api/v1/intake without signing in: sign-in is off (webhooks keep their secret).
+    base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, "WARROOM_AUTH": "off", **env}
 
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "warroom", *args], env=base_env, capture_output=True, text=True)
@@ -261,7 +270,7 @@ def on_call(receiver: Receiver) -> tuple[list[str], ...]:
 
 async def latency_probes(w: Warroom, receiver: Receiver, probes: int) -> tuple[list[float], list[float]]:
     """One alert at a time, each for a new service: (webhook sent → page delivered, received → page recorded)."""
-    headers = {"Authorization": f"Bearer {w.token}"}
+    headers = {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}
     sent: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30) as client:
         for i in range(probes):
@@ -288,6 +297,82 @@ async def latency_probes(w: Warroom, receiver: Receiver, probes: int) -> tuple[l
     return delivered, recorded
 
 
+class LagWatch:
+    """Polls the intake status while a load runs: the backlog's peak in seconds of applying."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.peak = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    async def _poll(self) -> None:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as client:
+            while True:
+                with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+                    self.peak = max(self.peak, float((await client.get("/api/v1/intake")).json()["lag_seconds"]))
+                await asyncio.sleep(0.1)
+
+    def __enter__(self) -> LagWatch:
+        self.task = asyncio.get_running_loop().create_task(self._poll())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def unrelated(w: Warroom, count_: int, every: float, first: float) -> list[int]:
+    """`count_` alerts of new services during a flood, `every` seconds apart after `first`: their request ids.
+
+    A pushed-back one is sent again after its Retry-After, as a retrying sender would; its first send's
+    time is kept in SENT_AT, so its latency includes the wait."""
+    headers = {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}
+    ids: list[int] = []
+    await asyncio.sleep(first)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30) as client:
+
+        async def one(n: int) -> None:
+            body = webhook_body(n, 1, services=10_000_000).replace(b'"svc-', b'"unrelated-')
+            started = time.time()
+            while True:
+                resp = await client.post("/api/v1/alerts/alertmanager", content=body, headers=headers)
+                if resp.status_code == 202:
+                    rid = int(resp.json()["request"])
+                    ids.append(rid)
+                    SENT_AT[rid] = started
+                    return
+                if resp.status_code != 503 or time.time() - started > 60:
+                    return
+                await asyncio.sleep(float(resp.headers.get("retry-after", "1")))
+
+        tasks = []
+        for i in range(count_):
+            tasks.append(asyncio.create_task(one(9_000_000 + i)))
+            await asyncio.sleep(every)
+        await asyncio.gather(*tasks)
+    return ids
+
+
+SENT_AT: dict[int, float] = {}
+"""request id → when its first attempt was sent (epoch seconds)"""
+
+
+def applied_after(db_url: str, ids: list[int]) -> list[float]:
+    """Seconds from each request's first send until it was applied (its row's processed_at)."""
+    if not ids:
+        return []
+    marks = ", ".join(str(i) for i in ids)
+    rows = count(db_url, f"SELECT id, processed_at FROM intake_requests WHERE id IN ({marks})")
+    out = []
+    for rid, processed in rows:
+        if processed is None:
+            continue
+        at = datetime.fromisoformat(str(processed))
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        out.append(at.timestamp() - SENT_AT[int(rid)])
+    return out
+
+
 @dataclass
 class Round:
     am_single: Result
@@ -299,6 +384,22 @@ class Round:
     stored: int
     sent: int
     stats: dict[str, Any]
+    single_rows: int = 0
+    peak_single: float = 0.0
+    peak_batch: float = 0.0
+    unrelated: list[float] | None = None
+
+    @property
+    def pushed_back(self) -> int:
+        return self.wr_single.statuses.get(503, 0) + self.wr_batch.statuses.get(503, 0)
+
+    @property
+    def single_applied_rate(self) -> float:
+        return self.single_rows / self.single_applied if self.single_applied else 0.0
+
+    @property
+    def batch_applied_rate(self) -> float:
+        return (self.stored - self.single_rows) / self.batch_applied if self.batch_applied else 0.0
 
     @property
     def single_ratio(self) -> float:
@@ -323,18 +424,26 @@ async def throughput(tmp: Path, r: int, singles: int, batches: int) -> Round:
     try:
         hdr = {"Authorization": f"Bearer {w.token}"}
         path = "/api/v1/alerts/alertmanager"
+        single_bodies = [webhook_body(base + i, 1) for i in range(singles)]
         t0 = time.perf_counter()
-        wr_single = await load(w.port, path, [webhook_body(base + i, 1) for i in range(singles)], hdr)
-        single_applied = await drained(w.port, t0)
+        with LagWatch(w.port) as single_lag:
+            probes = asyncio.create_task(unrelated(w, 20, 0.05, 0.2))
+            wr_single = await load(w.port, path, single_bodies, hdr)
+            single_applied = await drained(w.port, t0)
+            probe_ids = await probes
+        single_rows = count(w.url, "SELECT count(*) FROM alerts WHERE service NOT LIKE 'unrelated-%'")[0][0]
+        batch_bodies = [webhook_body(base + singles + i * 100, 100) for i in range(batches)]
         t0 = time.perf_counter()
-        wr_batch = await load(w.port, path, [webhook_body(base + singles + i * 100, 100) for i in range(batches)], hdr)
-        batch_applied = await drained(w.port, t0)
+        with LagWatch(w.port) as batch_lag:
+            wr_batch = await load(w.port, path, batch_bodies, hdr)
+            batch_applied = await drained(w.port, t0)
         stats = httpx.get(f"http://127.0.0.1:{w.port}/api/v1/intake").json()
     finally:
         stop(w.proc)
-    stored = count(w.url, "SELECT count(*) FROM alerts")[0][0]
+    stored = count(w.url, "SELECT count(*) FROM alerts WHERE service NOT LIKE 'unrelated-%'")[0][0]
     return Round(am_single, am_batch, wr_single, wr_batch, single_applied, batch_applied, stored,
-                 singles + batches * 100, stats)  # fmt: skip
+                 singles + batches * 100, stats, single_rows, single_lag.peak, batch_lag.peak,
+                 applied_after(w.url, probe_ids))  # fmt: skip
 
 
 async def main(quick: bool) -> None:
@@ -381,6 +490,19 @@ async def main(quick: bool) -> None:
         for what, am, wr, ratio, per in pairs:
             p99 = f"p99 {am.pct(99) * 1000:.1f} vs {wr.pct(99) * 1000:.1f} ms"
             rows.append((f"round {i}: {what}", fmt(am.rate * per), fmt(wr.rate * per), f"{ratio:.2f}x; {p99}"))
+        pushed = f"{d.wr_single.statuses.get(503, 0):,} / {d.wr_batch.statuses.get(503, 0):,} answered 503"
+        rows.append((f"round {i}: applied alerts/s, single / batches", f"{fmt(d.am_batch.rate * 100)} (batched)",
+                     f"{fmt(d.single_applied_rate)} / {fmt(d.batch_applied_rate)}",
+                     f"{d.batch_applied_rate / (d.am_batch.rate * 100) if d.am_batch.rate else 0:.2f}x batched; "
+                     f"{pushed}"))  # fmt: skip
+        rows.append((f"round {i}: backlog peak, single / batches", "",
+                     f"{d.peak_single:.2f} s / {d.peak_batch:.2f} s of applying",
+                     f"bound {d.stats.get('max_lag_seconds', '?')} s; "
+                     f"{d.stats.get('pushed_back', 0):,} pushed back"))  # fmt: skip
+        late = d.unrelated or []
+        rows.append((f"round {i}: unrelated alert during the flood", "",
+                     f"p50 {fmt(percentile(late, 50) * 1000, ' ms')} / p99 {fmt(percentile(late, 99) * 1000, ' ms')}",
+                     f"{len(late)}/20 applied; first send → applied (declared); target p99 < 250 ms"))  # fmt: skip
         rows.append((f"round {i}: all applied", "",
                      f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first",
                      f"{d.stored:,}/{d.sent:,} stored; {d.stats['quick_checked']:,} of {d.stats['requests']:,} "
