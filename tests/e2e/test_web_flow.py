@@ -243,7 +243,11 @@ def test_the_other_pages_and_their_forms(browser: Any, server: Server) -> None:
     assert "queue depth high" in linked and "the sender rates it 'warning'" in linked
 
     page.goto(server.base + "/silences")
-    page.locator("#silence-matchers").fill(f"service={service}")
+    page.locator("#preview-matchers").fill(f"service={service}")
+    submit(page, "#preview")
+    previewed = page.locator("#preview-result").inner_text()
+    assert previewed.startswith("1 of the latest") and "queue depth high" in previewed
+    assert page.locator("#silence-matchers").input_value() == f"service={service}", "the previewed matchers carry over"
     page.locator("#silence-duration").fill("forever-ish")
     submit(page, "#silence")
     assert page.locator("#error").count() == 1
@@ -272,6 +276,9 @@ def test_a_responders_silence_must_name_its_service(browser: Any, server: Server
     submit(page, "#silence")
     assert "names its service" in page.locator("#error").inner_text()
     assert page.locator("#silence-matchers").input_value() == "severity=warning"
+    page.locator("#preview-matchers").fill("env!=prod")
+    submit(page, "#preview")
+    assert "would silence everything" in page.locator("#error").inner_text()
     refused = page.goto(server.base + "/admin/users")
     assert refused is not None and refused.status == 403, "users and tokens are for admins"
     assert page.locator("#users").count() == 0

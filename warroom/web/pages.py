@@ -6,6 +6,7 @@ Each is a GET page plus forms that call the same service functions as the API, w
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import yaml
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from warroom.auth.principal import Role
 from warroom.domain.errors import Forbidden, Invalid, ServiceError
 from warroom.intake import service as intake
 from warroom.intake import silences
-from warroom.intake.schemas import SilenceRequest
+from warroom.intake.schemas import AlertView, SilenceRequest
 from warroom.notify import views as notifications
 from warroom.oncall import service as oncall
 from warroom.oncall.schemas import OverrideRequest
@@ -54,15 +55,53 @@ async def group_action(request: Request, group_id: int, action: str) -> Response
     return done(request, "/alerts", by)
 
 
+PREVIEW_ALERTS = 500
+"""a silence's preview checks this many of the latest alerts: enough to see what it would catch, cheap to read"""
+
+
+def _matchers(text: str) -> list[str]:
+    return [m.strip() for m in text.replace("\n", ",").split(",") if m.strip()]
+
+
+def _text(labels: dict[str, object]) -> dict[str, str]:
+    return {k: str(v) for k, v in labels.items()}
+
+
 @router.get("/silences", response_class=HTMLResponse)
-def silences_page(request: Request) -> HTMLResponse:
-    return page(request, "silences.html", silences=intake.list_silences(_ctx(request), include_expired=True))
+def silences_page(request: Request, preview: str = "") -> HTMLResponse:
+    """With `preview`, the latest alerts those matchers would have silenced, before anyone adds the silence."""
+    ctx = _ctx(request)
+    matched: list[AlertView] | None = None
+    error = None
+    if preview.strip():
+        try:
+            wanted = silences.parse_matchers(_matchers(preview))
+            matched = [
+                a
+                for a in intake.list_alerts(ctx, limit=PREVIEW_ALERTS)
+                if all(
+                    m.matches(silences.match_labels(_text(a.labels), a.service, a.source, a.severity_hint))
+                    for m in wanted
+                )
+            ]
+        except ServiceError as exc:
+            error = exc.detail
+    extra: dict[str, Any] = {"error": error} if error else {}
+    return page(
+        request,
+        "silences.html",
+        **extra,
+        silences=intake.list_silences(ctx, include_expired=True),
+        preview=preview,
+        matched=matched,
+        limit=PREVIEW_ALERTS,
+    )
 
 
 @router.post("/silences")
 async def add_silence(request: Request) -> Response:
     form = await form_of(request)
-    matchers = [m.strip() for m in form.get("matchers", "").replace("\n", ",").split(",") if m.strip()]
+    matchers = _matchers(form.get("matchers", ""))
     try:
         by = _by(request, form)
         principal = getattr(request.state, "principal", None)
