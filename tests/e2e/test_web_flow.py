@@ -179,6 +179,16 @@ def test_forms_work_with_javascript_off(browser: Any, server: Server) -> None:
     submit(page, "#clear-auth_broken")
     assert "auth_broken" not in page.locator("#flags").inner_text()
 
+    page.locator("#decision-path").select_option("dig_first")
+    page.locator("#decision-reason").fill("we need the evidence before restarting")
+    submit(page, "#decide")
+    assert "dig first" in page.locator("#decision").inner_text()
+    submit(page, "#tick-decision-0")
+    assert "✓ Snapshot logs and evidence" in page.locator("#checklist").inner_text(), "a tick is kept"
+    assert "Checklist (decision): Snapshot logs" in page.locator("#timeline").inner_text(), "and is on the record"
+    if os.environ.get("WARROOM_SCREENSHOTS"):
+        page.locator("#checklist").screenshot(path=str(Path(os.environ["WARROOM_SCREENSHOTS"]) / "flow-checklist.png"))
+
     page.locator("#log-what").fill("Wrong tenant named above")
     first = page.locator("#timeline tbody tr td").first.inner_text()
     page.locator("#log-corrects").fill(first)

@@ -215,13 +215,19 @@ def incident(request: Request, incident_id: str) -> HTMLResponse:
             template = drafts.draft(ctx, inc.id, "internal_update", _user(request) or "you").text
         except ServiceError:
             template = ""
+    entries = service.timeline(ctx, inc.id)
+    ticked = {e.what: e for e in entries if e.what.startswith("Checklist (")}
     sent = notifications.list_notifications(ctx, incident=inc.id, limit=50)
     sent.sort(key=lambda n: (n.state not in RETRYABLE, -n.id))
     return page(
         request,
         "incident.html",
         inc=inc,
-        timeline=service.timeline(ctx, inc.id),
+        timeline=entries,
+        checklist=[
+            (phase, [(n, item, ticked.get(tick_text(phase, item))) for n, item in enumerate(items)])
+            for phase, items in checklist(ctx, inc)
+        ],
         kinds=drafts.KINDS,
         template=template,
         gate=external_gate(ctx.policy, inc),
@@ -268,7 +274,30 @@ def _impact(c: Context, i: str, f: dict[str, str], by: str) -> object:
     return service.set_impact(c, i, req)
 
 
+def checklist(ctx: Context, inc: IncidentView) -> list[tuple[str, list[str]]]:
+    """The runbook's checklist: each phase's items, then the decision's (digging first adds a snapshot step)."""
+    out = [(p.name, list(p.checklist)) for p in ctx.policy.phases if p.checklist]
+    steps = [str(c.get("item", "")) for c in (inc.decision or {}).get("checklist", []) if isinstance(c, dict)]
+    return [*out, ("decision", steps)] if steps else out
+
+
+def tick_text(phase: str, item: str) -> str:
+    return f"Checklist ({phase}): {item}"
+
+
+def _tick(c: Context, i: str, f: dict[str, str], by: str) -> object:
+    """A tick is a timeline entry naming the item, so the record shows who checked what and when."""
+    phases = dict(checklist(c, service.get(c, i)))
+    phase, number = f.get("phase", ""), _int(f.get("item", ""), "item")
+    if phase not in phases:
+        raise Invalid(f"the runbook has no checklist for '{phase}'", field="phase")
+    if not 0 <= number < len(phases[phase]):
+        raise Invalid(f"the {phase} checklist has no item {number}", field="item")
+    return service.log(c, i, tick_text(phase, phases[phase][number]), by, "done")
+
+
 ACTIONS: dict[str, Action] = {
+    "check": _tick,
     "ack": lambda c, i, f, by: service.acknowledge(c, i, by),
     "status": lambda c, i, f, by: service.set_status(c, i, f.get("status", ""), by, f.get("note", "")),
     "severity": lambda c, i, f, by: service.change_severity(c, i, f.get("severity", ""), by, f.get("reason", "")),
