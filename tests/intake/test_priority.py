@@ -20,6 +20,8 @@ from sqlalchemy import text
 from tests.conftest import BACKENDS, Server, fresh_database
 from tests.intake.conftest import Intake, make_tokens, start_server, unique
 from tests.intake.test_inbox import left_behind
+from warroom.intake.priority import Backlog, Cover, Shape
+from warroom.policy import load_policy
 from warroom.store.db import Database
 
 SLOW = {"WARROOM_POLICY": "nself", "WARROOM_INTAKE_PROCESS_MAX": "10", "WARROOM_ENGINE_INTERVAL": "0.2"}
@@ -111,3 +113,27 @@ def test_a_resolve_in_a_flood_keeps_its_place_after_the_fire_it_resolves(
     assert [status for _, status in rows[f"{flood}-x"]] == ["resolved"], "one row: fired, then resolved"
     after = [rows[f"{flood}-{n}"][0][0] for n in range(101, 150) if n != 110 and f"{flood}-{n}" in rows]
     assert after and rows[f"{other}-down"][0][0] < min(after), "still ahead of the flood sent after the resolve"
+
+
+def test_the_order_follows_alerts_groups_and_incidents_shared_with_earlier_routine_work() -> None:
+    """The order itself, without a database: a storm's incident joins groups a and b; c has an incident of its own."""
+    policy = load_policy("so1")
+    cover = Cover(policy, {"service=a": ("INC-1", "SEV2"), "service=b": ("INC-1", "SEV2"),
+                           "service=c": ("INC-2", "SEV2")})  # fmt: skip
+    flood_a, flood_b, flood_c = (Shape(True, frozenset({f"service={g}"}), frozenset()) for g in "abc")
+    new = Shape(True, frozenset({"service=n"}), frozenset())
+    resolve_a = Shape(False, frozenset({"service=a"}), frozenset())
+    worse_c = Shape(True, frozenset({"service=c"}), frozenset({"critical"}))
+    backlog = Backlog()
+    for rid, shape, key in ((1, flood_c, "c1"), (2, flood_b, "b1"), (3, flood_a, "a1"), (4, flood_b, "b2"),
+                            (5, new, "n1"), (6, resolve_a, "a9"), (7, flood_b, "b3"), (8, flood_c, "c2"),
+                            (9, worse_c, "c3")):  # fmt: skip
+        backlog.add(rid, 1, shape, {key})
+    assert cover.routine(flood_a) and cover.routine(flood_b) and cover.routine(flood_c)
+    assert not cover.routine(new) and not cover.routine(resolve_a)
+    assert not cover.routine(worse_c), "its sender rates it worse than the incident: it can raise the severity"
+    order = list(backlog.order(cover))
+    assert order[0] == 5, "the new group goes first: nothing before it shares anything with it"
+    assert order[1:5] == [2, 3, 4, 6], "the resolve follows the routine work of its incident (storm-joined b too)"
+    assert order[5:8] == [1, 8, 9], "the worse alert follows its group's earlier flood, not the other incident's"
+    assert order == [5, 2, 3, 4, 6, 1, 8, 9, 7], "then the rest of the flood, oldest first"

@@ -24,7 +24,7 @@ from warroom.intake.config import IntakeSettings
 from warroom.intake.ingest import Refused, dead_letter, ingest
 from warroom.intake.normal import Incoming, PayloadError
 from warroom.intake.parsers import PARSERS
-from warroom.intake.priority import Backlog, routine_test, shape_of
+from warroom.intake.priority import Backlog, cover, shape_of
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
 from warroom.store.unit import Context
@@ -245,10 +245,10 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
         fresh[row.id] = items
         shape, keys = shape_of(ctx.policy, items)
         seen.add(row.id, row.alerts, shape, keys)
-    routine = routine_test(session, ctx.policy, list(seen.buckets))
+    covered = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
     known = len(seen) + (1 if len(newer) == LOOKAHEAD else 0)
     out: list[tuple[int, int]] = []
-    for rid in seen.order(routine):
+    for rid in seen.order(covered):
         out.append((rid, seen.sizes[rid]))
         if len(out) > len(oldest):  # as many as a pass may take, and one more
             break

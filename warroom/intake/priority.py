@@ -3,16 +3,17 @@
 A request is routine when every alert in it fires into a group that already has an open incident and
 its sender rates none of them worse than that incident; anything else (a new group, a worse severity,
 a resolve, an acknowledgement, a body that no longer parses) can change who is paged, so it goes first.
-Two requests that share an alert key or a group keep their order, so the reordering never changes
-what applying them does, only when.
+Two requests that share an alert key, a group or the incident their alerts join keep their order,
+so the reordering never changes what applying them does, only when.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from warroom.intake.batch_state import OPEN
 from warroom.intake.grouping import GroupingMixin
 from warroom.intake.normal import Incoming
+from warroom.intake.storms import STORM_KEY
 from warroom.policy import triage as tri
 from warroom.policy.model import Policy
 from warroom.store.intake_models import AlertGroup
@@ -121,51 +123,90 @@ class Backlog:
         if stale:
             self.forget(stale)
 
-    def order(self, routine: Callable[[Shape], bool]) -> Iterator[int]:
-        """Request ids in the order to apply them: urgent first, each after the routine ones it must follow."""
-        kind = {s: routine(s) for s in self.buckets}
+    def order(self, cover: Cover) -> Iterator[int]:
+        """Request ids in the order to apply them: urgent first, each after the routine ones it must follow.
+
+        An urgent request follows the routine ones before it that share an alert key, a group, or the
+        incident their alerts join (a resolve must not mitigate an incident before a fire that joins it)."""
+        kind = {s: cover.routine(s) for s in self.buckets}
         urgent = [b.rids for s, b in self.buckets.items() if not kind[s]]
         later = {s: b for s, b in self.buckets.items() if kind[s]}
         at = dict.fromkeys(later, 0)
         """per routine bucket: how many of its requests were already given"""
+        joining: dict[str, set[Shape]] = {}
+        for s in later:
+            for incident in cover.incidents(s):
+                joining.setdefault(incident, set()).add(s)
         conflicts: dict[Shape, list[Shape]] = {}
         for rid in heapq.merge(*urgent):
             shape = self.where[rid]
             if shape not in conflicts:
                 near = {t for k in (*self.buckets[shape].keys, *shape.groups) for t in self.sharing.get(k, ())}
+                near.update(t for i in cover.incidents(shape) for t in joining.get(i, ()))
                 conflicts[shape] = [t for t in near if t in later]
+            first: list[int] = []
             for t in conflicts[shape]:
                 rids = later[t].rids
+                start = at[t]
                 while at[t] < len(rids) and rids[at[t]] < rid:  # it came first and shares alerts: it goes first
-                    yield rids[at[t]]
                     at[t] += 1
+                first += rids[start : at[t]]
+            yield from sorted(first)
             yield rid
         yield from heapq.merge(*(b.rids[at[s] :] for s, b in later.items()))
 
 
-def routine_test(session: Session, policy: Policy, shapes: list[Shape]) -> Callable[[Shape], bool]:
-    """Whether a shape is more of what already has an open incident (one query for every group in the backlog)."""
-    wanted = sorted({g for s in shapes if s.plain for g in s.groups})
-    covered: dict[str, str] = {}
-    """group key → the severity its open incident has"""
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(AlertGroup.key, Incident.severity)
-            .join(Incident, Incident.id == AlertGroup.incident_id)
-            .where(
-                AlertGroup.status == "open", AlertGroup.key.in_(wanted[start : start + 500]), Incident.status.in_(OPEN)
-            )
-        )
-        for key, severity in rows:
-            covered[key] = severity
+@dataclass
+class Cover:
+    """Per group key in the backlog, the open incident its alerts would join now, and that incident's severity."""
 
-    def routine(shape: Shape) -> bool:
-        if not shape.plain or not all(g in covered for g in shape.groups):
+    policy: Policy
+    joins: dict[str, tuple[str, str]]
+    """group key → (incident id, severity)"""
+
+    def incidents(self, shape: Shape) -> set[str]:
+        return {self.joins[g][0] for g in shape.groups if g in self.joins}
+
+    def routine(self, shape: Shape) -> bool:
+        """Every alert fires into an open incident, and its sender rates none worse than that incident."""
+        if not shape.plain or not all(g in self.joins for g in shape.groups):
             return False
         for hint in shape.hints:
-            hinted = tri.hint_severity(policy, hint)
-            if hinted is not None and any(tri.more_severe(policy, hinted[0], covered[g]) for g in shape.groups):
+            hinted = tri.hint_severity(self.policy, hint)
+            if hinted is not None and any(tri.more_severe(self.policy, hinted[0], self.joins[g][1])
+                                          for g in shape.groups):  # fmt: skip
                 return False
         return True
 
-    return routine
+
+def cover(session: Session, policy: Policy, shapes: list[Shape], now: datetime) -> Cover:
+    """Which open incident each group key of the backlog joins (a query per 500 keys, and one for a storm).
+
+    A group key with an open group of its own joins that group's incident, if it has one; a key
+    without one joins an open storm's incident while the storm's window lasts (`grouping._group`).
+    """
+    wanted = sorted({g for s in shapes for g in s.groups})
+    joins: dict[str, tuple[str, str]] = {}
+    own: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(AlertGroup.key, Incident.id, Incident.severity, Incident.status)
+            .outerjoin(Incident, Incident.id == AlertGroup.incident_id)
+            .where(AlertGroup.status == "open", AlertGroup.key.in_(wanted[start : start + 500]))
+        )
+        for key, incident, severity, status in rows:
+            own.add(key)
+            if status in OPEN:
+                joins[key] = (incident, severity)
+    if policy.classification.storm is not None and len(own) < len(wanted):
+        since = now - policy.classification.storm.window.as_timedelta()
+        storm = session.execute(
+            select(Incident.id, Incident.severity)
+            .join(AlertGroup, AlertGroup.incident_id == Incident.id)
+            .where(AlertGroup.key == STORM_KEY, AlertGroup.status == "open", AlertGroup.last_alert_at >= since,
+                   Incident.status.in_(OPEN))
+            .limit(1)
+        ).first()  # fmt: skip
+        if storm is not None:
+            joins.update((key, (storm[0], storm[1])) for key in wanted if key not in own)
+    return Cover(policy, joins)
