@@ -66,6 +66,8 @@ class Processed:
     """the requests this pass finished applying"""
     sliced: bool = False
     """a request larger than the pass had a slice applied and has more to go"""
+    urgent: int = 0
+    """requests left pending that can page someone (`priority`): the next pass should not wait long"""
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -124,8 +126,9 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     fresh: dict[int, list[Incoming] | None] = {}
     """bodies parsed for their priority in this pass, not parsed again if applied in it"""
     candidates: list[tuple[int, int]] = [(rid, count) for rid, count in pending]
+    urgent: set[int] = set()
     if seen is not None and only is None and pending:
-        candidates, ahead = _prioritised(session, ctx, seen, candidates, fresh)
+        candidates, ahead, urgent = _prioritised(session, ctx, seen, candidates, fresh)
     else:
         ahead = len(candidates)
     chosen: list[int] = []
@@ -212,12 +215,13 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         )
     if seen is not None:
         seen.forget(finished)
-    return Processed(len(order), applied, more, finished, sliced=bool(partial))
+    return Processed(len(order), applied, more, finished, sliced=bool(partial),
+                     urgent=len(urgent - set(finished)))  # fmt: skip
 
 
 def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tuple[int, int]],
-                 fresh: dict[int, list[Incoming] | None]) -> tuple[list[tuple[int, int]], int]:  # fmt: skip
-    """The pending requests in the order to apply them, and how many are known to be pending.
+                 fresh: dict[int, list[Incoming] | None]) -> tuple[list[tuple[int, int]], int, set[int]]:  # fmt: skip
+    """The pending requests in the order to apply them, how many are known to be pending, and the urgent ones.
 
     Requests committed since the last pass are read once for their shape (`priority.shape_of`); so
     are the oldest pending ones if this process has not read them (another replica accepted them).
@@ -252,7 +256,7 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
         out.append((rid, seen.sizes[rid]))
         if len(out) > len(oldest):  # as many as a pass may take, and one more
             break
-    return out, known
+    return out, known, seen.urgent(covered)
 
 
 def _refusal(source: str, integration: str, received: datetime, body: bytes, exc: Exception) -> Refused:

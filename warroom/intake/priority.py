@@ -123,6 +123,10 @@ class Backlog:
         if stale:
             self.forget(stale)
 
+    def urgent(self, cover: Cover) -> set[int]:
+        """The requests that can page someone or change an incident."""
+        return {rid for s, b in self.buckets.items() if not cover.routine(s) for rid in b.rids}
+
     def order(self, cover: Cover) -> Iterator[int]:
         """Request ids in the order to apply them: urgent first, each after the routine ones it must follow.
 

@@ -51,6 +51,8 @@ BURST = 0.05
 RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
+URGENT_WAIT = 0.02
+"""seconds a busy server waits at most before a pass while work that can page someone is pending"""
 COST = 0.0001
 """seconds of applying an alert, assumed until this process has measured a pass"""
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
@@ -167,6 +169,10 @@ class Writer:
         """seconds of applying an alert, as the last passes measured it (a moving average)"""
         self._seen = Backlog()
         """pending requests already read for their priority (see `inbox.process`)"""
+        self._urgent = False
+        self._last_pass = 0.0
+        """when the last pass ended (monotonic)"""
+        """the last pass left work that can page someone: the next one borrows from the flood's share"""
 
     # --- the request side -------------------------------------------------------------------------
 
@@ -348,6 +354,8 @@ class Writer:
         # Over the lag bound new webhooks are already held off at their senders: apply at full speed.
         busy = self.pacer.busy(now) and self.lag() <= self.cfg.intake_max_lag
         wait = self.pacer.wait(now) if busy else 0.0
+        if self._urgent:
+            wait = min(wait, max(0.0, self._last_pass + URGENT_WAIT - now))
         if wait > 0:
             self._arm(wait)
             return
@@ -363,7 +371,8 @@ class Writer:
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
-        self.pacer.ran(now, time.monotonic(), busy)
+        self._last_pass = time.monotonic()
+        self.pacer.ran(now, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
     def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool) -> None:
@@ -374,7 +383,8 @@ class Writer:
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
-        self.pacer.ran(started, time.monotonic(), busy)
+        self._last_pass = time.monotonic()
+        self.pacer.ran(started, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
     def _pass(self, limit: int) -> Processed | None:
@@ -398,6 +408,7 @@ class Writer:
             self._cost = 0.8 * self._cost + 0.2 * (seconds / done.alerts)
         self._pending = done.more
         self._large = done.sliced
+        self._urgent = done.urgent > 0
         self._applied_now(done)
         return True
 
