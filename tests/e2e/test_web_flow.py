@@ -55,6 +55,7 @@ def test_a_p1_from_declaration_to_published_postmortem(browser: Any, server: Ser
     shot(watcher, "01-dashboard-live")
     shot(page, "02-declared")
 
+    assert watcher.locator(f"#unacknowledged #ack-{iid}").is_visible(), "bob's dashboard offers the ack"
     submit(page, "#ack")
     assert page.locator("#status").text_content() == "acknowledged"
 
