@@ -234,6 +234,15 @@ def test_the_other_pages_and_their_forms(browser: Any, server: Server) -> None:
     page.locator("#override-person-web-rota").fill("grace")
     submit(page, "#add-override-web-rota")
     assert "grace" in page.locator("#on-call-now").inner_text(), "an override from now is who is on call"
+    page.locator("#layer-schedule").fill("web-rota-2")
+    page.locator("#layer-members").fill("ivy, jack")
+    submit(page, "#set-layer-button")
+    assert "ivy" in page.locator("#schedule-web-rota-2").inner_text()
+    page.locator("#layer-schedule").fill("web-rota-3")
+    page.locator("#layer-members").fill("ivy")
+    page.locator("input[name=length]").fill("fortnightly-ish")
+    submit(page, "#set-layer-button")
+    assert page.locator("#error").count() == 1 and page.locator("#layer-members").input_value() == "ivy"
     shot(page, "oncall")
 
     page.goto(server.base + "/alerts")

@@ -151,6 +151,7 @@ RULES: dict[tuple[str, str], Need] = {
     ("POST", "/notifications/{notification_id}/retry"): R,
     ("GET", "/policy"): V,
     ("GET", "/admin/users"): A,
+    ("POST", "/admin/oncall"): A,
     ("POST", "/admin/users/{name}/{action}"): A,
     ("POST", "/admin/tokens/{name}/revoke"): A,
     # Postmortems, action items, reports, metrics.

@@ -21,7 +21,7 @@ from warroom.intake import silences
 from warroom.intake.schemas import AlertView, SilenceRequest
 from warroom.notify import views as notifications
 from warroom.oncall import service as oncall
-from warroom.oncall.schemas import OverrideRequest
+from warroom.oncall.schemas import LayerRequest, OverrideRequest
 from warroom.web.routes import RETRYABLE, _by, _ctx, _int, done, form_of, invalid, page, refuse
 
 router = APIRouter(include_in_schema=False)
@@ -173,6 +173,26 @@ async def add_override(request: Request, name: str) -> Response:
         oncall.add_override(ctx, name, req)
     except ServiceError as exc:
         return refuse(request, "/oncall", exc, form, f"override-{name}")
+    return done(request, "/oncall", by)
+
+
+@router.post("/admin/oncall")
+async def set_layer(request: Request) -> Response:
+    """An admin creates a schedule or sets one of its layers (a rotation); higher layers win where active."""
+    form = await form_of(request)
+    name = form.get("name", "").strip()
+    try:
+        by = _by(request, form)
+        members = [m.strip() for m in form.get("members", "").split(",") if m.strip()]
+        try:
+            req = LayerRequest(
+                members=members, length=form.get("length") or "weekly", handoff=form.get("handoff") or "09:00"
+            )
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        oncall.set_layer(_ctx(request), name, req, position=_int(form.get("position", "") or "1", "position"))
+    except ServiceError as exc:
+        return refuse(request, "/oncall", exc, form, "layer")
     return done(request, "/oncall", by)
 
 
