@@ -231,3 +231,9 @@ def test_integration_add_on_unmigrated_database(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "warroom: the database has no intake tables; run `warroom db upgrade` first"
     ]
+
+
+def test_a_filter_with_a_control_character_is_a_422_naming_it(hostile: Hostile) -> None:
+    """Found by the fuzzer: a read's filter refused by the text rules outside a unit of work was a 500."""
+    resp = hostile.http.get("/api/v1/action-items", params={"owner": "a\x00b"})
+    assert resp.status_code == 422 and resp.json()["field"] == "owner", resp.text

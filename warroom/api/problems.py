@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from warroom.domain.errors import ServiceError
+from warroom.domain.text import TextError
 
 PROBLEM = "application/problem+json"
 
@@ -82,6 +83,11 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.exception_handler(TextError)
+    async def _text(_: Request, exc: TextError) -> JSONResponse:
+        """Text a use case refused outside a unit of work (a read's filter): the same 422 as inside one."""
+        return problem(422, "Invalid input", str(exc), field=exc.field)
 
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
