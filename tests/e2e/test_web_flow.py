@@ -138,11 +138,12 @@ def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
     iid = page.url.rsplit("/", 1)[-1]
     page.locator("#log-what").fill("x" * 120)
     submit(page, "#log")
-    for path in ("/", f"/incidents/{iid}", f"/incidents/{iid}/drafts/internal_update"):
+    others = ("/alerts", "/oncall", "/silences?preview=service%3Dpayments", "/notifications", "/policy", "/admin/users")
+    for path in ("/", f"/incidents/{iid}", f"/incidents/{iid}/drafts/internal_update", *others):
         page.goto(server.base + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width}px wide on a 390px screen"
-        shot(page, "phone" + path.replace("/", "-"))
+        shot(page, "phone" + path.split("?")[0].replace("/", "-"))
     folder = os.environ.get("WARROOM_SCREENSHOTS")
     for part in ("#lifecycle", "#notifications", "#timeline-panel") if folder else ():
         page.goto(f"{server.base}/incidents/{iid}")
