@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -125,6 +126,34 @@ def ctx(db_url: str, clock: FakeClock) -> Iterator[Context]:
     context = make_context(db_url, "nself", clock)
     yield context
     context.db.dispose()
+
+
+# --- headless Chromium ---------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; missing, it skips loudly (under CI=true it fails)."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (CI=true: a missing component is a failure)")
+        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it with apt-get")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
 
 
 # --- real server processes ----------------------------------------------------------------------

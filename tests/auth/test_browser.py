@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import PASSWORD, Server, token_for
-from tests.e2e.test_web import browser  # noqa: F401  (the Chromium fixture)
 
 
 def shot(page: object, name: str) -> None:
@@ -18,7 +17,7 @@ def shot(page: object, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
-def test_sign_in_act_refuse_a_forged_form_and_sign_out(browser: object, server: Server) -> None:  # noqa: F811
+def test_sign_in_act_refuse_a_forged_form_and_sign_out(browser: object, server: Server) -> None:
     token_for(server.db_url, "hana", "responder")  # hana exists, with the tests' password
     page = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
     page.set_default_timeout(15_000)

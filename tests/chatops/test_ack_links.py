@@ -6,39 +6,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.chatops.conftest import Chat
-from tests.conftest import IN_CI
 from warroom.chat import acklinks
 from warroom.domain.clock import SystemClock
 from warroom.store.db import Database
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
 LINK = re.compile(r"Acknowledge in one tap: (http://127\.0\.0\.1:\d+/ack/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: a missing component is a failure)")
-        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it with apt-get")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _shot(page: Any, name: str) -> None:

@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Server, token_for
-from tests.e2e.test_web import browser, sign_in
+from tests.e2e.test_web import sign_in
 from warroom.compose import context
 from warroom.domain.clock import SystemClock
 from warroom.intake import integrations
 from warroom.policy import load_policy
 from warroom.store.db import Database
-
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
 
 
 def shot(page: Any, name: str) -> None:

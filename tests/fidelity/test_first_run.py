@@ -7,22 +7,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, Server
+from tests.conftest import Server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RECEIVER = "json://127.0.0.1:9/setup-test"  # never delivered here: nothing is declared after setup in these tests
 
 
@@ -105,20 +95,6 @@ def test_healthz_is_degraded_until_setup(fresh_server: Server, db_url: str) -> N
     assert cli(db_url, *SETUP).returncode == 0
     after = httpx.get(fresh_server.base + "/healthz", timeout=10).json()
     assert after["status"] == "ok" and after["paging"] == "ok" and "fix" not in after
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: a missing component is a failure)")
-        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it with apt-get")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_the_web_page_says_nobody_would_be_paged_until_setup(

@@ -33,8 +33,12 @@ def test_secrets_never_leave(hostile_sqlite: Hostile) -> None:
     accepted = [
         send(PD, pagerduty(pd_key), 202),  # authenticated by its routing_key, and accepted
         # the token in the query and again in the body, as a careless script might send it
-        send("generic", json.dumps({"summary": f"token {generic} out", "labels": {"t": generic}}).encode(), 202,
-             token=generic),
+        send(
+            "generic",
+            json.dumps({"summary": f"token {generic} out", "labels": {"t": generic}}).encode(),
+            202,
+            token=generic,
+        ),
     ]
     refused = [
         send(PD, pagerduty(pd_key, severity="disaster"), 422),  # authenticated, then refused: a dead letter

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Server
-from tests.e2e.test_web import browser, sign_in  # noqa: F401 (the browser fixture)
+from tests.e2e.test_web import sign_in
 
 
-def test_the_report_page_shows_figures_and_charts(browser: object, server: Server, tmp_path: Path) -> None:  # noqa: F811
+def test_the_report_page_shows_figures_and_charts(browser: object, server: Server, tmp_path: Path) -> None:
     with server.client() as api:
         for n, sev in enumerate(("P1", "P2", "P1")):
             inc = api.post(

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, Server, fresh_database
-from tests.e2e.test_web import ARGS, CHROMIUM
+from tests.conftest import Server, fresh_database
 
 STATES = [
     ("operational", {}, "All Systems Operational", "rgb(26, 127, 55)"),
@@ -37,20 +36,6 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     yield srv
     srv.stop()
     next(gen, None)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: a missing component is a failure)")
-        pytest.skip(f"{CHROMIUM} is missing; `make test` installs it with apt-get")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_the_page_in_each_overall_state(site: Server, browser: Any, tmp_path: Path) -> None:
