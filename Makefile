@@ -41,6 +41,7 @@ bench: $(SYNCED)
 	$(VENV)/bin/python -m bench.engine_drill
 	$(VENV)/bin/python -m bench.engine_timers
 	$(VENV)/bin/python -m bench.intake_bench
+	$(VENV)/bin/python -m bench.status_bench
 
 clean:
 	rm -rf .tools $(VENV) warroom.db warroom.db-wal warroom.db-shm
