@@ -10,6 +10,7 @@ commit together or not at all. After the commit, `Signal`s wake whoever waits in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,7 @@ from warroom.store.db import Database
 from warroom.store.models import Incident, TimelineEntry
 
 T = TypeVar("T")
+log = logging.getLogger("warroom.store")
 
 NEW_ENTRIES = "warroom.new_timeline_entries"
 """in a session's info: the timeline entries this transaction wrote that no subscriber has seen yet"""
@@ -175,7 +177,10 @@ class Signal:
         if session.in_nested_transaction() or not session.info.pop(self._raised, None):
             return
         for callback in list(self._callbacks):
-            callback()
+            try:
+                callback()
+            except Exception:  # the change is committed: a listener's trouble must not look like the change's
+                log.exception("a listener of %s failed after a commit", self._raised)
 
 
 changed = Signal("changed")

@@ -49,8 +49,11 @@ class Watcher:
 
     def _committed(self) -> None:
         """After a commit in this process (any thread): look now rather than at the next poll."""
-        if self._loop is not None and self._nudge is not None:
-            self._loop.call_soon_threadsafe(self._nudge.set)
+        loop, nudge = self._loop, self._nudge
+        if loop is None or nudge is None or loop.is_closed():
+            unit.changed.disconnect(self._committed)  # the server that watched has stopped
+            return
+        loop.call_soon_threadsafe(nudge.set)
 
     async def _watch(self) -> None:
         assert self._nudge is not None
