@@ -13,9 +13,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from warroom.auth import passwords
+from warroom.auth.cache import TimedCache
 from warroom.auth.principal import Principal, Role
 from warroom.auth.secrets import digest, new_token
-from warroom.auth.tokens import CACHE_SECONDS
 from warroom.auth.users import UserView
 from warroom.domain.errors import Throttled, Unauthorized
 from warroom.store.auth_models import LoginFailure, User, WebSession
@@ -76,19 +76,19 @@ def sign_out(ctx: Context, secret: str) -> None:
             row.revoked_at = now
 
     run(ctx, apply)
-    _seen.pop(digest(secret), None)
+    _seen.drop(digest(secret))
 
 
-_seen: dict[str, tuple[datetime, Principal | None, bool]] = {}
+_seen: TimedCache[tuple[Principal | None, bool]] = TimedCache()
 
 
 def authenticate(ctx: Context, secret: str) -> tuple[Principal | None, bool]:
     """The signed-in user of a session cookie (and whether they must change their password), or None."""
     key = digest(secret)
+    known, hit = _seen.get(key)
+    if known and hit is not None:
+        return hit
     now = ctx.clock.now()
-    hit = _seen.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1], hit[2]
     principal, must_change = None, False
     with ctx.db.read() as session:
         row = session.get(WebSession, key)
@@ -97,9 +97,7 @@ def authenticate(ctx: Context, secret: str) -> tuple[Principal | None, bool]:
             if user is not None and not user.disabled:
                 principal = Principal(user.name, Role(user.role), "session")
                 must_change = user.must_change_password
-    if len(_seen) > 10_000:
-        _seen.clear()
-    _seen[key] = (now + timedelta(seconds=CACHE_SECONDS), principal, must_change)
+    _seen.put(key, (principal, must_change))
     return principal, must_change
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from warroom.auth.cache import TimedCache
 from warroom.auth.principal import RANK, Principal, Role, parse_role
 from warroom.auth.secrets import digest, new_token
 from warroom.auth.users import check_name, load
@@ -16,9 +15,6 @@ from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.domain.view import View
 from warroom.store.auth_models import ApiToken, User
 from warroom.store.unit import Context, run
-
-CACHE_SECONDS = 5.0
-"""how long a process trusts what it read about a token (a revocation reaches other processes within this)"""
 
 
 class TokenView(View):
@@ -98,30 +94,7 @@ def list_tokens(ctx: Context) -> list[TokenView]:
         return [TokenView.model_validate(t) for t in session.scalars(select(ApiToken).order_by(ApiToken.name))]
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rows: dict[str, tuple[float, Principal | None]] = {}
-
-    def get(self, key: str) -> tuple[bool, Principal | None]:
-        with self._lock:
-            hit = self._rows.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return False, None
-        return True, hit[1]
-
-    def put(self, key: str, value: Principal | None) -> None:
-        with self._lock:
-            if len(self._rows) > 10_000:
-                self._rows.clear()
-            self._rows[key] = (time.monotonic() + CACHE_SECONDS, value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rows.clear()
-
-
-_cache = _Cache()
+_cache: TimedCache[Principal | None] = TimedCache()
 
 
 def authenticate(ctx: Context, secret: str) -> Principal | None:
