@@ -369,7 +369,7 @@ def test_reminders_of_an_alert_declared_incident_reach_the_paged_people(make_ctx
     loop = loop_for(ctx)
     alert = {"summary": "Checkout 5xx above 5%", "service": "checkout", "severity": "P0", "fingerprint": "co-5xx"}
     iid = ingest_payload(ctx, "generic", alert)[0]["incident_id"]
-    assert service.get(ctx, iid).declared_by == "warroom-intake"
+    assert service.get(ctx, iid).declared_by == "integration direct"
     advance(ctx, loop, timedelta(minutes=11))
     reminders = [e for e in service.timeline(ctx, iid) if e.kind == "reminder"]
     assert reminders and reminders[0].data["to"] == ["pat", "bo"], "tier 1 then tier 2 were paged"

@@ -104,7 +104,7 @@ def test_resolved_alerts_mitigate_an_alert_declared_incident_and_a_repeat_restar
     )
     (inc,) = result.incidents
     mitigated = next(a for a in result.actions if a.kind == "mitigated")
-    assert (seconds(mitigated), mitigated.fields) == (600, {"by": "warroom-intake", "strategy": None, "auto": True})
+    assert (seconds(mitigated), mitigated.fields) == (600, {"by": "integration drill", "strategy": None, "auto": True})
     assert "all 1 alerts resolved" in mitigated.text
     # The same fingerprint firing again is a new alert (the old one resolved); it joins the open incident.
     refire = [a for a in result.actions if a.kind == "alert"][2]

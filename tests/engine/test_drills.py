@@ -229,4 +229,4 @@ def test_alert_lines_in_json_output() -> None:
     assert len(alerts) == 24 and {r["source"] for r in alerts} == {"generic"}
     assert [r["kind"] for r in rows].count("page") == 1 and [r["kind"] for r in rows].count("declared") == 1
     mitigated = next(r for r in rows if r["kind"] == "mitigated")
-    assert mitigated["auto"] is True and mitigated["by"] == "warroom-intake"
+    assert mitigated["auto"] is True and mitigated["by"] == "integration drill"

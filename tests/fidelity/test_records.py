@@ -137,7 +137,7 @@ def test_alerts_that_resolve_before_an_ack_mitigate_without_acknowledging(preset
     assert view.acknowledged_at is None and view.acknowledged_by is None
     assert entries(preset, iid, "acknowledged") == []
     (cleared,) = entries(preset, iid, "alerts_cleared")
-    assert cleared.actor == "warroom-intake" and "paging stopped" in cleared.what
+    assert cleared.actor == "integration direct" and "paging stopped" in cleared.what
     ack = next(c for c in view.clocks if c.name == "ack")
     assert ack.state == "alerts_resolved" and ack.display == "not acknowledged (alerts resolved after 1m)"
     with preset.db.unit() as s:

@@ -64,7 +64,9 @@ def test_manual_incidents_are_not_auto_resolved(intake: Intake) -> None:
     service = unique("web")
     result = intake.generic(summary="Web 5xx", service=service, severity="critical", fingerprint=unique())
     iid = result["alerts"][0]["incident_id"]
-    assert intake.incident(iid)["declared_by"] == "warroom-intake"
+    sender = intake.get(f"/api/v1/intake/requests/{result['request']}")["integration"]
+    assert sender.startswith("generic-"), "the integration the test made, by its name"
+    assert intake.incident(iid)["declared_by"] == f"integration {sender}", "the integration whose alert declared it"
 
 
 def test_batched_requests_all_commit(intake: Intake) -> None:
@@ -94,12 +96,14 @@ def test_a_more_severe_alert_raises_the_incident_it_joins(intake: Intake) -> Non
     same = intake.generic(summary="Checkout latency p99 above 2s", service=service, severity="warning")["alerts"][0]
     assert same["incident_id"] == iid and intake.incident(iid)["severity"] == "P3", "as severe: no change"
 
-    worse = intake.generic(summary="Checkout errors 100%", service=service, severity="critical")["alerts"][0]
+    sent = intake.generic(summary="Checkout errors 100%", service=service, severity="critical")
+    worse = sent["alerts"][0]
+    sender = intake.get(f"/api/v1/intake/requests/{sent['request']}")["integration"]
     assert worse["incident_id"] == iid, "it joins the same incident"
     inc = intake.incident(iid)
     assert inc["severity"] == "P1"
     raised = [e for e in intake.timeline(iid) if e["kind"] == "severity_changed"]
-    assert len(raised) == 1 and raised[0]["actor"] == "warroom-intake"
+    assert len(raised) == 1 and raised[0]["actor"] == f"integration {sender}"
     assert raised[0]["what"] == "Severity raised P3 → P1"
     assert f"alert group {first['group_id']}" in raised[0]["outcome"] and "critical" in raised[0]["outcome"]
 

@@ -54,3 +54,14 @@ def test_vague_action_items_warn(item: str) -> None:
 )
 def test_specific_action_items_pass(item: str) -> None:
     assert lint.vague(item) is None
+
+
+def test_warroom_and_integrations_are_systems_not_people() -> None:
+    """A timeline's actors include warroom and the integrations whose alerts acted; naming them is not blame."""
+    from warroom.domain import actors
+
+    text = "prod-am failed to resolve the alert.\nwarroom missed the escalation.\nbob forgot the key."
+    found = lint.blame(text, [actors.integration("prod-am"), actors.SYSTEM, "bob"])
+    assert [w.where for w in found] == ["line 3"]
+    assert not actors.is_person("integration prod-am") and not actors.is_person("warroom")
+    assert actors.is_person("bot deploy-bot on behalf of alice") and actors.is_person("carol on behalf of alice")

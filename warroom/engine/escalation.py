@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.domain.clock import stamp
 from warroom.engine import timers
 from warroom.engine.facts import is_open
@@ -47,7 +48,7 @@ def clear_unacknowledged(session: Session, inc: Incident, now: datetime) -> None
         session,
         inc,
         now,
-        "warroom",
+        actors.SYSTEM,
         "flag",
         "Flag unacknowledged cleared",
         "acknowledged",

@@ -8,14 +8,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.incidents.record import entry
 from warroom.oncall.directory import Directory, Reached
 from warroom.policy.model import Policy
 from warroom.store.db import insert_new
 from warroom.store.engine_models import Effect, Page, Timer
 from warroom.store.models import Incident, TimelineEntry
-
-ACTOR = "warroom"
 
 
 @dataclass
@@ -36,7 +35,7 @@ class Firing:
     def note(
         self, inc: Incident, kind: str, what: str, outcome: str = "", data: dict[str, Any] | None = None
     ) -> TimelineEntry:
-        return entry(self.session, inc, self.now, ACTOR, kind, what, outcome, data)
+        return entry(self.session, inc, self.now, actors.SYSTEM, kind, what, outcome, data)
 
     def reach(self, target: str) -> Reached:
         return self.directory.reach(self.session, self.policy, target, self.now)

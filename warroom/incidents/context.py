@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.policy.model import Policy
 from warroom.store.models import Hypothesis, Incident, Mitigation, RoleAssignment, TimelineEntry
 from warroom.store.postmortem_models import ActionItem
@@ -120,7 +121,7 @@ def full(session: Session, policy: Policy, inc: Incident, now: datetime) -> dict
         session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id).order_by(TimelineEntry.id))
     )
     data["timeline"] = [{"at": e.at, "actor": e.actor, "what": e.what, "outcome": e.outcome} for e in entries]
-    data["responders"] = list(dict.fromkeys(e.actor for e in entries if e.actor != "warroom"))
+    data["responders"] = list(dict.fromkeys(e.actor for e in entries if actors.is_person(e.actor)))
     data["actions"] = [{"at": e.at, "what": e.what, "outcome": e.outcome} for e in entries if e.kind in _ACTION_KINDS]
     data["symptoms"] = [{"at": e.at, "text": e.what} for e in entries if e.kind == "symptom"]
     if inc.summary:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.domain.errors import Invalid, NotFound
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.domain.lifecycle import OPEN_STATUSES
@@ -137,7 +138,7 @@ def floor_entry(session: Session, inc: Incident, now: datetime, old: str, new: s
         session,
         inc,
         now,
-        "warroom",
+        actors.SYSTEM,
         "severity_changed",
         f"Severity raised {old} → {new} by floor rule '{rule}'",
         reason,

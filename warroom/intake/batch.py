@@ -18,9 +18,10 @@ import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, defer
 
+from warroom.domain import actors
 from warroom.incidents import service as incidents
 from warroom.intake import silences as sil
-from warroom.intake.batch_state import ACTOR, OPEN, Rec
+from warroom.intake.batch_state import OPEN, Rec
 from warroom.intake.config import IntakeSettings
 from warroom.intake.decisions import DecisionMixin
 from warroom.intake.grouping import GroupingMixin
@@ -103,6 +104,8 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.services = {}
         self.serving = {}
         self.joined = {}
+        self.actor = actors.SYSTEM
+        self.touched = {}
         self.live: dict[str, int] = {}
         """incident id → its firing alerts as this batch has got so far (counted from its first resolve)"""
         self.cleared: set[str] = set()
@@ -146,7 +149,12 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
     # --- one submission -----------------------------------------------------------------------------
 
     def submit(self, sub: Submission) -> list[Outcome]:
-        return [self.one(item, sub) for item in sub.items]
+        self.actor = actors.integration(sub.integration)
+        outcomes = [self.one(item, sub) for item in sub.items]
+        for o in outcomes:
+            if o.rec.incident_id is not None:
+                self.touched[o.rec.incident_id] = self.actor
+        return outcomes
 
     def one(self, item: Incoming, sub: Submission) -> Outcome:
         at = sub.received_at
@@ -285,6 +293,7 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             inc = self.incident(incident_id)
             if inc is None:
                 continue
+            by = self.touched.get(incident_id, self.actor)
             if incident_id in self.counts:
                 count_alerts(inc, self.counts[incident_id], self.services.get(incident_id, set()))
             if inc.status not in OPEN:
@@ -292,15 +301,15 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             if incident_id in self.resolved and inc.source == "alert" and not self._still_firing(incident_id):
                 # Only alerts that declared an incident may call it mitigated; a human declared the others.
                 total = self.session.scalar(select(func.count(Alert.id)).where(Alert.incident_id == incident_id))
-                incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, f"all {total} alerts resolved")
+                incidents.signals_cleared(self.session, self.ctx, inc, self.now, by, f"all {total} alerts resolved")
             elif incident_id in self.fired and inc.status == "mitigated":
-                incidents.restart_watch(self.session, inc, self.now, ACTOR, self.fired[incident_id])
+                incidents.restart_watch(self.session, inc, self.now, by, self.fired[incident_id])
             elif incident_id in self.cleared and inc.source == "alert" and inc.status != "mitigated":
                 # Every alert resolved, then one fired again, within this batch: as one by one would
                 # have left it, mitigated with its quiet window started over.
-                incidents.signals_cleared(self.session, self.ctx, inc, self.now, ACTOR, "all its alerts resolved")
+                incidents.signals_cleared(self.session, self.ctx, inc, self.now, by, "all its alerts resolved")
                 why = self.fired.get(incident_id, "an alert fired again after every alert had resolved")
-                incidents.restart_watch(self.session, inc, self.now, ACTOR, why)
+                incidents.restart_watch(self.session, inc, self.now, by, why)
 
     def _db(self, column: str, value: Any) -> Any:
         """A value as the driver takes it, the way the ORM types would have stored it."""

@@ -23,7 +23,6 @@ from warroom.store.intake_models import AlertGroup
 from warroom.store.models import Incident
 from warroom.store.unit import Context
 
-ACTOR = "warroom-intake"
 OPEN = frozenset(s.value for s in OPEN_STATUSES)
 Sample = dict[tuple[Any, ...], Incoming]
 """alerts kept for the escalation check, by what triage reads of them (`decisions._signature`)"""
@@ -78,6 +77,10 @@ class BatchState(ABC):
     incidents: dict[str, Incident]
     storm: AlertGroup | None
     recent: int | None
+    actor: str
+    """who what the batch does now is recorded as: the integration whose alert it is applying"""
+    touched: dict[str, str]
+    """incident id → the integration whose alert last fired into or resolved in it in this batch"""
     silences: list[sil.Active]
     fired: dict[str, str]
     """incident id → why (a new firing signal joined it in this batch)"""

@@ -15,7 +15,7 @@ from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import service as incidents
 from warroom.incidents.record import TEXT_LIMIT, TITLE_LIMIT
 from warroom.incidents.schemas import DeclareRequest
-from warroom.intake.batch_state import ACTOR, OPEN, BatchState, Rec
+from warroom.intake.batch_state import OPEN, BatchState, Rec
 from warroom.intake.normal import Incoming
 from warroom.policy import triage as tri
 from warroom.store.intake_models import Alert, AlertGroup
@@ -75,7 +75,9 @@ class DecisionMixin(BatchState):
             return
         first = recs[0] if recs else None
         title = plain(first.summary if first else "Alert storm", TITLE_LIMIT)
-        inc = self.declare(group, verdict, title, first.service if first else None, ACTOR if by == "triage" else by)
+        inc = self.declare(
+            group, verdict, title, first.service if first else None, self.actor if by == "triage" else by
+        )
         self._link(group, inc.id)
 
     def declare(self, group: AlertGroup, verdict: tri.Triage, title: str, service: str | None, by: str) -> Incident:
@@ -95,7 +97,7 @@ class DecisionMixin(BatchState):
             self.serving[inc.service] = inc.id
         group.incident_id = inc.id
         group.outcome = "incident"
-        record_triage(self.session, inc, self.now, verdict, group.id)
+        record_triage(self.session, inc, self.now, verdict, group.id, self.actor)
         return inc
 
     def _maybe_upgrade(self, group: AlertGroup, item: Incoming) -> None:
@@ -151,17 +153,20 @@ class DecisionMixin(BatchState):
             TEXT_LIMIT,
         )
         group.severity, group.confidence = verdict.severity, verdict.confidence
-        incidents.set_severity_in(self.session, self.policy, inc, verdict.severity, ACTOR, why, self.now)
+        by = self.touched.get(inc.id, self.actor)
+        incidents.set_severity_in(self.session, self.policy, inc, verdict.severity, by, why, self.now)
 
 
-def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.Triage, group_id: int | None) -> None:
+def record_triage(
+    session: Session, inc: Incident, now: datetime, verdict: tri.Triage, group_id: int | None, actor: str
+) -> None:
     """The triage report on the timeline: severity, confidence, reasons, escalation and runbook."""
     reasons = [r.detail for r in verdict.reasons]
     incidents.entry(
         session,
         inc,
         now,
-        ACTOR,
+        actor,
         "triage",
         f"Triage: {verdict.severity} at {verdict.confidence}% confidence",
         "; ".join(reasons)[:4000],
@@ -173,7 +178,7 @@ def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.T
             session,
             inc,
             now,
-            ACTOR,
+            actor,
             "triage_escalation",
             f"Confidence {verdict.confidence}% is below {verdict.threshold}%: investigation required",
             f"escalate to {who}",
@@ -186,7 +191,7 @@ def record_triage(session: Session, inc: Incident, now: datetime, verdict: tri.T
             session,
             inc,
             now,
-            ACTOR,
+            actor,
             "runbook",
             f"Runbook: {rb.runbook} ({rb.symptom})",
             "; ".join(rb.checklist),

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.intake.batch import Batch, Submission
 from warroom.intake.batch_state import OPEN, Rec
 from warroom.intake.config import IntakeSettings
@@ -107,6 +108,7 @@ def release_held(session: Session, ctx: Context, now: datetime, cfg: IntakeSetti
         group.triage = {**group.triage, "held": f"held until {now:%H:%M:%S} UTC; no storm followed"}
         recs = [Rec(a.id, a.key, a.status, a.count, a.service, a.summary, a.group_id, a.incident_id, a.silence_id)
                 for a in firing]  # fmt: skip
+        batch.actor = actors.integration(firing[0].integration)
         batch.decide(group, verdict, recs)
     batch.finish()
     return len(groups)

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from warroom.incidents import service as incidents
 from warroom.incidents.record import TITLE_LIMIT
-from warroom.intake.batch_state import ACTOR, OPEN, BatchState, Rec
+from warroom.intake.batch_state import OPEN, BatchState, Rec
 from warroom.intake.decisions import plain
 from warroom.intake.normal import Incoming
 from warroom.store.intake_models import Alert, AlertGroup
@@ -47,7 +47,7 @@ class LinkingMixin(BatchState):
             self.session,
             inc,
             self.now,
-            ACTOR,
+            self.actor,
             "alerts_joined",
             plain(f"Alert joined: {item.summary}", TITLE_LIMIT),
             f"alert group {group.id} ({item.source}) for service {item.service}; it pages no one again",

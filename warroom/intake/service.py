@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.domain.clock import ensure_utc
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import Conflict, Invalid, NotFound
@@ -235,6 +236,7 @@ def declare_group(ctx: Context, group_id: int, by: str, severity: str | None = N
         batch = Batch(session, ctx, now, get_intake_settings())
         recs = [Rec(a.id, a.key, a.status, a.count, a.service, a.summary, a.group_id, None, a.silence_id)
                 for a in firing]  # fmt: skip
+        batch.actor = actors.integration(firing[0].integration)
         batch.decide(group, verdict, recs, by=who)
         batch.finish()
         return _group_detail(session, group)

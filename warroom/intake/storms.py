@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from warroom.incidents import service as incidents
-from warroom.intake.batch_state import ACTOR, OPEN, BatchState, Rec
+from warroom.intake.batch_state import OPEN, BatchState, Rec
 from warroom.intake.decisions import signal
 from warroom.intake.normal import Incoming
 from warroom.policy import triage as tri
@@ -107,7 +107,7 @@ class StormMixin(BatchState):
                     self.session,
                     inc,
                     self.now,
-                    ACTOR,
+                    self.actor,
                     "alert_storm",
                     f"Alert storm: {self.recent} alerts within {window}; correlated into {inc.id}",
                     "one incident and one page for the storm; later alerts attach without paging",

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.orm import Session
 
+from warroom.domain import actors
 from warroom.domain.clock import hhmm_utc
 from warroom.incidents import context as template_context
 from warroom.policy.model import Policy
@@ -22,11 +23,12 @@ from warroom.store.models import Incident
 
 log = logging.getLogger("warroom.notify")
 
-ACTOR = "warroom"
 DEFAULT_NEXT_UPDATE = timedelta(minutes=15)
 
 
-def context(session: Session, policy: Policy, inc: Incident, now: datetime, actor: str = ACTOR) -> dict[str, Any]:
+def context(
+    session: Session, policy: Policy, inc: Incident, now: datetime, actor: str = actors.SYSTEM
+) -> dict[str, Any]:
     ctx = template_context.full(session, policy, inc, now)
     ctx["actor"] = actor
     cadence = policy.severity(inc.severity).cadence.get("external")

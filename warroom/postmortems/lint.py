@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from warroom.domain import actors
 from warroom.postmortems.schemas import LintWarning
 
 _BLAME_PHRASES: tuple[tuple[str, str], ...] = (
@@ -37,7 +38,7 @@ _CONCRETE = re.compile(r"\d|`|https?://|\b(?:when|if|alert|page|test|runbook|das
 
 def blame(text: str, people: Iterable[str] = ()) -> list[LintWarning]:
     """Lines whose language aims at a person rather than at the system."""
-    names = [re.escape(p) for p in people if p and p.strip() and p.lower() not in {"warroom", "warroom-intake"}]
+    names = [re.escape(p) for p in people if actors.is_person(p)]
     person = re.compile(rf"\b(?:{'|'.join(names)})\b(?:'s)?\s+{_PERSON_VERBS}", re.I) if names else None
     out: list[LintWarning] = []
     for number, line in enumerate(text.splitlines(), start=1):

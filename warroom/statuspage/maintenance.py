@@ -25,8 +25,6 @@ from warroom.store.intake_models import Silence
 from warroom.store.status_models import StatusComponent, StatusMaintenance, StatusMaintenanceUpdate
 from warroom.store.unit import Context, run
 
-SYSTEM = "warroom"
-
 
 def effective(m: StatusMaintenance, now: datetime) -> str:
     """The status the clock gives a window that nobody moved by hand."""

@@ -64,7 +64,9 @@ def upgrade() -> None:
         sa.Column("updated_at", TIME, nullable=False),
         sa.Column("monitoring_at", TIME, nullable=True),
         sa.Column("resolved_at", TIME, nullable=True),
-        sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"], name=op.f("fk_status_incidents_incident_id_incidents")),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_status_incidents_incident_id_incidents")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_incidents")),
         sa.UniqueConstraint("code", name=op.f("uq_status_incidents_code")),
         sa.UniqueConstraint("incident_id", name=op.f("uq_status_incidents_incident_id")),
@@ -80,7 +82,11 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("components", sa.JSON(), nullable=False),
         sa.Column("at", TIME, nullable=False),
-        sa.ForeignKeyConstraint(["status_incident_id"], ["status_incidents.id"], name=op.f("fk_status_posts_status_incident_id_status_incidents")),
+        sa.ForeignKeyConstraint(
+            ["status_incident_id"],
+            ["status_incidents.id"],
+            name=op.f("fk_status_posts_status_incident_id_status_incidents"),
+        ),
         sa.ForeignKeyConstraint(["update_id"], ["updates.id"], name=op.f("fk_status_posts_update_id_updates")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_posts")),
         sa.UniqueConstraint("code", name=op.f("uq_status_posts_code")),
@@ -113,11 +119,17 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("at", TIME, nullable=False),
-        sa.ForeignKeyConstraint(["maintenance_id"], ["status_maintenances.id"], name=op.f("fk_status_maintenance_updates_maintenance_id_status_maintenances")),
+        sa.ForeignKeyConstraint(
+            ["maintenance_id"],
+            ["status_maintenances.id"],
+            name=op.f("fk_status_maintenance_updates_maintenance_id_status_maintenances"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_maintenance_updates")),
         sa.UniqueConstraint("code", name=op.f("uq_status_maintenance_updates_code")),
     )
-    op.create_index(op.f("ix_status_maintenance_updates_maintenance_id"), "status_maintenance_updates", ["maintenance_id"])
+    op.create_index(
+        op.f("ix_status_maintenance_updates_maintenance_id"), "status_maintenance_updates", ["maintenance_id"]
+    )
     op.create_table(
         "status_subscribers",
         sa.Column("id", ID, autoincrement=True, nullable=False),
@@ -136,6 +148,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("status_subscribers", "status_maintenance_updates", "status_maintenances", "status_posts",
-                  "status_incidents", "status_components", "status_page"):
+    for table in (
+        "status_subscribers",
+        "status_maintenance_updates",
+        "status_maintenances",
+        "status_posts",
+        "status_incidents",
+        "status_components",
+        "status_page",
+    ):
         op.drop_table(table)
