@@ -4,6 +4,7 @@ headers a client needs (WWW-Authenticate for 401, Retry-After for 429)."""
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -11,12 +12,30 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from warroom.access.gate import GoTo, is_page
 from warroom.domain.errors import Forbidden, ServiceError, Throttled, Unauthorized
 
+PROBLEM = "application/problem+json"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An RFC 9457 problem details answer: the one builder for the gate's refusals and the API's errors.
+
+    `field` (the input at fault) is in the body only when there is one.
+    """
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
 
 def _problem(exc: ServiceError, headers: dict[str, str]) -> JSONResponse:
-    body = {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}
-    if exc.field:
-        body["field"] = exc.field
-    return JSONResponse(body, status_code=exc.status, media_type="application/problem+json", headers=headers)
+    return problem(exc.status, exc.title, exc.detail, field=exc.field, headers=headers)
 
 
 def install(app: FastAPI) -> None:

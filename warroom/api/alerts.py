@@ -23,11 +23,11 @@ from starlette.datastructures import QueryParams
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Scope, Send
 
+from warroom.access.answers import problem
 from warroom.access.gate import Who
 from warroom.api import guards, outage
 from warroom.api.deps import ctx
 from warroom.api.guards import Id, OptionalId
-from warroom.api.problems import problem
 from warroom.auth.principal import Role
 from warroom.domain.errors import Forbidden
 from warroom.intake import inbox, service, silences
@@ -296,8 +296,7 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             dead = await intake.writer.submit(job)
         except Stored:
             dead = None
-        extra = {"field": field} if field else {}
-        return problem(status, title, detail, dead_letter=dead, **extra)
+        return problem(status, title, detail, field=field, dead_letter=dead)
 
     if not guards.is_json(headers.get("content-type", "")):
         given = headers.get("content-type", "")[:80] or "none"

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from warroom.api.problems import problem
+from warroom.access.answers import problem
 from warroom.domain.inputs import INT_MAX
 
 MAX_DEPTH = 254

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from warroom.api.problems import PROBLEM
+from warroom.access.answers import PROBLEM
 from warroom.store.db import unavailable
 
 RETRY_AFTER_SECONDS = 5

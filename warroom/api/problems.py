@@ -11,10 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from warroom.access.answers import PROBLEM, problem
 from warroom.domain.errors import ServiceError
 from warroom.domain.text import TextError
-
-PROBLEM = "application/problem+json"
 
 
 class Problem(BaseModel):
@@ -37,11 +36,6 @@ ANSWERS: dict[int, str] = {
     422: "Invalid input; `field` names it",
 }
 """what every operation may answer with problem+json, besides what a route documents itself"""
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -91,8 +85,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
-        extra = {"field": exc.field} if exc.field else {}
-        return problem(exc.status, exc.title, exc.detail, **extra)
+        return problem(exc.status, exc.title, exc.detail, field=exc.field)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
