@@ -28,6 +28,7 @@ from warroom.access.gate import Who
 from warroom.api import guards, outage
 from warroom.api.deps import ctx
 from warroom.api.guards import Id, OptionalId
+from warroom.api.paging import Cursor, by_id, link_next
 from warroom.auth.principal import Role
 from warroom.domain.errors import Forbidden
 from warroom.intake import inbox, service, silences
@@ -348,15 +349,26 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
 @router.get("/alerts", response_model=list[AlertView], tags=["alerts"], responses=ERRORS)
 def list_alerts(
     c: Ctx,
+    request: Request,
+    response: Response,
     status: str | None = Query(None, description="firing or resolved"),
     service_name: str | None = Query(None, alias="service"),
     source: str | None = None,
     incident_id: str | None = None,
     group_id: OptionalId = None,
     limit: int = Query(100, ge=1, le=1000),
+    cursor: Cursor = None,
 ) -> list[AlertView]:
-    """Newest first."""
-    return service.list_alerts(c, status, service_name, source, incident_id, group_id, limit)
+    """Newest first; `Link: <...>; rel="next"` names the next (older) page when there is one."""
+    rows, following = by_id(
+        "alerts",
+        lambda n, before: service.list_alerts(c, status, service_name, source, incident_id, group_id, n, before),
+        limit,
+        cursor,
+        lambda a: a.id,
+    )
+    link_next(request, response, following)
+    return rows
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], responses=ERRORS)
@@ -368,12 +380,24 @@ def show_alert(alert_id: Id, c: Ctx) -> AlertDetail:
 @router.get("/alert-groups", response_model=list[GroupView], tags=["alerts"], responses=ERRORS)
 def list_groups(
     c: Ctx,
+    request: Request,
+    response: Response,
     outcome: str | None = Query(None, description="incident, ticket, none, pending, merged or dismissed"),
     status: str | None = Query(None, description="open or closed"),
     limit: int = Query(100, ge=1, le=1000),
+    cursor: Cursor = None,
 ) -> list[GroupView]:
-    """Alert groups with their triage decision (severity, confidence, reasons, outcome, runbook)."""
-    return service.list_groups(c, outcome, status, limit)
+    """Alert groups with their triage decision (severity, confidence, reasons, outcome, runbook), newest
+    first; `Link: <...>; rel="next"` names the next (older) page when there is one."""
+    rows, following = by_id(
+        "alert-groups",
+        lambda n, before: service.list_groups(c, outcome, status, n, before),
+        limit,
+        cursor,
+        lambda g: g.id,
+    )
+    link_next(request, response, following)
+    return rows
 
 
 @router.get("/alert-groups/{group_id}", response_model=GroupDetail, tags=["alerts"], responses=ERRORS)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
+from warroom.api.paging import Cursor, by_id, link_next
 from warroom.auth import act_as, sessions, tokens, users
 from warroom.auth.act_as import GrantView
 from warroom.auth.audit import AuditView, entries
@@ -140,11 +141,17 @@ def stop_acting(c: Ctx, who: Who) -> dict[str, int]:
 @router.get("/audit", response_model=list[AuditView], responses=ERRORS)
 def audit(
     c: Ctx,
+    request: Request,
+    response: Response,
     since: datetime | None = Query(None, description="ISO-8601 time with a zone"),
     who: str | None = Query(None, max_length=120),
     limit: int = Query(200, ge=1, le=5000),
+    cursor: Cursor = None,
 ) -> list[AuditView]:
-    """Every state-changing request, newest first: who, what, target, when, from where, and how it ended."""
+    """Every state-changing request, newest first: who, what, target, when, from where, and how it ended;
+    `Link: <...>; rel="next"` names the next (older) page when there is one."""
     if since is not None and since.tzinfo is None:
         raise Invalid("since needs a time zone (e.g. 2026-05-07T14:00Z)", field="since")
-    return entries(c, since, who, limit)
+    rows, following = by_id("audit", lambda n, before: entries(c, since, who, n, before), limit, cursor, lambda e: e.id)
+    link_next(request, response, following)
+    return rows

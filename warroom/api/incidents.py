@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.api.guards import Id
+from warroom.api.paging import PAGED, Cursor, link_next
 from warroom.incidents import drafts, service
 from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
@@ -51,17 +52,23 @@ def declare(body: DeclareRequest, c: Ctx, who: Who) -> IncidentView:
     return service.declare(c, body.model_copy(update={"by": who(body.by)}))
 
 
-@router.get("", response_model=list[IncidentSummary])
+@router.get("", response_model=list[IncidentSummary], responses=PAGED)
 def list_incidents(
     c: Ctx,
+    request: Request,
+    response: Response,
     status: str = Query("open", description="open, all, or one status"),
     severity: str | None = None,
     service_name: str | None = Query(None, alias="service"),
     q: str | None = Query(None, max_length=200),
     limit: int = Query(200, ge=1, le=1000),
+    cursor: Cursor = None,
 ) -> list[IncidentSummary]:
-    """Incidents sorted by severity then age, each with its nearest SLA deadline."""
-    return service.search(c, status=status, severity=severity, service=service_name, q=q, limit=limit)
+    """Incidents sorted by severity then age, each with its nearest SLA deadline; a `Link: <...>; rel="next"`
+    header names the next page when there is one."""
+    page = service.search_page(c, status, severity, service_name, q, limit, cursor)
+    link_next(request, response, page.next)
+    return page.items
 
 
 @router.get("/{incident_id}", response_model=IncidentView, responses=ERRORS)
@@ -144,8 +151,18 @@ def update(incident_id: str, body: UpdateRequest, c: Ctx, who: Who) -> UpdateVie
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineView], responses=ERRORS)
-def timeline(incident_id: str, c: Ctx) -> list[TimelineView]:
-    return service.timeline(c, incident_id)
+def timeline(
+    incident_id: str,
+    c: Ctx,
+    request: Request,
+    response: Response,
+    limit: int = Query(1000, ge=1, le=1000),
+    cursor: Cursor = None,
+) -> list[TimelineView]:
+    """Oldest first; past `limit` entries, `Link: <...>; rel="next"` names the next page."""
+    page = service.timeline_page(c, incident_id, limit, cursor)
+    link_next(request, response, page.next)
+    return page.items
 
 
 @router.post("/{incident_id}/timeline", response_model=TimelineView, status_code=201, responses=ERRORS)

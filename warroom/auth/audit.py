@@ -23,8 +23,13 @@ class AuditView(View):
     result: str
 
 
-def entries(ctx: Context, since: datetime | None = None, who: str | None = None, limit: int = 200) -> list[AuditView]:
+def entries(
+    ctx: Context, since: datetime | None = None, who: str | None = None, limit: int = 200, before: int | None = None
+) -> list[AuditView]:
+    """Newest first; `before` an entry id: the page after the one that ended there."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     if who:

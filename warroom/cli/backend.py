@@ -73,7 +73,8 @@ class Remote:
         return TimelineView.model_validate(self._call("POST", f"/{incident_id}/timeline", body))
 
     def timeline(self, incident_id: str) -> list[TimelineView]:
-        return TypeAdapter(list[TimelineView]).validate_python(self._call("GET", f"/{incident_id}/timeline"))
+        rows = self.api.every_page(f"/incidents/{incident_id}/timeline")
+        return TypeAdapter(list[TimelineView]).validate_python(rows)
 
     def brief(self, incident_id: str) -> str:
         return str(self._call("GET", f"/{incident_id}/brief"))

@@ -22,11 +22,28 @@ class ApiClient:
         self.http = httpx.Client(base_url=base.rstrip("/") + "/api/v1", timeout=30, headers=headers)
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self._answer(self._send(method, path, body, params))
+
+    def every_page(self, path: str, params: dict[str, Any] | None = None, most: int = 100_000) -> list[Any]:
+        """A paged list in full (up to `most` rows), following each answer's `Link: <...>; rel="next"`."""
+        rows: list[Any] = []
+        query = dict(params or {})
+        while True:
+            resp = self._send("GET", path, None, query)
+            rows += self._answer(resp) or []
+            following = resp.links.get("next", {}).get("url")
+            if not following or len(rows) >= most:
+                return rows[:most]
+            query = {**query, "cursor": httpx.URL(following).params.get("cursor")}
+
+    def _send(self, method: str, path: str, body: Any, params: dict[str, Any] | None) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
-            resp = self.http.request(method, path, json=body, params=clean or None)
+            return self.http.request(method, path, json=body, params=clean or None)
         except httpx.HTTPError as exc:
             raise ServiceError(f"cannot reach {self.http.base_url}: {exc}") from None
+
+    def _answer(self, resp: httpx.Response) -> Any:
         if resp.status_code >= 400:
             try:
                 problem = resp.json()

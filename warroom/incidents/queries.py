@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from datetime import datetime
 
+from sqlalchemy import ColumnElement, case, func, or_, select, tuple_
+
+from warroom.domain import cursor as cursor_key
 from warroom.domain import sla
+from warroom.domain.cursor import Page
 from warroom.domain.errors import Invalid
 from warroom.domain.lifecycle import OPEN_STATUSES, Status
 from warroom.incidents import context as template_context
@@ -39,6 +43,27 @@ def timeline(ctx: Context, incident_id: str) -> list[TimelineView]:
         return [TimelineView.model_validate(r) for r in rows]
 
 
+TIMELINE = "timeline"
+
+
+def timeline_page(ctx: Context, incident_id: str, limit: int = 1000, cursor: str | None = None) -> Page[TimelineView]:
+    """The timeline oldest first, `limit` entries a page; `cursor` continues after the last page."""
+    after = cursor_key.decode(TIMELINE, cursor, int)[0] if cursor else 0
+    with ctx.db.read() as session:
+        inc = load(session, incident_id)
+        rows = list(
+            session.scalars(
+                select(TimelineEntry)
+                .where(TimelineEntry.incident_id == inc.id, TimelineEntry.id > after)
+                .order_by(TimelineEntry.id)
+                .limit(limit + 1)
+            )
+        )
+        more = len(rows) > limit
+        items = [TimelineView.model_validate(r) for r in rows[:limit]]
+        return Page(items, cursor_key.encode(TIMELINE, items[-1].id) if more and items else None)
+
+
 def search(
     ctx: Context,
     status: str = "open",
@@ -47,6 +72,31 @@ def search(
     q: str | None = None,
     limit: int = 200,
 ) -> list[IncidentSummary]:
+    """The first `limit` incidents, severity then age (see `search_page` for the rest)."""
+    return search_page(ctx, status, severity, service, q, limit).items
+
+
+LIST = "incidents"
+
+
+def _order(policy: Policy) -> ColumnElement[int]:
+    """Severity rank as SQL (the policy's order; a severity it no longer knows comes last)."""
+    ranks = {s.name: n for n, s in enumerate(policy.severities)}
+    return case(ranks, value=Incident.severity, else_=len(ranks))
+
+
+def search_page(
+    ctx: Context,
+    status: str = "open",
+    severity: str | None = None,
+    service: str | None = None,
+    q: str | None = None,
+    limit: int = 200,
+    cursor: str | None = None,
+) -> Page[IncidentSummary]:
+    """One page of incidents, most severe first, then oldest first; `cursor` continues after the last page."""
+    after = cursor_key.decode(LIST, cursor, int, datetime, str) if cursor else None
+    limit = max(1, min(limit, 1000))
     with domain_errors(), ctx.db.read() as session:
         stmt = select(Incident)
         if status == "open":
@@ -72,15 +122,20 @@ def search(
                     func.lower(Incident.id).like(needle),
                 )
             )
-        rows = list(session.scalars(stmt.order_by(Incident.declared_at).limit(max(1, min(limit, 1000)))))
-        commanders = {
-            r.incident_id: r.person
-            for r in session.scalars(
-                select(RoleAssignment).where(
+        rank_of = _order(ctx.policy)
+        if after is not None:
+            stmt = stmt.where(tuple_(rank_of, Incident.declared_at, Incident.id) > tuple_(*after))
+        stmt = stmt.order_by(rank_of, Incident.declared_at, Incident.id).limit(limit + 1)
+        rows = list(session.scalars(stmt))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        commanders = dict(
+            session.execute(
+                select(RoleAssignment.incident_id, RoleAssignment.person).where(
                     RoleAssignment.role == COMMANDER, RoleAssignment.incident_id.in_([i.id for i in rows])
                 )
-            )
-        }
+            ).all()
+        )
         now = ctx.clock.now()
         out = []
         for inc in rows:
@@ -97,8 +152,13 @@ def search(
                     next_deadline=clock_view(nearest) if nearest else None,
                 )
             )
-        out.sort(key=lambda s: (rank(ctx.policy, s.severity), s.declared_at))
-        return out
+        last = rows[-1] if rows else None
+        following = (
+            cursor_key.encode(LIST, rank(ctx.policy, last.severity), last.declared_at, last.id)
+            if more and last
+            else None
+        )
+        return Page(out, following)
 
 
 def rank(policy: Policy, severity: str) -> int:

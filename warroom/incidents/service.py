@@ -19,7 +19,7 @@ from warroom.incidents.lifecycle import (
     set_status,
     signals_cleared,
 )
-from warroom.incidents.queries import brief, changes_since, get, search, timeline
+from warroom.incidents.queries import brief, changes_since, get, search, search_page, timeline, timeline_page
 from warroom.incidents.record import entry, get_for_update
 from warroom.incidents.roles import assign_role
 from warroom.incidents.updates import log, post_update
@@ -51,6 +51,7 @@ __all__ = [
     "resolve",
     "restart_watch",
     "search",
+    "search_page",
     "set_flags",
     "set_hypothesis_status",
     "set_impact",
@@ -58,4 +59,5 @@ __all__ = [
     "set_status",
     "signals_cleared",
     "timeline",
+    "timeline_page",
 ]

@@ -47,7 +47,8 @@ NAME_LIMIT = 120
 
 
 def _limit(limit: int) -> int:
-    return max(1, min(limit, 1000))
+    """A page is at most 1,000 rows; one more tells a paged list there is a next page."""
+    return max(1, min(limit, 1001))
 
 
 # --- ingesting without the HTTP face (drills, scripts) -------------------------------------------
@@ -94,11 +95,15 @@ def list_alerts(
     incident_id: str | None = None,
     group_id: int | None = None,
     limit: int = 100,
+    before: int | None = None,
 ) -> list[AlertView]:
+    """Newest first; `before` an alert id: the page after the one that ended there."""
     if status not in (None, "firing", "resolved"):
         raise Invalid("status must be firing or resolved", field="status")
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         stmt = select(Alert)
+        if before is not None:
+            stmt = stmt.where(Alert.id < before)
         if status:
             stmt = stmt.where(Alert.status == status)
         if service:
@@ -114,7 +119,7 @@ def list_alerts(
 
 
 def get_alert(ctx: Context, alert_id: int) -> AlertDetail:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         row = session.get(Alert, alert_id)
         if row is None:
             raise NotFound(f"no alert {alert_id}", field="alert_id")
@@ -123,7 +128,7 @@ def get_alert(ctx: Context, alert_id: int) -> AlertDetail:
 
 def incident_alerts(ctx: Context, incident_id: str, limit: int = 100) -> IncidentAlerts:
     """An incident's alerts: how many, how many still firing, which services, and its groups."""
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         inc = session.get(Incident, incident_id.strip().upper())
         if inc is None:
             raise NotFound(f"no incident {incident_id}", field="incident_id")
@@ -156,12 +161,15 @@ OUTCOMES = ("incident", "ticket", "none", "pending", "merged", "dismissed")
 
 
 def list_groups(
-    ctx: Context, outcome: str | None = None, status: str | None = None, limit: int = 100
+    ctx: Context, outcome: str | None = None, status: str | None = None, limit: int = 100, before: int | None = None
 ) -> list[GroupView]:
+    """Newest first; `before` a group id: the page after the one that ended there."""
     if outcome is not None and outcome not in OUTCOMES:
         raise Invalid(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         stmt = select(AlertGroup)
+        if before is not None:
+            stmt = stmt.where(AlertGroup.id < before)
         if outcome:
             stmt = stmt.where(AlertGroup.outcome == outcome)
         if status:
@@ -177,7 +185,7 @@ def _group_detail(session: Session, group: AlertGroup) -> GroupDetail:
 
 
 def get_group(ctx: Context, group_id: int) -> GroupDetail:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         group = session.get(AlertGroup, group_id)
         if group is None:
             raise NotFound(f"no alert group {group_id}", field="group_id")
@@ -371,7 +379,7 @@ def add_silence(ctx: Context, req: SilenceRequest) -> SilenceView:
 
 
 def list_silences(ctx: Context, include_expired: bool = False) -> list[SilenceView]:
-    with ctx.db.unit() as session:
+    with ctx.db.read() as session:
         now = ctx.clock.now()
         stmt = select(Silence)
         if not include_expired:

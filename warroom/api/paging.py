@@ -1,0 +1,47 @@
+"""Cursor paging for the API's lists: the body stays the list it always was, the next page is a Link.
+
+`Link: </api/v1/incidents?status=all&limit=50&cursor=...>; rel="next"` (RFC 8288) is sent when there is
+a next page; clients that only read the body keep working, and the first page is what it was before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, TypeVar
+
+from fastapi import Query, Request, Response
+
+from warroom.domain import cursor as cursors
+
+T = TypeVar("T")
+Cursor = Annotated[
+    str | None,
+    Query(max_length=cursors.MAX_LENGTH, description="where the previous page ended: the `cursor` of its Link: next"),
+]
+
+
+def link_next(request: Request, response: Response, cursor: str | None) -> None:
+    """Point at the next page (the same query, its cursor replaced), if there is one."""
+    if cursor:
+        url = request.url.include_query_params(cursor=cursor)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
+def before_id(kind: str, cursor: str | None) -> int | None:
+    """The id a newest-first page ended at (the next page is below it), or None for the first page."""
+    return cursors.decode(kind, cursor, int)[0] if cursor else None
+
+
+def by_id(
+    kind: str, fetch: Callable[[int, int | None], Sequence[T]], limit: int, cursor: str | None, key: Callable[[T], int]
+) -> tuple[list[T], str | None]:
+    """A newest-first page of `limit` rows from `fetch(limit + 1, before)`, and the next page's cursor."""
+    rows = list(fetch(limit + 1, before_id(kind, cursor)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, cursors.encode(kind, key(rows[-1])) if more and rows else None
+
+
+PAGED: dict[int | str, dict[str, object]] = {
+    422: {"description": "Invalid input, such as a cursor this list did not give out; `field` names it (problem+json)"}
+}
