@@ -36,12 +36,10 @@ test: $(SYNCED)
 	$(MAKE) --no-print-directory lint
 	bash scripts/run-tests.sh
 
+# Every benchmark in bench/, one after another (about 20 minutes on 2 cores): writes bench/RESULTS.md.
 bench: $(SYNCED)
 	bash scripts/prepare-test-env.sh
-	$(VENV)/bin/python -m bench.engine_drill
-	$(VENV)/bin/python -m bench.engine_timers
-	$(VENV)/bin/python -m bench.intake_bench
-	$(VENV)/bin/python -m bench.status_bench
+	$(VENV)/bin/python -m bench.report
 
 clean:
 	rm -rf .tools $(VENV) warroom.db warroom.db-wal warroom.db-shm

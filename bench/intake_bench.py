@@ -1,26 +1,36 @@
 """Alert intake side by side with Prometheus Alertmanager, on this machine, with one load generator.
 
-    .venv/bin/python -m bench.intake_bench            # the full run (about three minutes)
-    .venv/bin/python -m bench.intake_bench --quick    # smaller counts, one round, for a smoke run
+    .venv/bin/python -m bench.intake_bench            # the full run (about eight minutes)
+    .venv/bin/python -m bench.intake_bench --quick    # smaller counts, one round each, for a smoke run
+    .venv/bin/python -m bench.intake_bench --phases sqlite,storm --json figures.json
 
-warroom runs as a real `warroom serve` on a fresh SQLite file (durable: a request is answered 202
-once its request row is committed, with group commit; dedup, grouping and triage are applied
-behind the answer, and the run also reports how long that took to catch up); Alertmanager is
-Debian's binary with a receiver that sends nowhere. Both get the same keep-alive HTTP/1.1 client
-(bench/intake_load.py) over 127.0.0.1; Alertmanager's own POST /api/v2/alerts is the reference for
-the request rates. This machine is shared and noisy, so the rates are measured in rounds, each
-Alertmanager then warroom, and the table gives every round's ratio and their median.
+Phases (`--phases`, all by default):
 
-Per round it also reports what back-pressure does: alerts **applied** per second (rows in the
-database over the time from the first send until the last was applied, beside Alertmanager's
-batched rate), the backlog's peak in seconds of applying (polled from /api/v1/intake) and the 503s
-the load got. Once, on nself (no storm rule), a flood of single alerts for 20 services carries 20
-unrelated alerts, each a new service, retried after Retry-After when pushed back: the time from
-each one's first send until its request was applied, its incident declared.
+- sqlite: rounds of single alerts and batches of 100, each Alertmanager then a fresh `warroom serve`
+  on a SQLite file (durable: a request is answered 202 once its request row is committed, with group
+  commit; dedup, grouping and triage are applied behind the answer). Alertmanager is Debian's binary
+  with a receiver that sends nowhere; both get the same keep-alive HTTP/1.1 client
+  (bench/intake_load.py) over 127.0.0.1, and Alertmanager's own POST /api/v2/alerts is the reference.
+  This machine is shared and noisy, so the rates are measured in rounds and the medians reported.
+  Accepted means answered 2xx: a webhook pushed back with 503 counts in the 503s, not in the rate.
+  Per round also: alerts **applied** per second (rows in the database over the time from the first
+  send until the last was applied, beside Alertmanager's batched rate), the backlog's peak in
+  seconds of applying (polled from /api/v1/intake) and the 503s the load got.
+- postgresql: the same rounds on a fresh PostgreSQL database (127.0.0.1:5432, dropped afterwards)
+  with two `warroom serve` processes, the load's connections spread over both.
+- latency: one alert at a time, each for a new service, against the nself policy with an on-call
+  person whose push and SMS go to an HTTP receiver in this process (Apprise's json://): from the
+  webhook's send to the page's arrival there, and to the page row the engine recorded.
+- unrelated: on nself (no storm rule), a flood of single alerts for 20 services carries 20 unrelated
+  alerts, each a new service, retried after Retry-After when pushed back: the time from each one's
+  first send until its request was applied, its incident declared.
+- storm: a storm of alerts for 50 services on so1 at a steady rate: how many incidents and pages.
+- rss: 1,000,000 alerts bulk-loaded into a SQLite file (SQL, in seconds), then a `warroom serve` on it
+  answering reads (alert lists, groups, the /alerts page, the intake status) and a few webhooks: its
+  resident memory (VmRSS) and peak (VmHWM), beside Alertmanager's after it was sent as many alerts.
 
-Alert to page: one alert at a time, each for a new service, against the nself policy with an
-on-call person whose push and SMS go to an HTTP receiver in this process (Apprise's json://), from
-the webhook's send to the page's arrival there, and to the page row the engine recorded.
+The servers ask for sign-in as WARROOM_AUTH says (on unless set to off); the benchmark reads the
+intake status with a viewer's token, so either works. `--json PATH` writes the figures (bench/common.py).
 """
 
 from __future__ import annotations
@@ -31,15 +41,16 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,76 +59,98 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.common import (
+    cli,
+    free_port,
+    memory_mb,
+    pg_create,
+    pg_drop,
+    reader_token,
+    secret_of,
+    stop,
+    wait_http,
+    write_figures,
+)
 from bench.intake_load import Result, percentile, run
+from warroom.store.db import normalise_url
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not answer {url}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+PHASES = ("sqlite", "postgresql", "latency", "unrelated", "storm", "rss")
 
 
 @dataclass
 class Warroom:
-    proc: subprocess.Popen[bytes]
-    port: int
+    """One database with an Alertmanager integration, and the `warroom serve` processes on it."""
+
+    procs: list[subprocess.Popen[bytes]]
+    ports: list[int]
     url: str
     token: str
+    """the integration's secret, for webhooks"""
+    reader: str
+    """a viewer's API token, for the intake status and other reads"""
+    pg_name: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return self.ports[0]
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        return self.procs[0]
+
+    @property
+    def reads(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.reader}"}
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            stop(proc)
+
+    def drop(self) -> None:
+        """The run's PostgreSQL database goes once its figures are read."""
+        if self.pg_name:
+            pg_drop(self.pg_name)
+            self.pg_name = None
 
 
-def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1,
-                  setup: tuple[list[str], ...] = (), **env: str) -> Warroom:  # fmt: skip
-    """A migrated SQLite file, an Alertmanager integration, `setup` CLI commands, then `warroom serve`."""
-    db = tmp / f"{name}.db"
-    url = f"sqlite:///{db}"
-    # It reads /api/v1/intake without signing in: sign-in is off (webhooks keep their secret).
-    base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, "WARROOM_AUTH": "off", **env}
-
-    def cli(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "warroom", *args], env=base_env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"warroom {' '.join(args)} failed: {done.stderr[-2000:]}")
-        return done.stdout
-
-    cli("db", "upgrade")
-    out = cli("integration", "add", "alertmanager", "bench")
-    token = next(line.strip() for line in out.splitlines() if line.startswith("wr_"))
-    for command in setup:
-        cli(*command)
-    port = free_port()
-    log = tmp / f"{name}.log"
-    with log.open("wb") as sink:  # a file, not a pipe nobody reads: a full pipe would stall the server
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve", "--port", str(port), "--workers", str(workers)],
-            env=base_env,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-    wait_http(f"http://127.0.0.1:{port}/healthz", proc, "warroom serve", log)
-    return Warroom(proc, port, url, token)
+def start_warroom(tmp: Path, policy: str, name: str, workers: int = 1, setup: tuple[list[str], ...] = (),
+                  backend: str = "sqlite", serves: int = 1, url: str | None = None, **env: str) -> Warroom:  # fmt: skip
+    """A migrated database, an Alertmanager integration, `setup` CLI commands, then `serves` x `warroom serve`."""
+    pg_name = None
+    if url is None and backend == "postgresql":
+        url, pg_name = pg_create()
+    elif url is None:
+        url = f"sqlite:///{tmp / f'{name}.db'}"
+    base_env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_POLICY": policy, "WARROOM_URL": "", **env}
+    procs: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    try:
+        cli(base_env, "db", "upgrade")
+        token = secret_of(cli(base_env, "integration", "add", "alertmanager", f"bench-{uuid.uuid4().hex[:6]}"))
+        reader = reader_token(base_env)
+        for command in setup:
+            cli(base_env, *command)
+        for n in range(serves):
+            port = free_port()
+            log = tmp / f"{name}-{n}.log"
+            with log.open("wb") as sink:  # a file, not a pipe nobody reads: a full pipe would stall the server
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "warroom", "serve", "--port", str(port), "--workers", str(workers)],
+                    env=base_env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=sink,
+                )
+            procs.append(proc)
+            ports.append(port)
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc, "warroom serve", log)
+    except BaseException:
+        for proc in procs:
+            stop(proc)
+        if pg_name:
+            pg_drop(pg_name)
+        raise
+    return Warroom(procs, ports, url, token, reader, pg_name, base_env)
 
 
 def start_alertmanager(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -138,6 +171,15 @@ def start_alertmanager(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
         )  # fmt: skip
     wait_http(f"http://127.0.0.1:{port}/-/ready", proc, "alertmanager", log)
     return proc, port
+
+
+def alertmanager_version() -> str:
+    binary = shutil.which("prometheus-alertmanager")
+    if binary is None:
+        return "not installed"
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout + ""
+    first = (out.splitlines() or ["?"])[0]
+    return first.split("version", 1)[-1].split("(")[0].strip() or first
 
 
 # --- payloads -----------------------------------------------------------------------------------
@@ -188,14 +230,14 @@ def webhook_body(start: int, n: int, services: int = 20) -> bytes:
 # --- measurements -------------------------------------------------------------------------------
 
 
-async def load(port: int, path: str, bodies: list[bytes], headers: dict[str, str] | None = None,
+async def load(port: int | list[int], path: str, bodies: list[bytes], headers: dict[str, str] | None = None,
                connections: int = 16, rate: float | None = None) -> Result:  # fmt: skip
     return await run("127.0.0.1", port, path, lambda i: bodies[i], total=len(bodies), connections=connections,
                      headers=headers, rate=rate)  # fmt: skip
 
 
 def count(db_url: str, sql: str, **params: Any) -> Any:
-    engine = create_engine(db_url)
+    engine = create_engine(normalise_url(db_url))
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql), params).all()
@@ -203,12 +245,21 @@ def count(db_url: str, sql: str, **params: Any) -> Any:
         engine.dispose()
 
 
-async def drained(port: int, since: float, timeout: float = 300.0) -> float:
-    """Seconds from `since` (perf_counter) until the server has applied every accepted request."""
+async def intake_status(w: Warroom) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30, headers=w.reads) as client:
+        resp = await client.get("/api/v1/intake")
+        resp.raise_for_status()
+        return dict(resp.json())
+
+
+async def drained(w: Warroom, since: float, timeout: float = 300.0) -> float:
+    """Seconds from `since` (perf_counter) until the servers have applied every accepted request."""
     deadline = time.perf_counter() + timeout
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30, headers=w.reads) as client:
         while time.perf_counter() < deadline:
-            if (await client.get("/api/v1/intake")).json()["pending_requests"] == 0:
+            resp = await client.get("/api/v1/intake")
+            resp.raise_for_status()
+            if resp.json()["pending_requests"] == 0:
                 return time.perf_counter() - since
             await asyncio.sleep(0.05)
     raise RuntimeError("the backlog was not applied in time")
@@ -300,13 +351,14 @@ async def latency_probes(w: Warroom, receiver: Receiver, probes: int) -> tuple[l
 class LagWatch:
     """Polls the intake status while a load runs: the backlog's peak in seconds of applying."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, w: Warroom) -> None:
+        self.w = w
         self.peak = 0.0
         self.task: asyncio.Task[None] | None = None
 
     async def _poll(self) -> None:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as client:
+        base = f"http://127.0.0.1:{self.w.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=self.w.reads) as client:
             while True:
                 with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
                     self.peak = max(self.peak, float((await client.get("/api/v1/intake")).json()["lag_seconds"]))
@@ -319,6 +371,10 @@ class LagWatch:
     def __exit__(self, *exc: object) -> None:
         if self.task is not None:
             self.task.cancel()
+
+
+SENT_AT: dict[int, float] = {}
+"""request id → when its first attempt was sent (epoch seconds)"""
 
 
 async def unrelated(w: Warroom, count_: int, every: float, first: float) -> list[int]:
@@ -351,10 +407,6 @@ async def unrelated(w: Warroom, count_: int, every: float, first: float) -> list
             await asyncio.sleep(every)
         await asyncio.gather(*tasks)
     return ids
-
-
-SENT_AT: dict[int, float] = {}
-"""request id → when its first attempt was sent (epoch seconds)"""
 
 
 def applied_after(db_url: str, ids: list[int]) -> list[float]:
@@ -402,164 +454,421 @@ class Round:
 
     @property
     def single_ratio(self) -> float:
-        return self.wr_single.rate / self.am_single.rate if self.am_single.rate else 0.0
+        return self.wr_single.ok_rate / self.am_single.ok_rate if self.am_single.ok_rate else 0.0
 
     @property
     def batch_ratio(self) -> float:
-        return self.wr_batch.rate / self.am_batch.rate if self.am_batch.rate else 0.0
+        return self.wr_batch.ok_rate / self.am_batch.ok_rate if self.am_batch.ok_rate else 0.0
 
 
-async def throughput(tmp: Path, r: int, singles: int, batches: int) -> Round:
+async def throughput(tmp: Path, r: int, singles: int, batches: int, backend: str = "sqlite", serves: int = 1) -> Round:
     """Alertmanager, then a fresh warroom, with the same counts of single alerts and batches of 100."""
     base = r * 10_000_000
-    am, am_port = start_alertmanager(tmp / f"am-{r}")
+    am, am_port = start_alertmanager(tmp / f"am-{backend}-{r}")
     try:
         am_single = await load(am_port, "/api/v2/alerts", [am_api_body(base + i, 1) for i in range(singles)])
         am_batch = await load(am_port, "/api/v2/alerts",
                               [am_api_body(base + singles + i * 100, 100) for i in range(batches)])  # fmt: skip
     finally:
         stop(am)
-    w = start_warroom(tmp, "so1", f"throughput-{r}")
+    w = start_warroom(tmp, "so1", f"throughput-{backend}-{r}", backend=backend, serves=serves)
     try:
-        hdr = {"Authorization": f"Bearer {w.token}"}
-        path = "/api/v1/alerts/alertmanager"
-        single_bodies = [webhook_body(base + i, 1) for i in range(singles)]
-        t0 = time.perf_counter()
-        with LagWatch(w.port) as single_lag:
-            wr_single = await load(w.port, path, single_bodies, hdr)
-            single_applied = await drained(w.port, t0)
-        single_rows = count(w.url, "SELECT count(*) FROM alerts WHERE service NOT LIKE 'unrelated-%'")[0][0]
-        batch_bodies = [webhook_body(base + singles + i * 100, 100) for i in range(batches)]
-        t0 = time.perf_counter()
-        with LagWatch(w.port) as batch_lag:
-            wr_batch = await load(w.port, path, batch_bodies, hdr)
-            batch_applied = await drained(w.port, t0)
-        stats = httpx.get(f"http://127.0.0.1:{w.port}/api/v1/intake").json()
+        try:
+            hdr = {"Authorization": f"Bearer {w.token}"}
+            path = "/api/v1/alerts/alertmanager"
+            single_bodies = [webhook_body(base + i, 1) for i in range(singles)]
+            t0 = time.perf_counter()
+            with LagWatch(w) as single_lag:
+                wr_single = await load(w.ports, path, single_bodies, hdr)
+                single_applied = await drained(w, t0)
+            single_rows = count(w.url, "SELECT count(*) FROM alerts")[0][0]
+            batch_bodies = [webhook_body(base + singles + i * 100, 100) for i in range(batches)]
+            t0 = time.perf_counter()
+            with LagWatch(w) as batch_lag:
+                wr_batch = await load(w.ports, path, batch_bodies, hdr)
+                batch_applied = await drained(w, t0)
+            stats = await intake_status(w)
+        finally:
+            w.stop()
+        stored = count(w.url, "SELECT count(*) FROM alerts")[0][0]
     finally:
-        stop(w.proc)
-    stored = count(w.url, "SELECT count(*) FROM alerts WHERE service NOT LIKE 'unrelated-%'")[0][0]
+        w.drop()
     return Round(am_single, am_batch, wr_single, wr_batch, single_applied, batch_applied, stored,
                  singles + batches * 100, stats, single_rows, single_lag.peak, batch_lag.peak)  # fmt: skip
 
 
-async def main(quick: bool) -> None:
-    rounds = 1 if quick else 3
-    singles = 3000 if quick else 30_000
-    batches = 100 if quick else 1_000
-    probes = 50 if quick else 200
-    storm_total, storm_seconds = (2000, 2.0) if quick else (10_000, 10.0)
-    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmpdir:
-        tmp = Path(tmpdir)
-        done = [await throughput(tmp, r, singles, batches) for r in range(rounds)]
+# --- a million stored alerts --------------------------------------------------------------------
 
-        receiver = Receiver()
-        try:
-            # One person paged 200 times in ten seconds: the per-destination limit (10 a minute) would
-            # coalesce all but the first ten into a digest. The probes measure the path, not the limit.
-            w = start_warroom(tmp, "nself", "latency", setup=on_call(receiver), WARROOM_NOTIFY_RATE_PER_MINUTE="100000")
-            try:
-                delivered, recorded = await latency_probes(w, receiver, probes)
-            finally:
-                stop(w.proc)
-        finally:
-            receiver.close()
 
-        # An unrelated outage during a flood: nself has no storm rule, so a new service's alert declares
-        # its own incident (under so1 it would join the storm's). The flood's 20 services each have
-        # their incident after their first alert; the rest of the flood is more of the same.
-        w = start_warroom(tmp, "nself", "unrelated")
-        try:
-            hdr = {"Authorization": f"Bearer {w.token}"}
-            flood_bodies = [webhook_body(7_000_000 + i, 1) for i in range(singles)]
-            t0 = time.perf_counter()
-            with LagWatch(w.port) as flood_lag:
-                others = asyncio.create_task(unrelated(w, 20, 0.05, 0.2))
-                flood = await load(w.port, "/api/v1/alerts/alertmanager", flood_bodies, hdr)
-                await drained(w.port, t0)
-                probe_ids = await others
-        finally:
-            stop(w.proc)
-        late = applied_after(w.url, probe_ids)
-        declared = count(w.url, "SELECT count(*) FROM alerts WHERE service LIKE 'unrelated-%' "
-                                "AND incident_id IS NOT NULL")[0][0]  # fmt: skip
+def seed_alerts(path: Path, total: int, per_group: int = 100) -> None:
+    """`total` alerts over a year in closed groups of `per_group`, resolved but the newest group's; bulk SQL."""
+    import sqlite3
 
-        w = start_warroom(tmp, "so1", "storm")
-        try:
-            hdr = {"Authorization": f"Bearer {w.token}"}
-            bodies = [webhook_body(5_000_000 + i, 1, services=50) for i in range(storm_total)]
-            t0 = time.perf_counter()
-            storm = await load(w.port, "/api/v1/alerts/alertmanager", bodies, hdr, rate=storm_total / storm_seconds)
-            storm_elapsed = time.perf_counter() - t0
-            storm_applied = await drained(w.port, t0)
-            await asyncio.sleep(3.0)
-        finally:
-            stop(w.proc)
-        s_alerts = count(w.url, "SELECT count(*) FROM alerts")[0][0]
-        s_incidents = count(w.url, "SELECT count(*) FROM incidents")[0][0]
-        s_pages = count(w.url, "SELECT tier, count(*) FROM pages GROUP BY tier ORDER BY tier")
+    now = datetime.now(UTC).replace(microsecond=0)
+    t0 = now - timedelta(days=365)
+    span = int((now - t0).total_seconds())
+    groups = max(1, total // per_group)
+    stamp = t0.strftime("%Y-%m-%d %H:%M:%S")
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN")
+        db.execute(
+            """
+            WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < :groups - 1)
+            INSERT INTO alert_groups (id, key, status, storm, outcome, severity, confidence, triage, opened_at,
+                last_alert_at, closed_at, alert_count, services, decided_by, decided_at, history)
+            SELECT i + 1, 'service=seed-' || (i % 200) || '|' || i,
+                CASE WHEN i = :groups - 1 THEN 'open' ELSE 'closed' END, 0, 'ticket', 'P3', 80, '{}',
+                datetime(:t0, '+' || (i * :span / :groups) || ' seconds') || '.000000',
+                datetime(:t0, '+' || (i * :span / :groups + 600) || ' seconds') || '.000000',
+                CASE WHEN i = :groups - 1 THEN NULL
+                     ELSE datetime(:t0, '+' || (i * :span / :groups + 3600) || ' seconds') || '.000000' END,
+                :per, '["seed-' || (i % 200) || '"]', 'triage',
+                datetime(:t0, '+' || (i * :span / :groups) || ' seconds') || '.000000', '[]'
+            FROM g
+            """,
+            {"groups": groups, "t0": stamp, "span": span, "per": per_group},
+        )
+        db.execute(
+            """
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :total - 1)
+            INSERT INTO alerts (id, key, source, integration, fingerprint, status, service, summary, severity_hint,
+                labels, details, links, received_at, first_seen, last_seen, resolved_at, count, raw, group_id)
+            SELECT i + 1, 'alertmanager:seed' || i, 'alertmanager', 'seed', 'seed' || i,
+                CASE WHEN i / :per = :groups - 1 THEN 'firing' ELSE 'resolved' END,
+                'seed-' || ((i / :per) % 200), '5xx above 1% on seed-' || ((i / :per) % 200) || ' instance ' || i,
+                'critical',
+                '{"alertname":"HighErrorRate","severity":"critical","service":"seed-' || ((i / :per) % 200)
+                    || '","instance":"seed-' || i || '"}',
+                '{"value":"12%","threshold":"< 1%"}', '["http://prometheus/graph"]',
+                datetime(:t0, '+' || (i * :span / :total) || ' seconds') || '.000000',
+                datetime(:t0, '+' || (i * :span / :total) || ' seconds') || '.000000',
+                datetime(:t0, '+' || (i * :span / :total + 300) || ' seconds') || '.000000',
+                CASE WHEN i / :per = :groups - 1 THEN NULL
+                     ELSE datetime(:t0, '+' || (i * :span / :total + 900) || ' seconds') || '.000000' END,
+                1,
+                '{"status":"firing","labels":{"alertname":"HighErrorRate","severity":"critical","instance":"seed-'
+                    || i || '"},"annotations":{"summary":"5xx above 1%"},"generatorURL":"http://prometheus/graph",'
+                    || '"fingerprint":"seed' || i || '"}',
+                i / :per + 1
+            FROM n
+            """,
+            {"total": total, "per": per_group, "groups": groups, "t0": stamp, "span": span},
+        )
+        db.execute("COMMIT")
+        db.execute("ANALYZE")
+    finally:
+        db.close()
 
+
+async def rss_after(tmp: Path, total: int, reads: float) -> dict[str, Any]:
+    """A serve on `total` stored alerts, answering reads for `reads` seconds: its memory; Alertmanager's beside it."""
+    figures: dict[str, Any] = {"rss_alerts_stored": total}
+    path = tmp / "million.db"
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "WARROOM_DATABASE_URL": url, "WARROOM_URL": ""}
+    cli(env, "db", "upgrade")
+    t0 = time.perf_counter()
+    seed_alerts(path, total)
+    figures["rss_seed_s"] = time.perf_counter() - t0
+    print(f"  rss: {total:,} alerts stored in {figures['rss_seed_s']:.1f} s", file=sys.stderr)
+    w = start_warroom(tmp, "nself", "million", url=url)
+    try:
+        hdr = {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}
+        paths = ["/api/v1/alerts", "/api/v1/alerts?status=resolved&limit=1000", "/api/v1/alerts?service=seed-7",
+                 "/api/v1/alert-groups", "/alerts", "/api/v1/intake", "/healthz",
+                 "/api/v1/alerts?limit=1000"]  # fmt: skip
+        answered = errors = 0
+        n = 0
+        deadline = time.monotonic() + reads
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30, headers=w.reads) as client:
+            while time.monotonic() < deadline:
+                resp = await client.get(paths[n % len(paths)])
+                answered += 1
+                errors += resp.status_code != 200
+                if n % 10 == 0:  # new alerts keep arriving meanwhile
+                    body = webhook_body(8_000_000 + n * 10, 10, services=40)
+                    post = await client.post("/api/v1/alerts/alertmanager", content=body, headers=hdr)
+                    errors += post.status_code != 202
+                n += 1
+            first = await client.get("/api/v1/alerts?limit=1000")
+            cursor_pages = 1
+            while "next" in first.headers.get("link", "") and cursor_pages < 20:  # paging back through history
+                following = first.headers["link"].split(";")[0].strip("<> ")
+                first = await client.get(following)
+                cursor_pages += 1
+        figures["rss_reads"] = answered
+        figures["rss_read_errors"] = errors
+        figures["rss_serve_mb"], figures["rss_serve_peak_mb"] = memory_mb(w.proc.pid)
+    finally:
+        w.stop()
+    figures["rss_alerts_in_db"] = count(url, "SELECT count(*) FROM alerts")[0][0]
+    am, am_port = start_alertmanager(tmp / "am-million")
+    try:
+        t0 = time.perf_counter()
+        per = 1000
+        result = await load(am_port, "/api/v2/alerts", [am_api_body(20_000_000 + i * per, per, 200)
+                                                        for i in range(total // per)], connections=4)  # fmt: skip
+        figures["am_rss_load_s"] = time.perf_counter() - t0
+        figures["am_rss_errors"] = result.errors
+        await asyncio.sleep(2.0)
+        figures["am_rss_mb"], figures["am_rss_peak_mb"] = memory_mb(am.pid)
+    finally:
+        stop(am)
+    return figures
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def round_figures(prefix: str, done: list[Round]) -> dict[str, Any]:
+    """The medians of a backend's rounds: accepted and applied rates beside Alertmanager's in the same rounds."""
+    med = statistics.median
+    return {
+        f"{prefix}rounds": len(done),
+        f"{prefix}single_req_per_s": med(d.wr_single.ok_rate for d in done),
+        f"{prefix}am_single_req_per_s": med(d.am_single.ok_rate for d in done),
+        f"{prefix}single_ratio": med(d.single_ratio for d in done),
+        f"{prefix}single_p99_ms": med(d.wr_single.pct(99) * 1000 for d in done),
+        f"{prefix}am_single_p99_ms": med(d.am_single.pct(99) * 1000 for d in done),
+        f"{prefix}batch_alerts_per_s": med(d.wr_batch.ok_rate * 100 for d in done),
+        f"{prefix}am_batch_alerts_per_s": med(d.am_batch.ok_rate * 100 for d in done),
+        f"{prefix}batch_ratio": med(d.batch_ratio for d in done),
+        f"{prefix}batch_p99_ms": med(d.wr_batch.pct(99) * 1000 for d in done),
+        f"{prefix}am_batch_p99_ms": med(d.am_batch.pct(99) * 1000 for d in done),
+        f"{prefix}single_applied_alerts_per_s": med(d.single_applied_rate for d in done),
+        f"{prefix}batch_applied_alerts_per_s": med(d.batch_applied_rate for d in done),
+        f"{prefix}single_applied_ratio": med(
+            d.single_applied_rate / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0.0 for d in done
+        ),
+        f"{prefix}batch_applied_ratio": med(
+            d.batch_applied_rate / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0.0 for d in done
+        ),
+        f"{prefix}backlog_peak_s": max(max(d.peak_single, d.peak_batch) for d in done),
+        f"{prefix}pushed_back_503": sum(d.pushed_back for d in done),
+        f"{prefix}stored": sum(d.stored for d in done),
+        f"{prefix}sent": sum(d.sent for d in done),
+        f"{prefix}errors": sum(
+            d.am_single.errors + d.am_batch.errors + d.wr_single.errors + d.wr_batch.errors - d.pushed_back
+            for d in done
+        ),
+    }
+
+
+def round_rows(label: str, done: list[Round]) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     for i, d in enumerate(done, 1):
         pairs = (("single alert, req/s", d.am_single, d.wr_single, d.single_ratio, 1),
                  ("batches of 100, alerts/s", d.am_batch, d.wr_batch, d.batch_ratio, 100))  # fmt: skip
         for what, am, wr, ratio, per in pairs:
             p99 = f"p99 {am.pct(99) * 1000:.1f} vs {wr.pct(99) * 1000:.1f} ms"
-            rows.append((f"round {i}: {what}", fmt(am.rate * per), fmt(wr.rate * per), f"{ratio:.2f}x; {p99}"))
+            rows.append((f"{label} {i}: {what}", fmt(am.ok_rate * per), fmt(wr.ok_rate * per), f"{ratio:.2f}x; {p99}"))
         pushed = f"{d.wr_single.statuses.get(503, 0):,} / {d.wr_batch.statuses.get(503, 0):,} answered 503"
-        rows.append((f"round {i}: applied alerts/s, single / batches", f"{fmt(d.am_batch.rate * 100)} (batched)",
+        rows.append((f"{label} {i}: applied alerts/s, single / batches", f"{fmt(d.am_batch.ok_rate * 100)} (batched)",
                      f"{fmt(d.single_applied_rate)} / {fmt(d.batch_applied_rate)}",
-                     f"{d.batch_applied_rate / (d.am_batch.rate * 100) if d.am_batch.rate else 0:.2f}x batched; "
+                     f"{d.batch_applied_rate / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0:.2f}x batched; "
                      f"{pushed}"))  # fmt: skip
-        rows.append((f"round {i}: backlog peak, single / batches", "",
+        rows.append((f"{label} {i}: backlog peak, single / batches", "",
                      f"{d.peak_single:.2f} s / {d.peak_batch:.2f} s of applying",
                      f"bound {d.stats.get('max_lag_seconds', '?')} s; "
                      f"{d.stats.get('pushed_back', 0):,} pushed back"))  # fmt: skip
-        rows.append((f"round {i}: all applied", "",
+        rows.append((f"{label} {i}: all applied", "",
                      f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first",
-                     f"{d.stored:,}/{d.sent:,} stored; {d.stats['quick_checked']:,} of {d.stats['requests']:,} "
-                     f"quick-checked"))  # fmt: skip
-    rows.append(
-        ("median: single alert", "", "", f"{statistics.median(d.single_ratio for d in done):.2f}x (target ≥ 0.3x)")
-    )
-    rows.append(
-        ("median: batches of 100", "", "", f"{statistics.median(d.batch_ratio for d in done):.2f}x (target ≥ 1x)")
-    )
-    rows.append(("alert → page delivered, p50 / p99", "",
-                 f"{fmt(percentile(delivered, 50) * 1000, ' ms')} / {fmt(percentile(delivered, 99) * 1000, ' ms')}",
-                 f"{len(delivered)}/{probes} pages arrived at the receiver; target p99 < 250 ms"))  # fmt: skip
-    rows.append(("alert → page recorded, p50 / p99", "",
-                 f"{fmt(percentile(recorded, 50) * 1000, ' ms')} / {fmt(percentile(recorded, 99) * 1000, ' ms')}",
-                 f"{len(recorded)}/{probes} probes paged"))  # fmt: skip
-    rows.append((f"unrelated alert during a flood of {singles:,} (nself)", "",
-                 f"p50 {fmt(percentile(late, 50) * 1000, ' ms')} / p99 {fmt(percentile(late, 99) * 1000, ' ms')}",
-                 f"{len(late)}/20 applied, {declared} declared; first send → applied; target p99 < 250 ms; "
-                 f"flood: {flood.statuses.get(503, 0):,} got 503, backlog peak {flood_lag.peak:.2f} s"))  # fmt: skip
-    tiers = ", ".join(f"tier {t}: {n}" for t, n in s_pages) or "none"
-    rows.append((f"storm {storm_total:,} alerts in {storm_seconds:g} s", "",
-                 f"{s_incidents} incident(s); pages {tiers}",
-                 f"{s_alerts:,}/{storm_total:,} stored; sent in {storm_elapsed:.1f} s, "
-                 f"applied in {storm_applied:.1f} s; {storm.errors} errors"))  # fmt: skip
-    errors = sum(d.am_single.errors + d.am_batch.errors + d.wr_single.errors + d.wr_batch.errors for d in done)
+                     f"{d.stored:,}/{d.sent:,} stored; {d.stats.get('quick_checked', 0):,} of "
+                     f"{d.stats.get('requests', 0):,} quick-checked"))  # fmt: skip
+    if done:
+        rows.append((f"{label}: median single alert", "", "",
+                     f"{statistics.median(d.single_ratio for d in done):.2f}x (target ≥ 0.3x)"))  # fmt: skip
+        rows.append((f"{label}: median batches of 100", "", "",
+                     f"{statistics.median(d.batch_ratio for d in done):.2f}x (target ≥ 1x)"))  # fmt: skip
+    return rows
+
+
+async def main(quick: bool, phases: set[str], json_path: Path | None) -> int:
+    rounds = 1 if quick else 3
+    pg_rounds = 1 if quick else 2
+    singles = 3000 if quick else 30_000
+    batches = 100 if quick else 1_000
+    probes = 50 if quick else 200
+    storm_total, storm_seconds = (2000, 2.0) if quick else (10_000, 10.0)
+    stored_alerts = 100_000 if quick else 1_000_000
+    figures: dict[str, Any] = {"intake_quick": "yes" if quick else "no", "alertmanager_version": alertmanager_version()}
+    rows: list[tuple[str, str, str, str]] = []
+    failed = 0
+
+    async def phase(name: str, body: Callable[[], Awaitable[None]]) -> None:
+        nonlocal failed
+        if name not in phases:
+            return
+        started = time.perf_counter()
+        print(f"intake_bench: {name} ...", file=sys.stderr)
+        try:
+            await body()
+        except Exception as exc:  # the other phases' figures still count; this one's are left out
+            failed += 1
+            traceback.print_exc()
+            figures[f"error_{name}"] = f"{type(exc).__name__}: {exc}"[:300]
+            rows.append((f"{name}: FAILED", "", "", f"{type(exc).__name__}: {exc}"[:200]))
+        print(f"intake_bench: {name} took {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+
+        async def sqlite_rounds() -> None:
+            done = [await throughput(tmp, r, singles, batches) for r in range(rounds)]
+            figures.update(round_figures("intake_", done))
+            rows.extend(round_rows("SQLite round", done))
+
+        async def postgresql_rounds() -> None:
+            done = [await throughput(tmp, 100 + r, singles, batches, "postgresql", 2) for r in range(pg_rounds)]
+            figures.update(round_figures("pg2_", done))
+            rows.extend(round_rows("PostgreSQL, 2 serves, round", done))
+
+        async def latency() -> None:
+            receiver = Receiver()
+            try:
+                # One person paged 200 times in ten seconds: the per-destination limit (10 a minute) would
+                # coalesce all but the first ten into a digest. The probes measure the path, not the limit.
+                w = start_warroom(tmp, "nself", "latency", setup=on_call(receiver),
+                                  WARROOM_NOTIFY_RATE_PER_MINUTE="100000")  # fmt: skip
+                try:
+                    delivered, recorded = await latency_probes(w, receiver, probes)
+                finally:
+                    w.stop()
+            finally:
+                receiver.close()
+            figures.update({
+                "page_probes": probes,
+                "page_delivered": len(delivered),
+                "page_delivered_p50_ms": percentile(delivered, 50) * 1000,
+                "page_delivered_p99_ms": percentile(delivered, 99) * 1000,
+                "page_recorded_p50_ms": percentile(recorded, 50) * 1000,
+                "page_recorded_p99_ms": percentile(recorded, 99) * 1000,
+            })  # fmt: skip
+            rows.append(("alert → page delivered, p50 / p99", "",
+                         f"{fmt(percentile(delivered, 50) * 1000, ' ms')} / "
+                         f"{fmt(percentile(delivered, 99) * 1000, ' ms')}",
+                         f"{len(delivered)}/{probes} pages arrived at the receiver; target p99 < 250 ms"))  # fmt: skip
+            rows.append(("alert → page recorded, p50 / p99", "",
+                         f"{fmt(percentile(recorded, 50) * 1000, ' ms')} / "
+                         f"{fmt(percentile(recorded, 99) * 1000, ' ms')}",
+                         f"{len(recorded)}/{probes} probes paged"))  # fmt: skip
+
+        async def unrelated_in_flood() -> None:
+            # An unrelated outage during a flood: nself has no storm rule, so a new service's alert declares
+            # its own incident (under so1 it would join the storm's). The flood's 20 services each have
+            # their incident after their first alert; the rest of the flood is more of the same.
+            w = start_warroom(tmp, "nself", "unrelated")
+            try:
+                hdr = {"Authorization": f"Bearer {w.token}"}
+                flood_bodies = [webhook_body(7_000_000 + i, 1) for i in range(singles)]
+                t0 = time.perf_counter()
+                with LagWatch(w) as flood_lag:
+                    others = asyncio.create_task(unrelated(w, 20, 0.05, 0.2))
+                    flood = await load(w.port, "/api/v1/alerts/alertmanager", flood_bodies, hdr)
+                    await drained(w, t0)
+                    probe_ids = await others
+            finally:
+                w.stop()
+            late = applied_after(w.url, probe_ids)
+            declared = count(w.url, "SELECT count(*) FROM alerts WHERE service LIKE 'unrelated-%' "
+                                    "AND incident_id IS NOT NULL")[0][0]  # fmt: skip
+            figures.update({
+                "unrelated_flood": singles,
+                "unrelated_sent": 20,
+                "unrelated_applied": len(late),
+                "unrelated_declared": declared,
+                "unrelated_p50_ms": percentile(late, 50) * 1000,
+                "unrelated_p99_ms": percentile(late, 99) * 1000,
+                "unrelated_flood_503": flood.statuses.get(503, 0),
+                "unrelated_flood_backlog_peak_s": flood_lag.peak,
+            })  # fmt: skip
+            p50, p99 = fmt(percentile(late, 50) * 1000, " ms"), fmt(percentile(late, 99) * 1000, " ms")
+            rows.append((f"unrelated alert during a flood of {singles:,} (nself)", "", f"p50 {p50} / p99 {p99}",
+                         f"{len(late)}/20 applied, {declared} declared; first send → applied; target p99 < 250 ms; "
+                         f"flood: {flood.statuses.get(503, 0):,} got 503, "
+                         f"backlog peak {flood_lag.peak:.2f} s"))  # fmt: skip
+
+        async def storm() -> None:
+            w = start_warroom(tmp, "so1", "storm")
+            try:
+                hdr = {"Authorization": f"Bearer {w.token}"}
+                bodies = [webhook_body(5_000_000 + i, 1, services=50) for i in range(storm_total)]
+                t0 = time.perf_counter()
+                sent = await load(w.port, "/api/v1/alerts/alertmanager", bodies, hdr,
+                                  rate=storm_total / storm_seconds)  # fmt: skip
+                storm_elapsed = time.perf_counter() - t0
+                storm_applied = await drained(w, t0)
+                await asyncio.sleep(3.0)
+            finally:
+                w.stop()
+            s_alerts = count(w.url, "SELECT count(*) FROM alerts")[0][0]
+            s_incidents = count(w.url, "SELECT count(*) FROM incidents")[0][0]
+            s_pages = count(w.url, "SELECT tier, count(*) FROM pages GROUP BY tier ORDER BY tier")
+            pages = sum(n for _, n in s_pages)
+            tier1 = sum(n for t, n in s_pages if t == 1)
+            correct = s_incidents == 1 and pages == 1 and tier1 == 1 and s_alerts == storm_total
+            figures.update({
+                "storm_sent": storm_total,
+                "storm_seconds": storm_seconds,
+                "storm_stored": s_alerts,
+                "storm_incidents": s_incidents,
+                "storm_pages": pages,
+                "storm_tier1_pages": tier1,
+                "storm_errors": sent.errors,
+                "storm_applied_s": storm_applied,
+                "storm_correct": "yes" if correct else "no",
+            })  # fmt: skip
+            tiers = ", ".join(f"tier {t}: {n}" for t, n in s_pages) or "none"
+            rows.append((f"storm {storm_total:,} alerts in {storm_seconds:g} s", "",
+                         f"{s_incidents} incident(s); pages {tiers}",
+                         f"{s_alerts:,}/{storm_total:,} stored; sent in {storm_elapsed:.1f} s, "
+                         f"applied in {storm_applied:.1f} s; {sent.errors} errors"))  # fmt: skip
+
+        async def rss() -> None:
+            got = await rss_after(tmp, stored_alerts, 5.0 if quick else 15.0)
+            figures.update(got)
+            rows.append((f"RSS of `warroom serve` with {stored_alerts:,} alerts stored (SQLite)",
+                         f"{fmt(got['am_rss_mb'], ' MiB')} (holding as many)",
+                         f"{fmt(got['rss_serve_mb'], ' MiB')} (peak {fmt(got['rss_serve_peak_mb'], ' MiB')})",
+                         f"after {got['rss_reads']:,} reads ({got['rss_read_errors']} errors) and a few webhooks; "
+                         f"seeded in {got['rss_seed_s']:.0f} s"))  # fmt: skip
+
+        await phase("sqlite", sqlite_rounds)
+        await phase("postgresql", postgresql_rounds)
+        await phase("latency", latency)
+        await phase("unrelated", unrelated_in_flood)
+        await phase("storm", storm)
+        await phase("rss", rss)
+
     print()
     print(f"intake benchmark, {os.cpu_count()} CPUs, load generator bench/intake_load.py (16 keep-alive connections), "
-          f"{rounds} round(s) of {singles:,} single alerts and {batches:,} batches of 100")  # fmt: skip
-    print("warroom: SQLite, WAL, group commit, one `warroom serve` process")
-    width = [max(len(r[i]) for r in rows) for i in range(4)]
-    header = ("measure", "alertmanager", "warroom", "")
-    width = [max(w, len(h)) for w, h in zip(width, header, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, width, strict=True))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)))
-    if errors:
-        print(f"errors: {errors} (non-2xx or dropped connections)")
+          f"{rounds} SQLite / {pg_rounds} PostgreSQL round(s) of {singles:,} single alerts and {batches:,} "
+          f"batches of 100")  # fmt: skip
+    print("warroom: SQLite, WAL, group commit, one `warroom serve` process; PostgreSQL with two `warroom serve`")
+    if rows:
+        header = ("measure", "alertmanager", "warroom", "")
+        width = [max(max(len(r[i]) for r in rows), len(header[i])) for i in range(4)]
+        line = "  ".join(h.ljust(w) for h, w in zip(header, width, strict=True))
+        print(line)
+        print("-" * len(line))
+        for r in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)))
+    write_figures(json_path, figures)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller counts")
+    parser.add_argument("--quick", action="store_true", help="smaller counts, one round each")
+    parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here as one JSON object")
     args = parser.parse_args()
+    chosen = {p.strip() for p in args.phases.split(",") if p.strip()}
+    unknown = chosen - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     import uvloop
 
-    uvloop.run(main(args.quick))
+    sys.exit(uvloop.run(main(args.quick, chosen, args.json)))

@@ -22,7 +22,17 @@ class Result:
 
     @property
     def rate(self) -> float:
+        """Requests answered per second, whatever the answer."""
         return self.requests / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def ok(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status < 300)
+
+    @property
+    def ok_rate(self) -> float:
+        """Requests answered 2xx (accepted) per second: a 503 pushed back is answered, not accepted."""
+        return self.ok / self.elapsed if self.elapsed else 0.0
 
     def pct(self, p: float) -> float:
         return percentile(self.latencies, p)
@@ -90,7 +100,7 @@ class Connection:
 
 async def run(
     host: str,
-    port: int,
+    port: int | list[int],
     path: str,
     make_body: Callable[[int], bytes],
     *,
@@ -99,13 +109,16 @@ async def run(
     headers: dict[str, str] | None = None,
     rate: float | None = None,
 ) -> Result:
-    """Send `total` POSTs over `connections` keep-alive connections; `rate` caps requests per second."""
+    """Send `total` POSTs over `connections` keep-alive connections; `rate` caps requests per second.
+
+    Given several ports (replicas behind no balancer), the connections are spread over them in turn."""
+    ports = port if isinstance(port, list) else [port]
     result = Result()
     counter = iter(range(total))
     start = time.perf_counter()
 
-    async def worker() -> None:
-        conn = Connection(host, port)
+    async def worker(n: int) -> None:
+        conn = Connection(host, ports[n % len(ports)])
         try:
             for i in counter:
                 if rate:
@@ -129,6 +142,6 @@ async def run(
         finally:
             conn.close()
 
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(n) for n in range(connections)))
     result.elapsed = time.perf_counter() - start
     return result
