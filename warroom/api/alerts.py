@@ -28,8 +28,9 @@ from warroom.access.gate import Who
 from warroom.api import guards, outage
 from warroom.api.deps import ctx
 from warroom.api.guards import Id, OptionalId
-from warroom.api.paging import Cursor, by_id, link_next
+from warroom.api.paging import Cursor, link_next
 from warroom.auth.principal import Role
+from warroom.domain.cursor import newest_first as by_id
 from warroom.domain.errors import Forbidden
 from warroom.intake import inbox, service, silences
 from warroom.intake import integrations as integ

@@ -10,12 +10,13 @@ from pydantic import BaseModel, Field
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
-from warroom.api.paging import Cursor, by_id, link_next
+from warroom.api.paging import Cursor, link_next
 from warroom.auth import act_as, sessions, tokens, users
 from warroom.auth.act_as import GrantView
 from warroom.auth.audit import AuditView, entries
 from warroom.auth.tokens import TokenView
 from warroom.auth.users import UserView
+from warroom.domain.cursor import newest_first as by_id
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import Invalid
 from warroom.store.unit import Context

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import TypeAdapter
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
@@ -35,10 +36,12 @@ from warroom.incidents.schemas import (
     UpdateRequest,
     UpdateView,
 )
+from warroom.store import memo
 from warroom.store.unit import Context
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Ctx = Annotated[Context, Depends(ctx)]
+SUMMARIES = TypeAdapter(list[IncidentSummary])
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such incident (problem+json)"},
     409: {"description": "Not allowed in the incident's current state (problem+json)"},
@@ -56,19 +59,25 @@ def declare(body: DeclareRequest, c: Ctx, who: Who) -> IncidentView:
 def list_incidents(
     c: Ctx,
     request: Request,
-    response: Response,
     status: str = Query("open", description="open, all, or one status"),
     severity: str | None = None,
     service_name: str | None = Query(None, alias="service"),
     q: str | None = Query(None, max_length=200),
     limit: int = Query(200, ge=1, le=1000),
     cursor: Cursor = None,
-) -> list[IncidentSummary]:
+) -> Response:
     """Incidents sorted by severity then age, each with its nearest SLA deadline; a `Link: <...>; rel="next"`
     header names the next page when there is one."""
-    page = service.search_page(c, status, severity, service_name, q, limit, cursor)
-    link_next(request, response, page.next)
-    return page.items
+    key = ("incidents", status, severity, service_name, q, limit, cursor)
+
+    def read() -> tuple[bytes, str | None]:
+        page = service.search_page(c, status, severity, service_name, q, limit, cursor)
+        return SUMMARIES.dump_json(page.items), page.next
+
+    body, following = memo.of(request.app.state).get(key, read)  # a crowd of readers shares one read
+    answer = Response(body, media_type="application/json")
+    link_next(request, answer, following)
+    return answer
 
 
 @router.get("/{incident_id}", response_model=IncidentView, responses=ERRORS)

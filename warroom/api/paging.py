@@ -6,14 +6,12 @@ a next page; clients that only read the body keep working, and the first page is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Query, Request, Response
 
 from warroom.domain import cursor as cursors
 
-T = TypeVar("T")
 Cursor = Annotated[
     str | None,
     Query(max_length=cursors.MAX_LENGTH, description="where the previous page ended: the `cursor` of its Link: next"),
@@ -25,21 +23,6 @@ def link_next(request: Request, response: Response, cursor: str | None) -> None:
     if cursor:
         url = request.url.include_query_params(cursor=cursor)
         response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
-
-
-def before_id(kind: str, cursor: str | None) -> int | None:
-    """The id a newest-first page ended at (the next page is below it), or None for the first page."""
-    return cursors.decode(kind, cursor, int)[0] if cursor else None
-
-
-def by_id(
-    kind: str, fetch: Callable[[int, int | None], Sequence[T]], limit: int, cursor: str | None, key: Callable[[T], int]
-) -> tuple[list[T], str | None]:
-    """A newest-first page of `limit` rows from `fetch(limit + 1, before)`, and the next page's cursor."""
-    rows = list(fetch(limit + 1, before_id(kind, cursor)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, cursors.encode(kind, key(rows[-1])) if more and rows else None
 
 
 PAGED: dict[int | str, dict[str, object]] = {

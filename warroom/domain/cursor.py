@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -71,3 +72,14 @@ def decode(kind: str, cursor: str, *shape: type) -> list[Any]:
         else:
             raise _refuse(kind)
     return out
+
+
+def newest_first(
+    kind: str, fetch: Callable[[int, int | None], Sequence[T]], limit: int, cursor: str | None, key: Callable[[T], int]
+) -> tuple[list[T], str | None]:
+    """A newest-first page of `limit` rows from `fetch(limit + 1, before_id)`, and the next page's cursor."""
+    before = decode(kind, cursor, int)[0] if cursor else None
+    rows = list(fetch(limit + 1, before))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode(kind, key(rows[-1])) if more and rows else None

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from warroom.incidents import service
+from warroom.store import memo as cache
 from warroom.store import unit
+from warroom.store.memo import PageCache
 from warroom.store.unit import Context
 
 router = APIRouter(tags=["live"])
@@ -27,8 +29,9 @@ POLL_SECONDS = 1.0
 class Watcher:
     """Publishes the incidents that changed since the last look to every open stream of this process."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, page_cache: PageCache) -> None:
         self.ctx = ctx
+        self.page_cache = page_cache
         self.streams: set[asyncio.Queue[list[str]]] = set()
         self._nudge: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -69,6 +72,7 @@ class Watcher:
             except Exception:  # the database may be away for a moment; pages keep what they show
                 continue
             if changed:
+                self.page_cache.bump()  # committed elsewhere (another process, the CLI): pages read it afresh
                 for queue in list(self.streams):
                     with contextlib.suppress(asyncio.QueueFull):
                         queue.put_nowait(changed)
@@ -77,7 +81,7 @@ class Watcher:
 def watcher(request: Request) -> Watcher:
     found: Watcher | None = getattr(request.app.state, "live", None)
     if found is None:
-        found = request.app.state.live = Watcher(request.app.state.ctx)
+        found = request.app.state.live = Watcher(request.app.state.ctx, cache.of(request.app.state))
     return found
 
 

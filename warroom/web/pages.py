@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from warroom.auth import tokens, users
 from warroom.auth.principal import Role
+from warroom.domain import cursor as cursors
 from warroom.domain.errors import Forbidden, Invalid, ServiceError
 from warroom.intake import service as intake
 from warroom.intake import silences
@@ -28,11 +29,37 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request) -> HTMLResponse:
+def alerts_page(
+    request: Request,
+    groups_cursor: str | None = Query(None, alias="groups", max_length=cursors.MAX_LENGTH),
+    alerts_cursor: str | None = Query(None, alias="alerts", max_length=cursors.MAX_LENGTH),
+    limit: int = Query(100, ge=1, le=200),
+) -> HTMLResponse:
+    """Alert groups newest first (open ones first on each page), then the latest alerts; each list has its own
+    cursor (`groups=`, `alerts=`) behind an "Older" link."""
     ctx = _ctx(request)
-    groups = intake.list_groups(ctx, limit=100)
+    try:
+        groups, older_groups = cursors.newest_first(
+            "alert-groups", lambda n, before: intake.list_groups(ctx, limit=n, before=before), limit, groups_cursor,
+            lambda g: g.id,
+        )  # fmt: skip
+        alerts, older_alerts = cursors.newest_first(
+            "alerts", lambda n, before: intake.list_alerts(ctx, limit=n, before=before), min(limit, 50),
+            alerts_cursor, lambda a: a.id,
+        )  # fmt: skip
+    except ServiceError as exc:
+        return page(request, "alerts.html", exc.status, error=exc.detail, groups=[], alerts=[])
     groups.sort(key=lambda g: (g.status != "open", -g.id))
-    return page(request, "alerts.html", groups=groups, alerts=intake.list_alerts(ctx, limit=50))
+    return page(
+        request,
+        "alerts.html",
+        groups=groups,
+        alerts=alerts,
+        older_groups=older_groups,
+        older_alerts=older_alerts,
+        paged=bool(groups_cursor or alerts_cursor),
+        limit=limit,
+    )
 
 
 @router.post("/alerts/groups/{group_id}/{action}")

@@ -6,30 +6,36 @@ there too, carrying the reason and what was typed in a short-lived signed cookie
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
 from pydantic import ValidationError
 
 from warroom.access.gate import Acting
+from warroom.domain.durations import format_seconds
 from warroom.domain.errors import Invalid, ServiceError
 from warroom.domain.flags import KNOWN_FLAGS
 from warroom.incidents import drafts, service
+from warroom.incidents.overdue import overdue_updates
 from warroom.incidents.schemas import DeclareRequest, ImpactRequest, IncidentView
 from warroom.intake import service as intake
 from warroom.notify import views as notifications
 from warroom.oncall.service import paging_readiness, who_is_on_call
 from warroom.policy.model import Policy
+from warroom.store import memo as cache
 from warroom.store.unit import Context
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.filters["span"] = format_seconds
 NAME_COOKIE = "warroom_user"
 """with sign-in off only: the name a browser last acted under"""
 FLASH_COOKIE = "warroom_flash"
@@ -78,27 +84,48 @@ def _flash(request: Request) -> dict[str, Any]:
     return data if isinstance(data, dict) and data.get("path") == request.url.path else {}
 
 
-def page(request: Request, name: str, code: int = 200, **data: Any) -> HTMLResponse:
-    """A page with what every page shows: the policy, who is signed in, the CSRF token, a refusal to show."""
+HOLE = secrets.token_hex(16)
+"""stands in a kept page for the viewer's CSRF token and name, filled in per request; unguessable, so no text
+anyone typed can contain it"""
+CSRF_HOLE, USER_HOLE = f"csrf-{HOLE}", f"user-{HOLE}"
+
+
+def page(request: Request, name: str, code: int = 200, shared: Hashable | None = None, **data: Any) -> HTMLResponse:
+    """A page with what every page shows: the policy, who is signed in, the CSRF token, a refusal to show.
+
+    With `shared` (a key naming what the page shows), the rendered page is kept for everyone of the same
+    role (web/cache.py) with the viewer's CSRF token and name left as holes filled per request; a page
+    carrying a refusal (and what was typed) is always rendered afresh.
+    """
     ctx = _ctx(request)
     principal = getattr(request.state, "principal", None)
     flash = _flash(request)
     data.setdefault("error", flash.get("error"))
+    memo = cache.of(request.app.state)
+    user, csrf = _user(request), getattr(request.state, "csrf", "")
     common = {
         "policy": ctx.policy,
-        "user": _user(request),
+        "user": user,
         "role": principal.role.value if principal else "",
         "signed_in": principal is not None and not _auth_off(request),
         "auth_off": _auth_off(request),
-        "csrf": getattr(request.state, "csrf", ""),
+        "csrf": csrf,
         "flags": KNOWN_FLAGS,
-        "paging": paging_readiness(ctx),  # the banner: who a page would reach now (nobody, on a fresh install)
+        # the banner: who a page would reach now (nobody, on a fresh install)
+        "paging": memo.get("paging", lambda: paging_readiness(ctx)),
         "refused": flash.get("action", ""),
         "typed": flash.get("typed", {}) if isinstance(flash.get("typed"), dict) else {},
         "error_field": flash.get("field"),
         "today": ctx.clock.now().date(),  # a time on another day (UTC) shows its date, even without JavaScript
     }
-    response = templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
+    if shared is not None and not flash and code == 200 and not data.get("error"):
+        key = ("html", name, shared, common["role"], common["signed_in"], common["auth_off"])
+        holes = {**common, "user": USER_HOLE, "csrf": CSRF_HOLE, "request": request}
+        html = memo.get(key, lambda: templates.get_template(name).render({**holes, **data}))
+        filled = html.replace(CSRF_HOLE, escape(csrf)).replace(USER_HOLE, escape(user))
+        response: HTMLResponse = HTMLResponse(filled)
+    else:
+        response = templates.TemplateResponse(request, name, {**common, **data}, status_code=code)
     if request.cookies.get(FLASH_COOKIE):
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
@@ -125,6 +152,7 @@ def refuse(request: Request, to: str, exc: ServiceError, form: dict[str, str], a
 
 
 def done(request: Request, to: str, by: str) -> Response:
+    cache.of(request.app.state).bump()  # the page it goes back to shows what was just done
     return _remember(request, RedirectResponse(to, status_code=303), by)
 
 
@@ -141,19 +169,40 @@ def invalid(exc: ValidationError) -> Invalid:
     return Invalid(f"{field}: {first.get('msg', 'invalid')}", field=field)
 
 
+DASHBOARD_ROWS = 200
+"""open incidents on the dashboard before a next-page link (a big outage has fewer)"""
+ALL_ROWS = 100
+
+
+def dashboard(ctx: Context, status: str, cursor: str | None, limit: int | None = None) -> dict[str, Any]:
+    """What the dashboard shows: open (or all) incidents, overdue updates, on-call, open alert groups."""
+    rows = limit or (DASHBOARD_ROWS if status == "open" else ALL_ROWS)
+    found = service.search_page(ctx, status, limit=rows, cursor=cursor)
+    return {
+        "incidents": found.items,
+        "next_cursor": found.next,
+        "overdue": overdue_updates(ctx),
+        "on_call": who_is_on_call(ctx),
+        "groups": intake.list_groups(ctx, status="open", limit=10),
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, status: str = "open") -> HTMLResponse:
+def index(
+    request: Request,
+    status: str = "open",
+    cursor: str | None = Query(None, max_length=400),
+    limit: int | None = Query(None, ge=1, le=DASHBOARD_ROWS),
+) -> HTMLResponse:
     ctx = _ctx(request)
-    rows = service.search(ctx, status=status if status in ("open", "all") else "open")
-    return page(
-        request,
-        "index.html",
-        incidents=rows,
-        status=status,
-        on_call=who_is_on_call(ctx),
-        groups=intake.list_groups(ctx, status="open", limit=10),
-        live=True,
-    )
+    status = status if status in ("open", "all") else "open"
+    key = ("dashboard", status, cursor, limit)
+    try:
+        data = cache.of(request.app.state).get(key, lambda: dashboard(ctx, status, cursor, limit))
+    except ServiceError as exc:  # a cursor this list did not give out: the first page, with the reason
+        return page(request, "index.html", exc.status, error=exc.detail, status=status, live=True,
+                    **dashboard(ctx, status, None, limit))  # fmt: skip
+    return page(request, "index.html", shared=key, status=status, cursor=cursor, limit=limit, live=True, **data)
 
 
 @router.post("/incidents")
@@ -202,38 +251,60 @@ def quiet_until(policy: Policy, inc: IncidentView) -> datetime | None:
     return inc.watch_started_at + window.as_timedelta() if window else None
 
 
-@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident(request: Request, incident_id: str) -> HTMLResponse:
-    ctx = _ctx(request)
-    try:
-        inc = service.get(ctx, incident_id)
-    except ServiceError as exc:
-        return page(request, "missing.html", exc.status, error=exc.detail)
-    template = ""
-    if inc.status != "closed":
-        try:
-            template = drafts.draft(ctx, inc.id, "internal_update", _user(request) or "you").text
-        except ServiceError:
-            template = ""
+def incident_data(ctx: Context, incident_id: str) -> dict[str, Any]:
+    """Everything the incident page shows that is the same for every viewer."""
+    inc = service.get(ctx, incident_id)
     entries = service.timeline(ctx, inc.id)
     ticked = {e.what: e for e in entries if e.what.startswith("Checklist (")}
     sent = notifications.list_notifications(ctx, incident=inc.id, limit=50)
     sent.sort(key=lambda n: (n.state not in RETRYABLE, -n.id))
-    return page(
-        request,
-        "incident.html",
-        inc=inc,
-        timeline=entries,
-        checklist=[
+    return {
+        "inc": inc,
+        "timeline": entries,
+        "checklist": [
             (phase, [(n, item, ticked.get(tick_text(phase, item))) for n, item in enumerate(items)])
             for phase, items in checklist(ctx, inc)
         ],
+        "gate": external_gate(ctx.policy, inc),
+        "quiet": quiet_until(ctx.policy, inc),
+        "alerts": intake.incident_alerts(ctx, inc.id, limit=50),
+        "sent": sent,
+    }
+
+
+def _template(ctx: Context, inc: IncidentView, user: str) -> str:
+    """The internal update drafted from the policy's template, signed by the viewer."""
+    if inc.status == "closed":
+        return ""
+    try:
+        return drafts.draft(ctx, inc.id, "internal_update", user).text
+    except ServiceError:
+        return ""
+
+
+AUDIENCES = ("internal", "external", "executive")
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(request: Request, incident_id: str, audience: str = "internal") -> HTMLResponse:
+    ctx = _ctx(request)
+    memo = cache.of(request.app.state)
+    wanted = incident_id.strip().upper()
+    try:
+        data = memo.get(("incident", wanted), lambda: incident_data(ctx, wanted))
+    except ServiceError as exc:
+        return page(request, "missing.html", exc.status, error=exc.detail)
+    inc = data["inc"]
+    user = _user(request) or "you"
+    audience = audience if audience in AUDIENCES else "internal"
+    return page(
+        request,
+        "incident.html",
+        shared=(inc.id, user, audience),  # the drafted update is signed by the viewer
+        **data,
         kinds=drafts.KINDS,
-        template=template,
-        gate=external_gate(ctx.policy, inc),
-        quiet=quiet_until(ctx.policy, inc),
-        alerts=intake.incident_alerts(ctx, inc.id, limit=50),
-        sent=sent,
+        template=memo.get(("draft", inc.id, user), lambda: _template(ctx, inc, user)),
+        audience=audience,
         retryable=RETRYABLE,
         live=True,
         live_incident=inc.id,

@@ -40,7 +40,8 @@
         continue;
       }
       const label = el.getAttribute("data-label") || "";
-      el.textContent = (label ? label + ": " : "") + (left >= 0 ? span(left) + " left" : "breached by " + span(left));
+      const late = el.getAttribute("data-late") || "breached by";  // an overdue update is late, not a breach
+      el.textContent = (label ? label + ": " : "") + (left >= 0 ? span(left) + " left" : late + " " + span(left));
       el.className = left >= 0 ? "running" : "breached";
     }
   }
