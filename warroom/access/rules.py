@@ -154,6 +154,8 @@ RULES: dict[tuple[str, str], Need] = {
     ("POST", "/admin/oncall"): A,
     ("POST", "/admin/users/{name}/{action}"): A,
     ("POST", "/admin/tokens/{name}/revoke"): A,
+    ("POST", "/admin/users"): A,
+    ("POST", "/admin/tokens"): A,
     # Postmortems, action items, reports, metrics.
     ("GET", "/api/v1/postmortems/{incident_id}"): V,
     ("POST", "/api/v1/postmortems/{incident_id}"): R,

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from warroom.auth import tokens, users
 from warroom.auth.principal import Role
 from warroom.domain import cursor as cursors
+from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import Forbidden, Invalid, ServiceError
 from warroom.intake import service as intake
 from warroom.intake import silences
@@ -254,6 +255,57 @@ def policy_page(request: Request) -> HTMLResponse:
 def users_page(request: Request) -> HTMLResponse:
     ctx = _ctx(request)
     return page(request, "users.html", people=users.list_users(ctx), tokens=tokens.list_tokens(ctx), roles=list(Role))
+
+
+def shown_once(request: Request, **data: Any) -> Response:
+    """A secret's only showing: the answer to the POST itself, so it lives in no cookie, URL, cache or log line.
+
+    A reload would send the form again, which the name already taken refuses; the page says to copy it now.
+    """
+    response = page(request, "secret.html", **data)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@router.post("/admin/users")
+async def add_user(request: Request) -> Response:
+    """An admin adds a user with a role and e-mail; their one-time password is shown once, here."""
+    form = await form_of(request)
+    try:
+        _by(request, form)
+        view, password = users.add(_ctx(request), form.get("name", ""), form.get("role", ""), form.get("email", ""))
+    except ServiceError as exc:
+        return refuse(request, "/admin/users", exc, form, "add-user")
+    return shown_once(request, kind="user", subject=view.name, role=view.role, secret=password)
+
+
+@router.post("/admin/tokens")
+async def create_token(request: Request) -> Response:
+    """An admin creates an API token (for a user, or a bot); the secret is shown once, here; only its hash is kept."""
+    form = await form_of(request)
+    try:
+        by = _by(request, form)
+        text = form.get("expires", "").strip()
+        try:
+            lifetime = parse_fixed(text) if text else None
+        except DurationError as exc:
+            raise Invalid(f"expires: {exc}", field="expires") from None
+        view, secret = tokens.create(
+            _ctx(request),
+            form.get("name", ""),
+            form.get("role", ""),
+            by,
+            lifetime,
+            form.get("user", "").strip() or None,
+            bot=form.get("bot") == "on",
+        )
+    except ServiceError as exc:
+        return refuse(request, "/admin/users", exc, form, "create-token")
+    return shown_once(
+        request, kind="token", subject=view.name, role=view.role, secret=secret, expires=view.expires_at,
+        acts_as=view.user_name or ("bot" if view.bot else ""),
+    )  # fmt: skip
 
 
 @router.post("/admin/users/{name}/{action}")
