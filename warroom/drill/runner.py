@@ -31,11 +31,13 @@ from warroom.oncall import service as oncall
 from warroom.oncall.directory import Directory
 from warroom.oncall.schemas import LayerRequest
 from warroom.policy.model import Policy
+from warroom.postmortems import service as postmortems
 from warroom.store.db import Database
 from warroom.store.models import Incident, TimelineEntry
+from warroom.store.postmortem_models import PostmortemVersion
 from warroom.store.unit import Context
 
-from .scenario import Event, LayerSpec, Scenario, ScenarioError
+from .scenario import Event, LayerSpec, Scenario, ScenarioError, at_of
 
 
 @dataclass
@@ -62,6 +64,8 @@ class DrillResult:
     incidents: list[str]
     refs: dict[str, str] = field(default_factory=dict)
     """names events gave incidents (a declare's or an alert's ref) → incident id"""
+    postmortems: dict[str, str] = field(default_factory=dict)
+    """incident id → the text of its stored postmortem's latest version, as the drill left it"""
 
 
 # --- a migrated template database, copied per drill ------------------------------------------
@@ -140,6 +144,10 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "runbook": ("runbook", "symptom"),
     "alert_storm": ("alerts", "window"),
     "alerts_joined": ("group_id", "source", "fingerprint"),
+    "action_item": ("item", "owner", "status"),
+    "action_item_reminder": ("item", "owner", "to", "due_at", "overdue_seconds", "repeat"),
+    "postmortem_saved": ("version",),
+    "postmortem_status": ("status", "version"),
 }
 
 
@@ -189,8 +197,9 @@ class Drill:
         event.listen(self.db.engine, "connect", _fast)
         self.reader = sqlite3.connect(str(path), check_same_thread=False)
         self.clock = FakeClock(scenario.start)
-        # Nothing is delivered in a drill: the planner alone hears of changes (no notification outbox).
-        self.ctx = Context(self.db, policy, self.clock, subscribers=(planner.on_entries,))
+        # Nothing is delivered in a drill: the planner hears of changes (no notification outbox), and the
+        # postmortem record of its publication.
+        self.ctx = Context(self.db, policy, self.clock, subscribers=(postmortems.on_entries, planner.on_entries))
         self.loop = EngineLoop(
             self.ctx,
             worker_id="drill",
@@ -224,10 +233,23 @@ class Drill:
             self._advance(self.scenario.end())
             self._collect()
             spec = self.scenario
-            return DrillResult(self.policy.name, spec.start, spec.end(), self.actions, self.incidents, dict(self.refs))
+            return DrillResult(
+                self.policy.name,
+                spec.start,
+                spec.end(),
+                self.actions,
+                self.incidents,
+                dict(self.refs),
+                self._postmortems(),
+            )
         finally:
             self.reader.close()
             self.db.dispose()
+
+    def _postmortems(self) -> dict[str, str]:
+        with self.db.read() as session:
+            rows = session.scalars(select(PostmortemVersion).order_by(PostmortemVersion.id))
+            return {v.incident_id: v.text for v in rows}  # the latest version of each wins
 
     def _schedules(self) -> None:
         for name, spec in self.scenario.schedules.items():
@@ -453,8 +475,35 @@ class Drill:
                 service.close(ctx, inc, by)
             case "note":
                 service.log(ctx, inc, a.pop("text"), by, a.pop("outcome", ""))
+            case "action_item":
+                due = a.pop("due", None)
+                due_at = at_of(self.scenario.start, due, f"{ev.label()}: due") if due is not None else None
+                text, owner, link = a.pop("text"), a.pop("owner", None), a.pop("link", "")
+                postmortems.add_action_item(ctx, inc, text, by, owner, due_at, link)
+            case "action_item_change":
+                self._change_item(ev, by, a)
+            case "postmortem":
+                step = a.pop("do", "start")
+                if step == "start":
+                    postmortems.start(ctx, inc, by)
+                elif step == "save":
+                    postmortems.save(ctx, inc, a.pop("text"), by, a.pop("note", ""))
+                elif step in ("review", "draft"):
+                    postmortems.set_status(ctx, inc, "in_review" if step == "review" else "draft", by)
+                elif step == "publish":
+                    postmortems.publish(ctx, inc, by)
+                else:
+                    raise ScenarioError(f"{ev.label()}: do must be start, save, review, draft or publish, not {step!r}")
         if a:
             raise ScenarioError(f"{ev.label()}: unknown field(s) {', '.join(sorted(a))}")
+
+    def _change_item(self, ev: Event, by: str, a: dict[str, Any]) -> None:
+        """Change an action item by its number (`Action item N` on the timeline: ids count from 1 in a drill)."""
+        item = int(a.pop("item"))
+        due = a.pop("due", None)
+        due_at = at_of(self.scenario.start, due, f"{ev.label()}: due") if due is not None else None
+        changes = {k: a.pop(k) for k in ("text", "owner", "status", "link") if k in a}
+        postmortems.change_action_item(self.ctx, item, by, due_at=due_at, **changes)
 
     def _refused(self, ev: Event, at: datetime, exc: ServiceError) -> None:
         inc = self._default() if ev.incident is None else self._incident(ev)

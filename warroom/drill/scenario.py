@@ -32,6 +32,9 @@ ACTIONS = (
     "close",
     "note",
     "alert",
+    "action_item",
+    "action_item_change",
+    "postmortem",
 )
 ALERT_FIELDS = ("source", "payload", "headers", "ref")
 

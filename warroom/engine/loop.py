@@ -22,7 +22,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warroom.engine import breaches, cadence, conditions, escalation, phases, planner, postmortem, timers, watch
+from warroom.engine import (
+    action_items,
+    breaches,
+    cadence,
+    conditions,
+    escalation,
+    phases,
+    planner,
+    postmortem,
+    timers,
+    watch,
+)
 from warroom.engine.firing import Firing
 from warroom.notify import contacts, routing
 from warroom.oncall.directory import Directory
@@ -44,6 +55,7 @@ HANDLERS: dict[str, Handler] = {
     "watch": watch.fire,
     "phase": phases.fire,
     "postmortem": postmortem.fire,
+    "action_item": action_items.fire,
 }
 
 

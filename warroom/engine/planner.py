@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warroom.engine import (
+    action_items,
     breaches,
     cadence,
     conditions,
@@ -44,10 +45,19 @@ ENGINE_KINDS = frozenset(
         "watch_passed",
     }
 )
-"""Entries the engine writes that change nothing it plans from."""
+"""Entries the engine writes that change nothing it plans from (an action item's reminder does: its
+`reminded_at` moves the next one)."""
 
 QUIET_KINDS = frozenset({"note", "correction", "role"})
-MANAGED = (breaches.PREFIX, cadence.PREFIX, conditions.PREFIX, watch.PREFIX, phases.PREFIX, postmortem.PREFIX)
+MANAGED = (
+    breaches.PREFIX,
+    cadence.PREFIX,
+    conditions.PREFIX,
+    watch.PREFIX,
+    phases.PREFIX,
+    postmortem.PREFIX,
+    action_items.PREFIX,
+)
 
 
 timers_planned = Signal("timers")
@@ -104,6 +114,7 @@ def desired(f: facts_mod.Facts) -> list[Plan]:
         *watch.plan(f),
         *phases.plan(f),
         *postmortem.plan(f),
+        *action_items.plan(f),
     ]
 
 

@@ -81,6 +81,7 @@ def for_incident(policy: Policy, inc: Incident, now: datetime, *, commander: str
         "timeline": [],
         "mitigations": [],
         "postmortem_due_at": inc.postmortem_due_at,
+        "key_times": [],  # a draft fills it (warroom.incidents.keytimes)
         "channel": inc.channel,
         "url": f"/incidents/{inc.id}",
         "action_items": [],

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from warroom.domain.errors import Conflict, Invalid
 from warroom.incidents import context as template_context
+from warroom.incidents.keytimes import key_times
 from warroom.incidents.record import load
 from warroom.incidents.schemas import UpdateView
 from warroom.incidents.updates import post_update
@@ -83,6 +84,7 @@ def _render(session: Session, ctx: Context, inc: Incident, kind: str, text: str,
     source = _source(ctx.policy, kind)
     check_allowed(ctx.policy, inc, kind)
     context = template_context.full(session, ctx.policy, inc, now)
+    context["incident"]["key_times"] = key_times(ctx.policy, inc, now)
     if audience:
         last = session.scalar(
             select(func.max(Update.number)).where(Update.incident_id == inc.id, Update.audience == audience)

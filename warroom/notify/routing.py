@@ -456,7 +456,8 @@ def on_update(
 def on_reminder(
     session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
 ) -> list[int]:
-    """Cadence reminders reach the commander and scribe themselves (chat, else e-mail, else anything)."""
+    """Reminders reach the people they name themselves (chat, else e-mail, else anything): a cadence's the
+    commander and scribe, an overdue action item's its owner."""
     people = [str(p) for p in e.data.get("to", []) if p]
     title, body = render.reminder(inc, e.what, e.outcome)
     messages: list[Message] = []
@@ -564,7 +565,7 @@ def _route(
             on_acknowledged(session, policy, inc, e, now, settings)
         elif e.kind == "update":
             on_update(session, policy, inc, e, now, settings)
-        elif e.kind == "reminder":
+        elif e.kind in ("reminder", "action_item_reminder"):  # a cadence's; an overdue action item's owner
             on_reminder(session, policy, inc, e, now, settings)
         elif e.kind == "sla_breach":
             on_breach(session, policy, inc, e, now, settings)

@@ -491,6 +491,16 @@ class Templates(Strict):
         return self
 
 
+class ActionItemRule(Strict):
+    """When a postmortem's action item is past its due time and still open or in progress."""
+
+    remind_overdue: bool = Field(default=True, description="remind the owner through the notifications")
+    remind_every: FixedDuration | None = Field(
+        default_factory=lambda: _to_fixed("1d"),
+        description="remind again this often while the item stays unfinished; null: once per due date",
+    )
+
+
 class IdFormat(Strict):
     prefix: str = Field(default="INC", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     digits: int = Field(default=4, ge=3, le=8)
@@ -518,6 +528,7 @@ class Policy(Strict):
         default_factory=dict, description="channel name -> what it is for (and any fallback)"
     )
     templates: Templates = Field(default_factory=Templates)
+    action_items: ActionItemRule = Field(default_factory=ActionItemRule)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Policy:

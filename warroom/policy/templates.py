@@ -68,7 +68,9 @@ def sample_context() -> dict[str, Any]:
     This is the contract with the services that render templates: every key here must be supplied.
     `entry` is the timeline entry being posted (templates.timeline_entry); `hypothesis` is the one
     being posted (templates.hypothesis); `incident.responders` lists everyone who took part;
-    `incident.bridge_url` is the call link or None.
+    `incident.bridge_url` is the call link or None; `incident.key_times` lists the key moments (detected
+    when known, declared, acknowledged, first response, mitigated, resolved) with their SLA clock's
+    `state`, `verdict` and a ready `line` (warroom.incidents.keytimes).
     """
     declared = datetime(2026, 5, 7, 14, 17, tzinfo=UTC)
     hypothesis = {"number": 1, "text": "Bad deploy", "evidence": "logs", "confidence": 80, "status": "open"}
@@ -106,6 +108,19 @@ def sample_context() -> dict[str, Any]:
         "timeline": [entry],
         "mitigations": [{"strategy": "rollback", "worked": True, "note": ""}],
         "postmortem_due_at": declared,
+        "key_times": [
+            {
+                "name": "ack",
+                "label": "Acknowledged",
+                "at": declared,
+                "clock": "ack",
+                "sla": "5m",
+                "deadline": declared,
+                "state": "met",
+                "verdict": "ack SLA 5m: met",
+                "line": "Acknowledged: 2026-05-07 14:17 UTC, 0m after the declaration — ack SLA 5m: met",
+            }
+        ],
         "channel": "#incident-2026-05-07-auth-down-for-all-users",
         "url": "http://127.0.0.1:8080/incidents/INC-20260507-0001",
         "action_items": [{"action": "Add a canary", "owner": "bob", "due": "2026-05-14", "status": "open"}],

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +27,54 @@ FINISHED = ("done", "wont_do")
 
 def is_overdue(item: ActionItem, now: datetime) -> bool:
     return item.status not in FINISHED and item.due_at is not None and item.due_at < now
+
+
+def next_reminder(item: ActionItem, every: timedelta | None) -> datetime | None:
+    """When the owner of an unfinished, dated item is next reminded that it is overdue, or None.
+
+    Once per due date: at the due time, unless a reminder already went after it; then again every
+    `every` (the policy's `action_items.remind_every`) while the item stays open or in progress.
+    Moving the due date starts a new overdue period.
+    """
+    if item.status in FINISHED or item.due_at is None:
+        return None
+    if item.reminded_at is None or item.reminded_at < item.due_at:
+        return item.due_at
+    return item.reminded_at + every if every is not None else None
+
+
+def reminders(session: Session, incident_id: str, every: timedelta | None) -> list[tuple[ActionItem, datetime]]:
+    """The incident's unfinished, dated items, each with the time of its next overdue reminder."""
+    rows = session.scalars(
+        select(ActionItem)
+        .where(ActionItem.incident_id == incident_id, ActionItem.status.not_in(FINISHED))
+        .order_by(ActionItem.id)
+    )
+    out = []
+    for item in rows:
+        at = next_reminder(item, every)
+        if at is not None:
+            out.append((item, at))
+    return out
+
+
+def overdue_item(session: Session, item_id: int, due_at: datetime, now: datetime) -> ActionItem | str:
+    """The item a reminder timer names, if it is still overdue for that due date; else why not."""
+    item = session.get(ActionItem, item_id, populate_existing=True)  # its changes hold the incident's lock, as we do
+    if item is None:
+        return f"skipped: action item {item_id} is gone"
+    if item.status in FINISHED:
+        return f"skipped: action item {item_id} is {item.status}"
+    if item.due_at is None or item.due_at != due_at:
+        return f"skipped: action item {item_id}'s due time moved"
+    if item.due_at > now:
+        return f"skipped: action item {item_id} is not due yet"
+    return item
+
+
+def mark_reminded(item: ActionItem, now: datetime) -> None:
+    """The reminder went (it is in the outbox, in this transaction): the next one waits its interval."""
+    item.reminded_at = now
 
 
 def item_views(rows: Iterable[ActionItem], now: datetime) -> list[ActionItemView]:
@@ -206,6 +254,7 @@ CSV_FIELDS = (
     "created_at",
     "updated_at",
     "done_at",
+    "reminded_at",
 )
 
 

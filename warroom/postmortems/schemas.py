@@ -49,6 +49,8 @@ class ActionItemView(View):
     updated_by: str
     updated_at: datetime
     done_at: datetime | None
+    reminded_at: datetime | None = None
+    """when its owner was last reminded that it is overdue (None: never)"""
     overdue: bool = False
 
 
