@@ -141,7 +141,7 @@ def add(
             who,
             "action_item",
             f"Action item {item.id}: {what}",
-            f"owner {person or 'none'}, due {due:%Y-%m-%d} " if due else f"owner {person or 'none'}, no due date",
+            f"owner {person or 'none'}, " + (f"due {due:%Y-%m-%d %H:%M} UTC" if due else "no due date"),
             {"item": item.id, "owner": person, "status": "open"},
         )
         return item_views([item], now)[0]
