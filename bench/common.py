@@ -25,6 +25,11 @@ import psycopg
 PG_ADMIN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one line for the figures file: its type and message."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:limit]
+
+
 def write_figures(path: Path | None, figures: dict[str, Any]) -> None:
     """The `--json PATH` file: numbers rounded for reading, NaN (nothing measured) left out."""
     if path is None:
@@ -96,8 +101,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path | No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            tail = log.read_text(errors="replace")[-2000:] if log is not None and log.exists() else ""
-            raise RuntimeError(f"{what} exited: {tail}")
+            lines = log.read_text(errors="replace").splitlines() if log is not None and log.exists() else []
+            tail = " | ".join(line.strip() for line in lines[-3:] if line.strip())
+            raise RuntimeError(f"{what} exited (exit {proc.returncode}): {tail}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return

@@ -33,7 +33,7 @@ import httpx
 import yaml
 from sqlalchemy import delete, insert, select
 
-from bench.common import free_port, pg_create, pg_drop, reader_token, write_figures
+from bench.common import free_port, one_line, pg_create, pg_drop, reader_token, write_figures
 from warroom.compose import context
 from warroom.domain.clock import SystemClock
 from warroom.incidents import service
@@ -233,7 +233,7 @@ def main() -> None:
             try:
                 results += run_backend(backend, sizes, due, window, workers, Path(folder), args.api_rate, incidents)
             except Exception as exc:  # the other backend's figures still count
-                figures[f"error_timers_{backend}"] = f"{type(exc).__name__}: {exc}"[:300]
+                figures[f"error_timers_{backend}"] = one_line(exc)
                 print(f"  {backend} failed: {exc}", file=sys.stderr)
     rate = due / window
     print(f"\n{due:,} timers due per phase over {incidents} open incidents, within {window:g}s (~{rate:.0f}/s)", end="")

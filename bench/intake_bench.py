@@ -1,6 +1,6 @@
 """Alert intake side by side with Prometheus Alertmanager, on this machine, with one load generator.
 
-    .venv/bin/python -m bench.intake_bench            # the full run (about eight minutes)
+    .venv/bin/python -m bench.intake_bench            # the full run (several minutes)
     .venv/bin/python -m bench.intake_bench --quick    # smaller counts, one round each, for a smoke run
     .venv/bin/python -m bench.intake_bench --phases sqlite,storm --json figures.json
 
@@ -63,6 +63,7 @@ from bench.common import (
     cli,
     free_port,
     memory_mb,
+    one_line,
     pg_create,
     pg_drop,
     reader_token,
@@ -708,8 +709,8 @@ async def main(quick: bool, phases: set[str], json_path: Path | None) -> int:
         except Exception as exc:  # the other phases' figures still count; this one's are left out
             failed += 1
             traceback.print_exc()
-            figures[f"error_{name}"] = f"{type(exc).__name__}: {exc}"[:300]
-            rows.append((f"{name}: FAILED", "", "", f"{type(exc).__name__}: {exc}"[:200]))
+            figures[f"error_{name}"] = one_line(exc)
+            rows.append((f"{name}: FAILED", "", "", one_line(exc, 200)))
         print(f"intake_bench: {name} took {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmpdir:

@@ -1,6 +1,6 @@
 """One benchmark report: run every benchmark in bench/ and write bench/RESULTS.md.
 
-    .venv/bin/python -m bench.report            # the full run (`make bench`, about 20 minutes on 2 cores)
+    .venv/bin/python -m bench.report            # the full run (`make bench`; meant to stay under 20 minutes on 2 cores)
     .venv/bin/python -m bench.report --quick    # smaller counts, a smoke run of a few minutes
     .venv/bin/python -m bench.report --only intake_bench,engine_drill --out /tmp/r.md
 
@@ -179,7 +179,7 @@ def fmt(value: Any) -> str:
         return str(value)
     if value != value:
         return "—"
-    if float(value).is_integer() and abs(value) >= 1:
+    if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
@@ -226,19 +226,22 @@ class Run:
     """the load average as it started, the machine's other work"""
 
 
-def supports(bench: Bench) -> tuple[bool, bool, bool]:
-    """(the module exists, it takes --json, it takes --quick), from its file and its --help."""
+def supports(bench: Bench) -> tuple[bool, bool, str]:
+    """(it takes --json, it takes --quick, why it cannot run: "" when it can), from its file and its --help."""
     if not (ROOT / "bench" / f"{bench.name}.py").exists():
-        return False, False, False
+        return False, False, "missing"
     done = subprocess.run([sys.executable, "-m", bench.module, "--help"], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)  # fmt: skip
-    return True, "--json" in done.stdout, "--quick" in done.stdout
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return False, False, f"failed to start (`--help` exit {done.returncode}: {last[:120]})"
+    return "--json" in done.stdout, "--quick" in done.stdout, ""
 
 
 def run_bench(bench: Bench, quick: bool, folder: Path) -> Run:
-    exists, takes_json, takes_quick = supports(bench)
-    if not exists:
-        return Run(bench, "missing")
+    takes_json, takes_quick, why = supports(bench)
+    if why:
+        return Run(bench, why)
     if not takes_json:
         return Run(bench, "no --json")
     out = folder / f"{bench.name}.json"
@@ -431,14 +434,14 @@ def write(path: Path, runs: dict[str, Run], quick: bool, started: datetime, seco
             lines += [f"{run.bench.name} ended with:", "", "```", run.tail, "```", ""]
         errors = {k: v for k, v in (run.figures or {}).items() if k.startswith("error_")}
         for k, v in errors.items():
-            lines.append(f"- {run.bench.name}: {k.removeprefix('error_')} failed: {v}")
+            lines.append(f"- {run.bench.name}: {k.removeprefix('error_')} failed: {' '.join(str(v).split())}")
         if errors:
             lines.append("")
     lines += ["## Every figure", "", "As each benchmark wrote it (`--json`), the ones above included.", ""]
     for run in runs.values():
         if not run.figures:
             continue
-        rest = ", ".join(f"`{k}` {fmt(v)}" for k, v in sorted(run.figures.items()))
+        rest = ", ".join(f"`{k}` {fmt(v)}" for k, v in sorted(run.figures.items()) if not k.startswith("error_"))
         lines += [f"- **{run.bench.name}**: {rest}"]
     lines.append("")
     text = "\n".join(lines)
