@@ -46,6 +46,7 @@ def test_an_admin_adds_a_user_and_creates_a_token_shown_once(browser: Any, serve
     page.locator("#create-token-button").click()
     secret = page.locator("#secret").input_value()
     assert f"acts as {name}" in page.locator("#shown-once").text_content()
+    assert "(admin)" in page.locator(".whoami").text_content()  # the header still names who is signed in
     page.screenshot(path=str(tmp_path / "token-created.png"))
 
     me = httpx.get(server.base + "/api/v1/auth/me", headers={"Authorization": f"Bearer {secret}"})

@@ -277,7 +277,7 @@ async def add_user(request: Request) -> Response:
         view, password = users.add(_ctx(request), form.get("name", ""), form.get("role", ""), form.get("email", ""))
     except ServiceError as exc:
         return refuse(request, "/admin/users", exc, form, "add-user")
-    return shown_once(request, kind="user", subject=view.name, role=view.role, secret=password)
+    return shown_once(request, kind="user", subject=view.name, granted=view.role, secret=password)
 
 
 @router.post("/admin/tokens")
@@ -303,7 +303,7 @@ async def create_token(request: Request) -> Response:
     except ServiceError as exc:
         return refuse(request, "/admin/users", exc, form, "create-token")
     return shown_once(
-        request, kind="token", subject=view.name, role=view.role, secret=secret, expires=view.expires_at,
+        request, kind="token", subject=view.name, granted=view.role, secret=secret, expires=view.expires_at,
         acts_as=view.user_name or ("bot" if view.bot else ""),
     )  # fmt: skip
 
