@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import typer
@@ -44,7 +45,7 @@ def report(
     if api is not None:
         params = {"since": since, "severity": severity, "service": service}
         if as_csv:
-            console.print(api.call("GET", "/reports/summary", params={**params, "format": "csv"}), end="", markup=False)
+            sys.stdout.write(str(api.call("GET", "/reports/summary", params={**params, "format": "csv"})))
             return
         rep = TypeAdapter(ReportSummary).validate_python(api.call("GET", "/reports/summary", params=params))
     else:
@@ -52,7 +53,7 @@ def report(
 
         rep = reports.summary(pm.context(), since, severity, service)
         if as_csv:
-            console.print(reports.to_csv(rep), end="", markup=False)
+            sys.stdout.write(reports.to_csv(rep))
             return
     if as_json:
         console.print_json(rep.model_dump_json())
@@ -99,11 +100,19 @@ def report(
 
 
 def _item_table(items: list[ActionItemView]) -> None:
-    t = Table("id", "incident", "action", "owner", "due", "status", "link")
+    t = Table("id", "incident", "action", "owner", "due", "status", "reminded (UTC)", "link")
     for i in items:
         due = f"{i.due_at:%Y-%m-%d}" if i.due_at else "—"
+        reminded = f"{i.reminded_at:%Y-%m-%d %H:%M}" if i.reminded_at else ("not yet" if i.overdue else "—")
         t.add_row(
-            str(i.id), i.incident_id, i.text, i.owner or "—", due + (" OVERDUE" if i.overdue else ""), i.status, i.link
+            str(i.id),
+            i.incident_id,
+            i.text,
+            i.owner or "—",
+            due + (" OVERDUE" if i.overdue else ""),
+            i.status,
+            reminded,
+            i.link,
         )
     console.print(t)
 
@@ -125,10 +134,11 @@ def actions(
     from warroom.postmortems.actions import to_csv, to_json
 
     found = pm.items(overdue, owner, status, incident)
+    # Exports go out as they are: the console would wrap them at the terminal's width (80 when piped).
     if as_csv:
-        console.print(to_csv(found), end="", markup=False)
+        sys.stdout.write(to_csv(found))
     elif as_json:
-        console.print(to_json(found), markup=False)
+        sys.stdout.write(to_json(found) + "\n")
     elif not found:
         console.print("no action items" + (" overdue" if overdue else ""), markup=False)
     else:
