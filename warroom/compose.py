@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from warroom.domain.clock import Clock, SystemClock
 from warroom.engine import planner
+from warroom.engine.loop import HANDLERS
 from warroom.notify import customer, routing
 from warroom.policy import load_policy
 from warroom.policy.model import Policy
 from warroom.postmortems import records as postmortem_records
 from warroom.settings import Settings
+from warroom.statuspage import maintenance as status_maintenance
 from warroom.statuspage import posts as status_posts
+from warroom.statuspage import webhooks as status_webhooks
 from warroom.store.db import Database
 from warroom.store.unit import Context, Subscriber
 
@@ -27,6 +30,9 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     status_posts.on_entries,  # an external update becomes a post on the public status page
 )
 """Everything that reacts, inside the transaction, to the timeline entries a use case wrote."""
+
+HANDLERS[status_maintenance.TIMER] = status_maintenance.fire  # the engine starts and completes maintenance windows
+status_webhooks.install()  # Apprise learns warroomhook://, through which status page webhook subscribers are sent
 
 
 def context(db: Database, policy: Policy, clock: Clock) -> Context:

@@ -1,5 +1,5 @@
-"""The real SMTP server of the notification tests, for subscriber mail."""
+"""The real SMTP server and HTTP receiver of the notification tests, for subscriber mail and webhooks."""
 
-from tests.notify.conftest import smtp
+from tests.notify.conftest import smtp, webhook
 
-__all__ = ["smtp"]
+__all__ = ["smtp", "webhook"]

@@ -30,7 +30,7 @@ from warroom.statuspage.schemas import (
     PostView,
 )
 from warroom.statuspage.settings import page_name_and_url
-from warroom.statuspage.subscribers import SubscriberView
+from warroom.statuspage.subscribers import DeliveryView, RemoveRequest, SubscriberRequest, SubscriberView
 from warroom.store.unit import Context
 
 public = APIRouter(tags=["status page"])
@@ -240,9 +240,20 @@ def _page(heading: str, text: str, **form: str) -> HTMLResponse:
 
 @public.post("/status/subscribe", response_class=HTMLResponse, responses=HTML_OK)
 def subscribe(
-    c: Ctx, email: str = Form(..., max_length=320), component: list[str] = Form([], max_length=50)
+    c: Ctx,
+    email: str = Form("", max_length=320),
+    webhook: str = Form("", max_length=500),
+    component: list[str] = Form([], max_length=50),
 ) -> HTMLResponse:
-    """Ask for e-mail updates (all components, or those named): a confirmation mail goes out first."""
+    """Ask for updates (all components, or those named) by e-mail, or at a webhook URL: a confirmation goes
+    out first (the webhook's first POST carries its confirmation link)."""
+    if webhook.strip() and not email.strip():
+        subscribers.subscribe_webhook(c, webhook, component)
+        return _page(
+            "Check your webhook",
+            "If that URL is not subscribed yet, it gets a POST whose subscription_confirmation.confirm_url "
+            "confirms it. Nothing else is sent until that link's button is pressed.",
+        )
     subscribers.subscribe(c, email, component)
     return _page(
         "Check your inbox",
@@ -340,3 +351,29 @@ def step(code: str, body: MaintenanceStep, c: Ctx, who: Who) -> MaintenanceView:
 def list_subscribers(c: Ctx) -> list[SubscriberView]:
     """Every subscriber and what was delivered to them (sent, failed, pending, the last error)."""
     return subscribers.list_subscribers(c)
+
+
+@admin.post("/subscribers", response_model=SubscriberView, status_code=201, responses=ERRORS)
+def add_subscriber(body: SubscriberRequest, c: Ctx, who: Who) -> SubscriberView:
+    """Add a webhook (confirmed at once) or an e-mail address (sent its confirmation), for all components or
+    those named."""
+    return subscribers.add(c, body.model_copy(update={"by": who(body.by)}))
+
+
+@admin.get("/subscribers/{subscriber_id}", response_model=SubscriberView, responses=ERRORS)
+def get_subscriber(subscriber_id: int, c: Ctx) -> SubscriberView:
+    return subscribers.get(c, subscriber_id)
+
+
+@admin.get("/subscribers/{subscriber_id}/deliveries", response_model=list[DeliveryView], responses=ERRORS)
+def subscriber_deliveries(
+    subscriber_id: int, c: Ctx, limit: int = Query(subscribers.DELIVERIES, ge=1, le=1000)
+) -> list[DeliveryView]:
+    """The subscriber's delivery log, newest first: each message, its state, and every attempt with its error."""
+    return subscribers.deliveries(c, subscriber_id, limit)
+
+
+@admin.post("/subscribers/{subscriber_id}/remove", response_model=SubscriberView, responses=ERRORS)
+def remove_subscriber(subscriber_id: int, body: RemoveRequest, c: Ctx, who: Who) -> SubscriberView:
+    """Remove a subscriber: nothing more is sent to it (its delivery log is kept)."""
+    return subscribers.remove(c, subscriber_id, who(body.by))

@@ -29,6 +29,7 @@ from warroom.statuspage.schemas import (
     MaintenanceView,
     PostView,
 )
+from warroom.statuspage.subscribers import DeliveryView, SubscriberRequest, SubscriberView
 from warroom.store.unit import Context
 
 status_app = typer.Typer(
@@ -36,8 +37,12 @@ status_app = typer.Typer(
 )
 component_app = typer.Typer(help="Components the page lists (and their groups).", no_args_is_help=True)
 maintenance_app = typer.Typer(help="Scheduled maintenance windows.", no_args_is_help=True)
+subscriber_app = typer.Typer(
+    help="Subscribers by e-mail and by webhook, and what was delivered to each.", no_args_is_help=True
+)
 status_app.add_typer(component_app, name="component")
 status_app.add_typer(maintenance_app, name="maintenance")
+status_app.add_typer(subscriber_app, name="subscriber")
 app.add_typer(status_app, name="statuspage")
 
 BY = typer.Option(None, "--by", help="who is doing this (default: $WARROOM_USER or $USER)")
@@ -111,6 +116,26 @@ class _Local:
 
         return maintenance.list_maintenance(self.ctx)
 
+    def subscribers(self) -> list[SubscriberView]:
+        from warroom.statuspage import subscribers
+
+        return subscribers.list_subscribers(self.ctx)
+
+    def add_subscriber(self, req: SubscriberRequest) -> SubscriberView:
+        from warroom.statuspage import subscribers
+
+        return subscribers.add(self.ctx, req)
+
+    def remove_subscriber(self, subscriber_id: int, by: str) -> SubscriberView:
+        from warroom.statuspage import subscribers
+
+        return subscribers.remove(self.ctx, subscriber_id, by)
+
+    def deliveries(self, subscriber_id: int, limit: int) -> list[DeliveryView]:
+        from warroom.statuspage import subscribers
+
+        return subscribers.deliveries(self.ctx, subscriber_id, limit)
+
 
 class _Remote:
     """The same calls to a running server at WARROOM_URL."""
@@ -142,6 +167,20 @@ class _Remote:
 
     def maintenances(self) -> list[MaintenanceView]:
         return TypeAdapter(list[MaintenanceView]).validate_python(self.api.call("GET", "/status/maintenances"))
+
+    def subscribers(self) -> list[SubscriberView]:
+        return TypeAdapter(list[SubscriberView]).validate_python(self.api.call("GET", "/status/subscribers"))
+
+    def add_subscriber(self, req: SubscriberRequest) -> SubscriberView:
+        return SubscriberView.model_validate(self.api.call("POST", "/status/subscribers", req.model_dump()))
+
+    def remove_subscriber(self, subscriber_id: int, by: str) -> SubscriberView:
+        path = f"/status/subscribers/{subscriber_id}/remove"
+        return SubscriberView.model_validate(self.api.call("POST", path, {"by": by}))
+
+    def deliveries(self, subscriber_id: int, limit: int) -> list[DeliveryView]:
+        path = f"/status/subscribers/{subscriber_id}/deliveries?limit={limit}"
+        return TypeAdapter(list[DeliveryView]).validate_python(self.api.call("GET", path))
 
 
 def _backend() -> _Local | _Remote:
@@ -330,6 +369,81 @@ def maintenance_list(as_json: bool = JSON_OUT) -> None:
             f"{m.code}  {m.status:<11}  {m.scheduled_for:%Y-%m-%d %H:%M}–{m.scheduled_until:%H:%M} UTC  {m.name}",
             markup=False,
         )
+
+
+def _subscriber_line(s: SubscriberView) -> str:
+    follows = ", ".join(s.components) or "all components"
+    line = f"{s.id:>4}  {s.kind:<7}  {s.state:<12}  {s.address}  ({follows})  sent {s.sent}, failed {s.failed}"
+    line += f", pending {s.pending}"
+    return line + (f"  last error: {s.last_error}" if s.last_error else "")
+
+
+@subscriber_app.command("list")
+def subscriber_list(as_json: bool = JSON_OUT) -> None:
+    """Every subscriber, its state and what was sent, failed or is pending (webhook URLs with secrets hidden)."""
+    try:
+        rows = _backend().subscribers()
+    except ServiceError as exc:
+        fail(exc.detail)
+    if as_json:
+        _print(rows, True, "")
+        return
+    for s in rows:
+        console.print(_subscriber_line(s), markup=False, soft_wrap=True)
+
+
+@subscriber_app.command("add")
+def subscriber_add(
+    webhook: str = typer.Option(None, "--webhook", help="a URL that gets each post as JSON (confirmed at once)"),
+    email: str = typer.Option(None, "--email", help="an address (sent a confirmation mail first)"),
+    component: list[str] = typer.Option([], "--component", "-c", help="only this component (repeat; default all)"),
+    by: str = BY,
+    as_json: bool = JSON_OUT,
+) -> None:
+    """Add a subscriber by webhook or by e-mail."""
+    try:
+        s = _backend().add_subscriber(SubscriberRequest(webhook=webhook, email=email, components=component, by=_by(by)))
+    except ServiceError as exc:
+        fail(exc.detail)
+    _print(s, as_json, f"subscriber {s.id} ({s.kind}) {s.state}: {s.address}")
+
+
+@subscriber_app.command("remove")
+def subscriber_remove(subscriber_id: int = typer.Argument(...), by: str = BY, as_json: bool = JSON_OUT) -> None:
+    """Remove a subscriber: nothing more is sent to it (its delivery log stays)."""
+    try:
+        s = _backend().remove_subscriber(subscriber_id, _by(by))
+    except ServiceError as exc:
+        fail(exc.detail)
+    _print(s, as_json, f"subscriber {s.id} removed: {s.address}")
+
+
+@subscriber_app.command("deliveries")
+def subscriber_deliveries(
+    subscriber_id: int = typer.Argument(...),
+    limit: int = typer.Option(50, "--limit", min=1, max=1000),
+    as_json: bool = JSON_OUT,
+) -> None:
+    """A subscriber's delivery log, newest first: each message, its state, and every attempt."""
+    try:
+        rows = _backend().deliveries(subscriber_id, limit)
+    except ServiceError as exc:
+        fail(exc.detail)
+    if as_json:
+        _print(rows, True, "")
+        return
+    if not rows:
+        console.print(f"nothing was sent to subscriber {subscriber_id} yet", markup=False)
+    for d in rows:
+        sent = f" at {d.sent_at:%Y-%m-%d %H:%M:%S} UTC" if d.sent_at else ""
+        console.print(f"#{d.id}  {d.state}{sent}  {d.title}  ({d.attempts} attempts)", markup=False, soft_wrap=True)
+        for a in d.log:
+            error = f": {a.error}" if a.error else ""
+            console.print(
+                f"    {a.at:%Y-%m-%d %H:%M:%S} UTC  try {a.number}  {a.outcome}  {a.elapsed_ms} ms{error}",
+                markup=False,
+                soft_wrap=True,
+            )
 
 
 @status_app.command("export")

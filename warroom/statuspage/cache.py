@@ -18,7 +18,6 @@ from email.utils import format_datetime
 import orjson
 
 from warroom.statuspage import feeds, pages, snapshot, v2
-from warroom.statuspage import maintenance as mnt
 from warroom.statuspage.settings import StatusSettings
 from warroom.statuspage.snapshot import Snapshot
 from warroom.store.unit import Context, changed
@@ -125,7 +124,8 @@ class StatusCache:
         return time.monotonic() - self.checked >= self.settings.poll_seconds
 
     def refresh(self) -> Built | None:
-        """Check the version (and the clock, for maintenance windows); rebuild if either moved."""
+        """Check the version (and the clock, for maintenance windows); rebuild if either moved. (The engine writes
+        a window's steps down at its times; the copy follows the clock, so it is right at that moment either way.)"""
         with self.refreshing:
             if not self.due():
                 return self.built
@@ -140,8 +140,6 @@ class StatusCache:
                     and b.snapshot.valid_until is not None
                     and (self.ctx.clock.now() >= b.snapshot.valid_until)
                 )
-                if timed:
-                    mnt.advance_due(self.ctx)  # a window's start or end: write the step down (it bumps the version)
                 if b is None or version != b.snapshot.version or timed:
                     self.built = build(self.ctx, self.settings, self.base_url)
                 self.error = None

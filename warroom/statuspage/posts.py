@@ -168,7 +168,15 @@ def publish(session: Session, inc: Incident, upd: Update, details: PostDetails, 
     bump(session, now)
     codes = sorted({*before, *(c["code"] for c in changes)})
     subscribers.tell(
-        session, f"post:{row.code}", f"{vocab.LABEL[status]}: {si.name}", row.body, f"/incidents/{si.code}", codes, now
+        session,
+        f"post:{row.code}",
+        f"{vocab.LABEL[status]}: {si.name}",
+        row.body,
+        f"/incidents/{si.code}",
+        codes,
+        now,
+        story=si.code,
+        changes=changes,
     )
     return row
 

@@ -16,6 +16,9 @@ class StatusSettings(BaseSettings):
     poll_seconds: float = Field(1.0, description="how often a serving process checks the database's version")
     max_age: int = Field(10, description="Cache-Control max-age of the public answers, in seconds")
     history_days: int = Field(14, description="days of incident history the page lists")
+    public_webhooks: bool = Field(
+        True, description="whether anyone may subscribe a webhook from the public page (it is confirmed first)"
+    )
 
 
 def page_name_and_url() -> tuple[str, str]:

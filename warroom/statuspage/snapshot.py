@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warroom.statuspage import maintenance as mnt
-from warroom.statuspage import uptime, vocab
+from warroom.statuspage import uptime, vocab, windows
 from warroom.store.status_models import (
     StatusComponent,
     StatusIncident,
@@ -131,7 +130,8 @@ def version(session: Session) -> int:
     return int(session.scalar(select(StatusPageState.version).where(StatusPageState.id == 1)) or 0)
 
 
-def load(session: Session, now: datetime) -> Snapshot:
+def load(session: Session, now: datetime, days: bool = True) -> Snapshot:
+    """Everything public as of `now`; without `days`, no uptime (a webhook's body needs none of it)."""
     state = session.get(StatusPageState, 1)
     rows = list(session.scalars(select(StatusComponent).order_by(StatusComponent.position, StatusComponent.id)))
     names = {r.code: r.name for r in rows}
@@ -183,7 +183,7 @@ def load(session: Session, now: datetime) -> Snapshot:
 
     out_maint = []
     for m in mrows:
-        status = mnt.effective(m, now)
+        status = windows.effective(m, now)
         if status in ("in_progress", "verifying"):
             for code in m.components:
                 live[code].append("under_maintenance")
@@ -219,7 +219,7 @@ def load(session: Session, now: datetime) -> Snapshot:
             created_at=r.created_at,
             updated_at=r.updated_at,
         )
-        if not r.is_group:
+        if not r.is_group and days:
             c.days = [Day(d, u, w) for d, u, w in uptime.days(intervals.get(r.code, []), first, UPTIME_DAYS, now)]
             c.days[-1].worst = vocab.worst([c.days[-1].worst, status])  # today shows what it is now, too
             c.uptime = uptime.uptime(intervals.get(r.code, []), max(first, min(r.created_at, now)), now)
@@ -243,7 +243,7 @@ def load(session: Session, now: datetime) -> Snapshot:
         version=state.version if state else 0,
         updated_at=state.updated_at if state else datetime(2000, 1, 1, tzinfo=UTC),
         built_at=now,
-        valid_until=mnt.next_boundary(mrows, now),
+        valid_until=windows.next_boundary(mrows, now),
         components=comps,
         incidents=out_incidents,
         maintenances=out_maint,

@@ -110,6 +110,8 @@ class StatusMaintenanceUpdate(Base):
     status: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime]
+    by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """who took the step: a person, or warroom (the engine at the window's time)"""
 
 
 class StatusSubscriber(Base):
@@ -129,3 +131,7 @@ class StatusSubscriber(Base):
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """the responder who added it ("" when the subscriber asked on the public page)"""
+    removed_by: Mapped[str | None] = mapped_column(String(200))
+    """the responder who removed it (None when the subscriber unsubscribed by the link)"""
