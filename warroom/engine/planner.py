@@ -43,10 +43,11 @@ ENGINE_KINDS = frozenset(
         "postmortem_publish_due",
         "phase_overrun",
         "watch_passed",
+        "action_item_reminder",
     }
 )
-"""Entries the engine writes that change nothing it plans from (an action item's reminder does: its
-`reminded_at` moves the next one)."""
+"""Entries the engine writes that change nothing it plans from (an action item's reminder plans its next
+one itself: action_items.sync)."""
 
 QUIET_KINDS = frozenset({"note", "correction", "role"})
 MANAGED = (
@@ -56,7 +57,6 @@ MANAGED = (
     watch.PREFIX,
     phases.PREFIX,
     postmortem.PREFIX,
-    action_items.PREFIX,
 )
 
 
@@ -77,6 +77,10 @@ def on_entries(session: Session, policy: Policy, entries: list[TimelineEntry], n
         inc = session.get(Incident, incident_id)
         if inc is None:
             continue
+        if any(e.kind in action_items.EVENTS for e in items):
+            # Only when an item changed or was reminded: every other change of the incident skips its items.
+            action_items.sync(session, policy, inc, now)
+            touched = True
         if _apply_events(session, policy, inc, items, now):
             reconcile(session, policy, inc, now)
             touched = True
@@ -114,7 +118,6 @@ def desired(f: facts_mod.Facts) -> list[Plan]:
         *watch.plan(f),
         *phases.plan(f),
         *postmortem.plan(f),
-        *action_items.plan(f),
     ]
 
 
