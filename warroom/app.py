@@ -39,7 +39,7 @@ from warroom.notify import loop as notify_loop
 from warroom.settings import Settings, get_settings
 from warroom.statuspage.cache import StatusCache
 from warroom.store.unit import Context
-from warroom.web import live, pages, signin
+from warroom.web import live, pages, signin, status_admin
 from warroom.web import reports as web_reports
 from warroom.web import routes as web_routes
 
@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None,
     app.include_router(status_api.admin)
     app.include_router(web_routes.router)
     app.include_router(pages.router)
+    app.include_router(status_admin.router)
     app.include_router(signin.router)
     app.include_router(health_api.router)
     app.include_router(docs_api.router)

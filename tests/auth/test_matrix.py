@@ -64,8 +64,8 @@ def expected(method: str, path: str) -> str:
         return "admin"  # where notifications go, and who is on a rotation
     if writes and path == "/api/v1/oncall/schedules/{name}":
         return "admin"
-    if path.startswith(("/api/v1/contacts", "/api/v1/dead-letters", "/api/v1/status/subscribers")):
-        return "responder"  # contact points and raw rejected payloads are not for every reader
+    if path.startswith(("/api/v1/contacts", "/api/v1/dead-letters", "/api/v1/status/subscribers", "/statuspage/subs")):
+        return "responder"  # contact points, raw rejected payloads and subscribers are not for every reader
     if not writes or path in ("/logout", "/account/password"):
         return "viewer"
     return "responder"  # acting on incidents, alerts, silences, overrides, notifications

@@ -137,6 +137,18 @@ RULES: dict[tuple[str, str], Need] = {
     ("GET", "/api/v1/status/maintenances"): V,
     ("POST", "/api/v1/status/maintenances"): R,
     ("POST", "/api/v1/status/maintenances/{code}/status"): R,
+    # The status page's screens for responders (subscribers' addresses are not for every reader).
+    ("GET", "/statuspage"): V,
+    ("POST", "/statuspage/posts"): R,
+    ("POST", "/statuspage/components"): R,
+    ("POST", "/statuspage/components/{code}"): R,
+    ("GET", "/statuspage/maintenance"): V,
+    ("POST", "/statuspage/maintenance"): R,
+    ("POST", "/statuspage/maintenance/{code}/step"): R,
+    ("GET", "/statuspage/subscribers"): R,
+    ("POST", "/statuspage/subscribers"): R,
+    ("GET", "/statuspage/subscribers/{subscriber_id}"): R,
+    ("POST", "/statuspage/subscribers/{subscriber_id}/remove"): R,
     # The responders' pages.
     ("GET", "/"): V,
     ("POST", "/incidents"): R,

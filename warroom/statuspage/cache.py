@@ -90,7 +90,7 @@ def build(ctx: Context, settings: StatusSettings, base_url: str | None = None) -
     atom, rss = feeds.build(s, name, url)
     files["/status/history.atom"] = _rendered(atom, ATOM, s)
     files["/status/history.rss"] = _rendered(rss, RSS, s)
-    files["/status"] = _rendered(pages.index(s, name, url, settings.history_days), HTML, s)
+    files["/status"] = _rendered(pages.index(s, name, url, settings.history_days, settings.public_webhooks), HTML, s)
     return Built(s, files, name, url, settings.history_days)
 
 

@@ -49,7 +49,7 @@ def _common(s: Snapshot, name: str, url: str) -> dict[str, Any]:
     }
 
 
-def index(s: Snapshot, name: str, url: str, history_days: int) -> bytes:
+def index(s: Snapshot, name: str, url: str, history_days: int, webhooks: bool = False) -> bytes:
     by = s.by_code
     top = [c for c in s.components if not c.group_code or c.group_code not in by]
     today = s.built_at.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -71,6 +71,7 @@ def index(s: Snapshot, name: str, url: str, history_days: int) -> bytes:
             upcoming=s.upcoming,
             active=s.active,
             history=history,
+            webhooks=webhooks,
         )
     )
     return html.encode()

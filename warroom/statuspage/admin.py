@@ -1,0 +1,82 @@
+"""What the responders' status page screens read: the page as the public sees it now, each component's
+status set by hand beside the one shown, and the recent public stories with the incident each belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from warroom.statuspage import snapshot
+from warroom.statuspage.snapshot import Incident, Snapshot
+from warroom.store.status_models import StatusComponent, StatusIncident
+from warroom.store.unit import Context
+
+RECENT = 20
+
+
+@dataclass
+class ComponentRow:
+    code: str
+    name: str
+    description: str
+    is_group: bool
+    group_name: str | None
+    position: int
+    set_status: str
+    """what an admin set by hand"""
+    shown: str
+    """what the page shows: the worst of that, the unresolved incidents' posts and maintenance"""
+
+
+@dataclass
+class Story:
+    incident: Incident
+    incident_id: str
+    """the internal incident this public story belongs to (for responders only)"""
+
+
+@dataclass
+class Overview:
+    indicator: str
+    description: str
+    updated_at: datetime
+    components: list[ComponentRow]
+    stories: list[Story]
+    snapshot: Snapshot
+
+
+def overview(ctx: Context, recent: int = RECENT) -> Overview:
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        s = snapshot.load(session, now, days=False)
+        rows = list(session.scalars(select(StatusComponent).order_by(StatusComponent.position, StatusComponent.id)))
+        codes = [i.code for i in s.incidents[:recent]]
+        internal = dict(
+            session.execute(
+                select(StatusIncident.code, StatusIncident.incident_id).where(StatusIncident.code.in_(codes))
+            ).all()
+        )
+        shown = {c.code: c.status for c in s.components}
+        names = {r.code: r.name for r in rows}
+        return Overview(
+            indicator=s.indicator,
+            description=s.description,
+            updated_at=s.updated_at,
+            components=[
+                ComponentRow(
+                    code=r.code,
+                    name=r.name,
+                    description=r.description,
+                    is_group=r.is_group,
+                    group_name=names.get(r.group_code or ""),
+                    position=r.position,
+                    set_status=r.status,
+                    shown=shown.get(r.code, r.status),
+                )
+                for r in rows
+            ],
+            stories=[Story(i, internal.get(i.code, "")) for i in s.incidents[:recent]],
+            snapshot=s,
+        )
