@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -223,6 +224,12 @@ def test_the_owner_gets_the_reminder_by_email_from_a_real_server(server: Server,
         assert entry["actor"] == "warroom" and entry["outcome"] == f"remind {owner}"
         (listed,) = api.get("/api/v1/action-items", params={"overdue": "true", "owner": owner}).json()
         assert listed["reminded_at"] == entry["at"] and listed["overdue"] is True
+        # The postmortem page lists when each item was last reminded.
+        assert api.post(f"/api/v1/postmortems/{iid}", json={"by": "alice"}).status_code == 201
+        page = api.get(f"/incidents/{iid}/postmortem")
+        assert page.status_code == 200, page.text
+        reminded = entry["at"][:16].replace("T", " ") + " UTC"
+        assert re.search(rf"<td>{item}</td>.*<td>open</td><td>{reminded}</td>", page.text)
 
     def cli(*args: str, columns: int = 250) -> str:
         shown = subprocess.run(
