@@ -247,3 +247,20 @@ def test_the_owner_gets_the_reminder_by_email_from_a_real_server(server: Server,
     # The export is one line per item whatever the terminal's width.
     (exported,) = csv.DictReader(io.StringIO(cli("--csv", columns=60)))
     assert exported["reminded_at"] == entry["at"] and exported["overdue"] == "True"
+
+
+def test_an_overdue_postmortem_reminds_its_commander_through_the_notifications(ctx: Context, clock: FakeClock) -> None:
+    """Before its deadline, at it, and when it must be published: each reminder reaches the commander's outbox."""
+    iid = resolved(ctx, clock)  # nself P1: postmortem due 48h after resolve
+    view = incidents.get(ctx, iid)
+    assert view.postmortem_due_at is not None
+    run_until(ctx, clock, view.postmortem_due_at)
+    kinds = ("postmortem_reminder", "postmortem_publish_due")
+    entries = [e for e in incidents.timeline(ctx, iid) if e.kind in kinds]
+    deadline = [e for e in entries if e.data.get("overdue")]
+    assert deadline and deadline[0].actor == "warroom" and deadline[0].data["to"] == ["alice"]
+    with ctx.db.unit() as s:
+        sent = [r for r in routing.queued_for(s, iid) if r.kind == "reminder" and "Postmortem" in r.body]
+    assert len(sent) == len(entries), "one message per reminder, none lost, none twice"
+    assert {r.destination for r in sent} == {"person:alice"}
+    assert any(r.body == deadline[0].what for r in sent)

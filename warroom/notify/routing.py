@@ -453,6 +453,11 @@ def on_update(
     return _posts(session, inc, [channel], f"update:{inc.id}:{audience}:{number}", "update", title, body, now, settings)
 
 
+REMINDERS = frozenset({"reminder", "action_item_reminder", "postmortem_reminder", "postmortem_publish_due"})
+"""timeline entries that remind the people in their `data.to`: a cadence's commander and scribe, an overdue
+action item's owner, a postmortem's commander before and at its deadline and when it must be published"""
+
+
 def on_reminder(
     session: Session, policy: Policy, inc: Incident, e: TimelineEntry, now: datetime, settings: NotifySettings
 ) -> list[int]:
@@ -565,7 +570,7 @@ def _route(
             on_acknowledged(session, policy, inc, e, now, settings)
         elif e.kind == "update":
             on_update(session, policy, inc, e, now, settings)
-        elif e.kind in ("reminder", "action_item_reminder"):  # a cadence's; an overdue action item's owner
+        elif e.kind in REMINDERS:
             on_reminder(session, policy, inc, e, now, settings)
         elif e.kind == "sla_breach":
             on_breach(session, policy, inc, e, now, settings)
