@@ -63,6 +63,7 @@ class AlertGroup(Base):
 
 Index("ix_alert_groups_key", AlertGroup.key, AlertGroup.status)
 Index("ix_alert_groups_pending", AlertGroup.outcome, AlertGroup.hold_until)
+Index("ix_alert_groups_status", AlertGroup.status, AlertGroup.id)
 
 
 class Alert(Base):
