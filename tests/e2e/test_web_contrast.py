@@ -75,6 +75,9 @@ PAGES = [
     "/reports",
     "/admin/users",
     "/account/password",
+    "/statuspage",
+    "/statuspage/maintenance",
+    "/statuspage/subscribers",
     "/incidents/INC-19990101-0001",  # missing: the not-found page
 ]
 
