@@ -30,6 +30,7 @@ from warroom.intake.normal import Incoming
 from warroom.intake.storms import STORM_KEY, StormMixin
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import Alert, AlertGroup, Silence
+from warroom.store.models import Incident
 from warroom.store.unit import Context
 
 COLUMNS = (
@@ -104,6 +105,11 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.services = {}
         self.serving = {}
         self.joined = {}
+        self.grouped = {}
+        self.known = {}
+        self.verdicts = {}
+        self.ranks = {}
+        self.hints = {}
         self.actor = actors.SYSTEM
         self.touched = {}
         self.live: dict[str, int] = {}
@@ -128,6 +134,8 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
                 self.recs[rec.key] = rec
                 self.rows.append(rec)
+                if rec.group_id is not None:
+                    self.grouped.setdefault(rec.group_id, []).append(rec)
         gkeys = {self.group_key(i) for i in items if i.status == "firing"}
         if self.storm_rule is not None:
             gkeys.add(STORM_KEY)
@@ -144,48 +152,64 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 else:
                     self.groups[g.key] = g
         self.storm_loaded = self.storm_rule is not None
+        groups = [*self.groups.values(), *([self.storm] if self.storm is not None else [])]
+        merged = sorted({g.merged_into for g in groups if g.outcome == "merged" and g.merged_into is not None})
+        for chunk in _chunks(merged, 500):  # into the identity map: `_lookup` gets them without a query each
+            groups += self.session.scalars(select(AlertGroup).where(AlertGroup.id.in_(chunk)).options(*LEAN_GROUP))
+        # The incidents these alerts may join or count on, locked in one statement (in id order) instead of
+        # one query each as they are met.
+        wanted = {g.incident_id for g in groups if g.incident_id} | {r.incident_id for r in self.rows if r.incident_id}
+        for chunk in _chunks(sorted(wanted), 500):
+            for inc in self.session.scalars(
+                select(Incident).where(Incident.id.in_(chunk)).order_by(Incident.id).with_for_update()
+            ):
+                self.incidents[inc.id] = inc
         self.silences = active_silences(self.session, self.ctx, self.now)
 
     # --- one submission -----------------------------------------------------------------------------
 
     def submit(self, sub: Submission) -> list[Outcome]:
-        self.actor = actors.integration(sub.integration)
-        outcomes = [self.one(item, sub) for item in sub.items]
+        self.actor = actor = actors.integration(sub.integration)
+        one, at, integration = self.one, sub.received_at, sub.integration
+        outcomes = [one(item, at, integration) for item in sub.items]
+        touched = self.touched
         for o in outcomes:
             if o.rec.incident_id is not None:
-                self.touched[o.rec.incident_id] = self.actor
+                touched[o.rec.incident_id] = actor
         return outcomes
 
-    def one(self, item: Incoming, sub: Submission) -> Outcome:
-        at = sub.received_at
-        rec = self.recs.get(item.key)
+    def one(self, item: Incoming, at: datetime, integration: str) -> Outcome:
+        key = item.key
+        rec = self.recs.get(key)
         if rec is not None and rec.status == "firing":
             if item.status == "resolved":
                 self._resolve(rec, item, at)
                 return Outcome(rec, item.fingerprint, "resolved")
             if item.status == "acknowledged":
-                self._touch(rec, at, count=False)
+                self._touch(rec, at, None, count=False)
                 return Outcome(rec, item.fingerprint, "acknowledged")
-            self._touch(rec, at, count=True, item=item)
+            self._touch(rec, at, item.value, count=True)
             if rec.group_id is None and rec.silence_id is not None and self._silenced(item, at) is None:
                 rec.silence_id = None
                 self._set(rec, silence_id=None)
                 self._group(rec, item, at)
-            elif rec.incident_id:
-                self.fired.setdefault(rec.incident_id, f"'{item.summary}' is still firing")
+            elif rec.incident_id and rec.incident_id not in self.fired:
+                self.fired[rec.incident_id] = f"'{item.summary}' is still firing"
             return Outcome(rec, item.fingerprint, "repeat")
         if item.status == "acknowledged":
             return Outcome(_ghost(item), item.fingerprint, "ignored: no open alert with this key")
-        rec = self._new(item, sub)
-        self.recs[item.key] = rec
+        resolved = item.status == "resolved"
+        rec = Rec(None, key, "resolved" if resolved else "firing", 1, item.service, item.summary, None, None, None,
+                  item, {}, integration, at, at, item.value, at if resolved else None, item.ends_at)  # fmt: skip
+        self.recs[key] = rec
         self.rows.append(rec)
-        if item.status == "resolved":
+        if resolved:
             return Outcome(rec, item.fingerprint, "resolved")
-        silence = self._silenced(item, at)
-        if silence is not None:
-            rec.silence_id = silence.id
-            rec.values["silence_id"] = silence.id  # type: ignore[index]
-            return Outcome(rec, item.fingerprint, "silenced")
+        if self.silences:
+            silence = self._silenced(item, at)
+            if silence is not None:
+                rec.silence_id = silence.id
+                return Outcome(rec, item.fingerprint, "silenced")
         if self.storm_rule is not None and self._storm_group(at) is None:
             self.recent = self._recent() + 1
         self._group(rec, item, at)
@@ -193,49 +217,29 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             self.live[rec.incident_id] += 1
         return Outcome(rec, item.fingerprint, "new")
 
-    def _new(self, item: Incoming, sub: Submission) -> Rec:
-        at = sub.received_at
-        resolved = item.status == "resolved"
-        values: dict[str, Any] = {
-            "key": item.key,
-            "source": item.source,
-            "integration": sub.integration,
-            "fingerprint": item.fingerprint,
-            "status": "resolved" if resolved else "firing",
-            "service": item.service,
-            "summary": item.summary,
-            "severity_hint": item.severity_hint[:40] if item.severity_hint else None,
-            "labels": item.labels,
-            "details": _details(item),
-            "metric": item.metric,
-            "value": item.value,
-            "threshold": item.threshold[:100] if item.threshold else None,
-            "links": item.links,
-            "starts_at": item.starts_at,
-            "ends_at": item.ends_at,
-            "received_at": at,
-            "first_seen": at,
-            "last_seen": at,
-            "resolved_at": at if resolved else None,
-            "count": 1,
-            "raw": item.raw,
-            "group_id": None,
-            "incident_id": None,
-            "silence_id": None,
-        }
-        return Rec(None, item.key, values["status"], 1, item.service, item.summary, None, None, None, values)
-
-    def _touch(self, rec: Rec, at: datetime, *, count: bool, item: Incoming | None = None) -> None:
+    def _touch(self, rec: Rec, at: datetime, value: float | None, *, count: bool) -> None:
+        if rec.item is not None:  # new in this batch: its row is written once, at the end
+            if count:
+                rec.count += 1
+            rec.last = at
+            if value is not None:
+                rec.value = value
+            return
+        changes = rec.changes
         if count:
             rec.count += 1
-            self._set(rec, count=rec.count)
-        self._set(rec, last_seen=at)
-        if item is not None and item.value is not None:
-            self._set(rec, value=item.value)
+            changes["count"] = rec.count
+        changes["last_seen"] = at
+        if value is not None:
+            changes["value"] = value
 
     def _resolve(self, rec: Rec, item: Incoming, at: datetime) -> None:
         rec.status = "resolved"
-        self._set(rec, status="resolved", resolved_at=at, last_seen=at, ends_at=item.ends_at or at)
+        if rec.item is not None:
+            rec.resolved_at = rec.last = at
+            rec.ends_at = item.ends_at or at
+        else:
+            rec.changes.update(status="resolved", resolved_at=at, last_seen=at, ends_at=item.ends_at or at)
         if rec.incident_id:
             self.resolved.add(rec.incident_id)
             firing = self._firing(rec.incident_id) - 1
@@ -250,9 +254,9 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         stored = self.session.scalar(
             select(func.count(Alert.id)).where(Alert.incident_id == incident_id, Alert.status == "firing")
         )
-        before = sum(1 for r in self.rows if r.values is None and r.incident_id == incident_id
+        before = sum(1 for r in self.rows if r.item is None and r.incident_id == incident_id
                      and r.status != "firing")  # loaded firing, resolved by this batch  # fmt: skip
-        new = sum(1 for r in self.rows if r.values is not None and r.incident_id == incident_id
+        new = sum(1 for r in self.rows if r.item is not None and r.incident_id == incident_id
                   and r.status == "firing")  # fmt: skip
         return int(stored or 0) - before + new + 1  # + 1: the alert being resolved is counted as firing
 
@@ -275,20 +279,19 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         # new firing row, which the unique index on firing keys takes only once the old one is resolved.
         by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for r in self.rows:
-            if r.values is None and r.changes:
+            if r.item is None and r.changes:
                 shape = tuple(sorted(r.changes))
                 by_shape.setdefault(shape, []).append((*(self._db(c, r.changes[c]) for c in shape), r.id))
         conn = self.session.connection()
         for shape, params in by_shape.items():
             sets = ", ".join(f"{c} = {self.mark}" for c in shape)
             conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {self.mark}", params)
-        new = [r for r in self.rows if r.values is not None]
+        new = [r for r in self.rows if r.item is not None]
         if new:
             # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).
             for r, new_id in zip(new, self._ids(len(new)), strict=True):
                 r.id = new_id
-                r.values["id"] = new_id  # type: ignore[index]
-            self._insert([r.values for r in new if r.values is not None])
+            self._insert(new)
         for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
             inc = self.incident(incident_id)
             if inc is None:
@@ -324,27 +327,48 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             return sqlite_time(value)
         return value
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        """One executemany at the driver: the ORM's per-row bookkeeping is most of a storm's cost."""
+    def _insert(self, rows: list[Rec]) -> None:
+        """One executemany at the driver, each row's values taken straight from its alert and record."""
         marks = ", ".join(f"{self.mark}::json" if self.pg and c in JSON_COLUMNS else self.mark for c in COLUMNS)
         sql = f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({marks})"
-        json_at = [i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS]
-        time_at = [] if self.pg else [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
-        stamps: dict[datetime, str] = {}
+        if self.pg:
+
+            def when(t: datetime | None) -> Any:
+                return t
+        else:
+            stamps: dict[datetime | None, str | None] = {None: None}
+
+            def when(t: datetime | None) -> Any:
+                found = stamps.get(t, "")
+                if found == "":
+                    assert t is not None
+                    found = stamps[t] = sqlite_time(t)
+                return found
+
+        dumps, as_json = orjson.dumps, self._json
         params = []
-        for row in rows:
-            values = [row[c] for c in COLUMNS]
-            for i in json_at:
-                values[i] = self._db("raw", values[i])
-            for i in time_at:
-                t = values[i]
-                if t is not None:
-                    text_t = stamps.get(t)
-                    if text_t is None:
-                        text_t = stamps[t] = sqlite_time(t)
-                    values[i] = text_t
-            params.append(tuple(values))
+        for r in rows:
+            i = r.item
+            assert i is not None
+            hint, threshold, raw = i.severity_hint, i.threshold, i.raw
+            params.append((
+                r.id, r.key, i.source, r.integration, i.fingerprint, r.status, i.service, i.summary,
+                hint[:40] if hint else None, dumps(i.labels).decode(),
+                as_json(_details(i)) if i.description or i.users is not None else "{}",
+                i.metric, r.value, threshold[:100] if threshold else None,
+                dumps(i.links).decode() if i.links else "[]",
+                when(i.starts_at), when(r.ends_at), when(r.first), when(r.first), when(r.last), when(r.resolved_at),
+                r.count, raw.decode() if isinstance(raw, bytes) else as_json(raw), r.group_id, r.incident_id,
+                r.silence_id,
+            ))  # fmt: skip
         self.session.connection().exec_driver_sql(sql, params)
+
+    @staticmethod
+    def _json(value: Any) -> str:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            return json.dumps(value, default=str)
 
     def _ids(self, n: int) -> list[int]:
         """n new alert ids: from the sequence on PostgreSQL; on SQLite this transaction is the only writer."""
@@ -393,6 +417,6 @@ def _ghost(item: Incoming) -> Rec:
     return Rec(None, item.key, item.status, 0, item.service, item.summary, None, None, None)
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

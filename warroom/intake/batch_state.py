@@ -41,10 +41,17 @@ class Rec:
     group_id: int | None
     incident_id: str | None
     silence_id: int | None
-    values: dict[str, Any] | None = None
-    """the full row for a new alert"""
+    item: Incoming | None = None
+    """a new alert: what it is made from (None: a stored alert this batch loaded)"""
     changes: dict[str, Any] = field(default_factory=dict)
     """columns to update on a loaded alert"""
+    integration: str = ""
+    first: datetime | None = None
+    """a new alert: when it was received (its first_seen)"""
+    last: datetime | None = None
+    value: float | None = None
+    resolved_at: datetime | None = None
+    ends_at: datetime | None = None
 
 
 class BatchState(ABC):
@@ -89,6 +96,15 @@ class BatchState(ABC):
     services: dict[str, set[str]]
     serving: dict[str, str | None]
     """service → its newest open incident's id (looked up once per batch)"""
+    grouped: dict[int, list[Rec]]
+    """group id → the alerts of this batch in it (loaded or attached), for pointing them at an incident"""
+    known: dict[int, set[str]]
+    """per group (by object id): its services as a set, so an alert's service is looked up, not searched"""
+    verdicts: dict[tuple[Any, ...], tri.Triage]
+    """one alert's triage by what triage reads of it (`decisions._signature`)"""
+    ranks: dict[str, int]
+    hints: dict[str | None, tuple[str, int] | None]
+    """a sender's severity word → the policy level it points at (`triage.hint_severity`)"""
     joined: dict[int, tuple[AlertGroup, Sample, Sample]]
     """per group with an incident (by object id): distinct new alerts that joined it in this batch, and
     those beyond the sample that their sender rates worse (see `DecisionMixin._joined`)"""
@@ -96,9 +112,8 @@ class BatchState(ABC):
     # --- shared helpers -----------------------------------------------------------------------------
 
     def _set(self, rec: Rec, **changes: Any) -> None:
-        if rec.values is not None:
-            rec.values.update(changes)
-        else:
+        """Columns of a loaded alert to update (a new alert's row is written from its fields at the end)."""
+        if rec.item is None:
             rec.changes.update(changes)
 
     def incident(self, incident_id: str) -> Incident | None:

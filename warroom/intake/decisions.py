@@ -102,7 +102,7 @@ class DecisionMixin(BatchState):
 
     def _maybe_upgrade(self, group: AlertGroup, item: Incoming) -> None:
         """A ticket-only or informational group whose new alert triages to an incident declares one."""
-        verdict = tri.classify(self.policy, [signal(item)])
+        verdict = self._verdict(item)
         if verdict.outcome != "incident":
             return
         if group.severity and not tri.more_severe(self.policy, verdict.severity, group.severity):
@@ -110,26 +110,50 @@ class DecisionMixin(BatchState):
         recs = [r for r in self.rows if r.group_id == group.id and r.status == "firing"]
         self.decide(group, verdict, recs)
 
+    def _verdict(self, item: Incoming) -> tri.Triage:
+        """One alert's triage, once per batch for alerts that triage alike (a flood of warnings into a ticket)."""
+        sig = _signature(item)
+        found = self.verdicts.get(sig)
+        if found is None:
+            found = self.verdicts[sig] = tri.classify(self.policy, [signal(item)])
+        return found
+
+    def _rank(self, severity: str) -> int:
+        found = self.ranks.get(severity)
+        if found is None:
+            found = self.ranks[severity] = self.policy.rank(severity)
+        return found
+
     def _joined(self, group: AlertGroup, item: Incoming) -> None:
         """Keep a new alert of a declared group for the escalation check, within a bound per batch.
 
         Triage costs tens of microseconds an alert; a storm batch of thousands would spend more on
         it than on storing them. So each batch keeps up to ESCALATION_SAMPLE distinct alerts per
-        group, and as many again of those whose sender rates them worse than the group's verdict.
+        group, and as many again of those whose sender rates them worse than the group's verdict
+        (what triage reads of an alert is only looked at while it could still be kept).
         """
-        if group.severity and self.policy.rank(group.severity) == 0:
+        severity = group.severity
+        if severity and self._rank(severity) == 0:
             return  # nothing is worse than the most severe level
-        found = self.joined.setdefault(id(group), (group, {}, {}))
-        sig = _signature(item)
-        if sig in found[1] or sig in found[2]:
+        found = self.joined.get(id(group))
+        if found is None:
+            found = self.joined[id(group)] = (group, {}, {})
+        first, worse = found[1], found[2]
+        if len(first) < ESCALATION_SAMPLE:
+            sig = _signature(item)
+            if sig not in first and sig not in worse:
+                first[sig] = item
             return
-        if len(found[1]) < ESCALATION_SAMPLE:
-            found[1][sig] = item
+        if len(worse) >= ESCALATION_SAMPLE or not severity:
             return
-        if len(found[2]) < ESCALATION_SAMPLE and group.severity:
-            hinted = tri.hint_severity(self.policy, item.severity_hint)
-            if hinted is not None and tri.more_severe(self.policy, hinted[0], group.severity):
-                found[2][sig] = item
+        hint = item.severity_hint
+        if hint not in self.hints:
+            self.hints[hint] = tri.hint_severity(self.policy, hint)
+        hinted = self.hints[hint]
+        if hinted is not None and self._rank(hinted[0]) < self._rank(severity):
+            sig = _signature(item)
+            if sig not in first and sig not in worse:
+                worse[sig] = item
 
     def _escalate(self, group: AlertGroup, items: list[Incoming]) -> None:
         """Alerts joining a declared group that triage more severe than the incident raise its severity.

@@ -16,17 +16,24 @@ from warroom.policy import triage as tri
 from warroom.store.intake_models import AlertGroup
 
 
+def group_key(group_by: list[str], item: Incoming) -> str:
+    """The key of the group an alert joins: its values of the policy's grouping labels (`service` first its own)."""
+    if group_by == ["service"]:  # the default, and most alerts
+        return f"service={item.service or item.labels.get('service') or ''}"[:400]
+    parts = []
+    for name in group_by:
+        value = item.service if name == "service" else item.labels.get(name)
+        if name == "service" and not value:
+            value = item.labels.get("service")
+        parts.append(f"{name}={value or ''}")
+    return "|".join(parts)[:400]
+
+
 class GroupingMixin(BatchState):
     """Alert groups: found by key (merged and stale ones seen through), opened, and added to."""
 
     def group_key(self, item: Incoming) -> str:
-        parts = []
-        for name in self.group_by:
-            value = item.service if name == "service" else item.labels.get(name)
-            if name == "service" and not value:
-                value = item.labels.get("service")
-            parts.append(f"{name}={value or ''}")
-        return "|".join(parts)[:400]
+        return group_key(self.group_by, item)
 
     def _find(self, key: str, at: datetime) -> AlertGroup | None:
         hit = self.found.get(key)
@@ -90,11 +97,16 @@ class GroupingMixin(BatchState):
                 self._start_storm(None, item, at)
 
     def _attach(self, group: AlertGroup, rec: Rec, item: Incoming, at: datetime) -> None:
-        if group.id is None:
+        """An alert joins a group: the group's count, services and incident take it in (the hot path of a storm)."""
+        gid = group.id
+        if gid is None:
             self.session.flush()
-        rec.group_id = group.id
-        rec.incident_id = group.incident_id
-        self._set(rec, group_id=group.id, incident_id=group.incident_id)
+            gid = group.id
+        incident_id = group.incident_id
+        rec.group_id, rec.incident_id = gid, incident_id
+        if rec.item is None:
+            rec.changes.update(group_id=gid, incident_id=incident_id)
+        self.grouped.setdefault(gid, []).append(rec)
         st = self.stats.get(id(group))
         if st is None:
             self.stats[id(group)] = [group, 1, at]
@@ -102,11 +114,18 @@ class GroupingMixin(BatchState):
             st[1] += 1
             if at > st[2]:
                 st[2] = at
-        if item.service and item.service not in group.services:
-            group.services = [*group.services, item.service]
-        if group.incident_id:
-            self._count(group.incident_id, item.service)
-            self.fired.setdefault(group.incident_id, f"'{item.summary}' fired")
+        service = item.service
+        if service:
+            known = self.known.get(id(group))
+            if known is None:
+                known = self.known[id(group)] = set(group.services)
+            if service not in known:
+                known.add(service)
+                group.services = [*group.services, service]
+        if incident_id:
+            self._count(incident_id, service)
+            if incident_id not in self.fired:
+                self.fired[incident_id] = f"'{item.summary}' fired"
             self._joined(group, item)
         elif group.outcome in ("ticket", "none") and group.decided_by == "triage":
             self._maybe_upgrade(group, item)

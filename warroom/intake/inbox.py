@@ -23,7 +23,7 @@ from warroom.intake.batch import Submission
 from warroom.intake.config import IntakeSettings
 from warroom.intake.ingest import Refused, dead_letter, ingest
 from warroom.intake.normal import Incoming, PayloadError
-from warroom.intake.parsers import PARSERS
+from warroom.intake.parsers import parse_body
 from warroom.intake.priority import Backlog, cover, shape_of
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
@@ -34,7 +34,8 @@ PARSER_HEADERS = ("sentry-hook-resource",)
 PROCESS_LOCK = 0x5741524F + 1
 """PostgreSQL: one processor at a time across replicas, so requests apply in the order they were accepted"""
 LOOKAHEAD = 2000
-"""newly committed requests read per pass for their priority (the rest are read by the next passes)"""
+LOOKAHEAD_ALERTS = 10_000
+"""newly committed requests (and alerts) read per pass for their priority (the rest are read by the next passes)"""
 TABLE = cast(Table, IntakeRequest.__table__)
 COLUMNS = "id, received_at, source, integration, alerts, headers, body"
 
@@ -108,13 +109,13 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
             seen: Backlog | None = None) -> Processed | None:  # fmt: skip
     """Apply pending requests, oldest first, up to `limit` alerts; None if another replica is applying.
 
-    Each body is parsed again: holding a storm's parsed alerts in memory until they are applied costs
-    more (in garbage collection) than parsing twice. A request of more than `limit` alerts is applied
-    in slices of `limit`, one per pass: the outcomes so far wait in its row (`outcomes` while
-    `processed_at` is empty), so a crash resumes after the last committed slice, and no transaction
-    holds the write lock for long. `parsed` keeps such a request's alerts between its slices. `only`
-    takes that one request alone (a pass that failed is redone a request at a time). With `seen` (the
-    writer's memory of the backlog), work that can page someone goes first (`priority`).
+    A request of more than `limit` alerts is applied in slices of `limit`, one per pass: the outcomes
+    so far wait in its row (`outcomes` while `processed_at` is empty), so a crash resumes after the
+    last committed slice, and no transaction holds the write lock for long. `parsed` keeps such a
+    request's alerts between its slices. `only` takes that one request alone (a pass that failed is
+    redone a request at a time). With `seen` (the writer's memory of the backlog), work that can page
+    someone goes first (`priority`) when more is pending than this pass takes; the alerts parsed to
+    tell are kept there (up to `priority.KEEP_PARSED`) so a body is parsed once.
     """
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
@@ -122,13 +123,12 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         return None
     stmt = select(TABLE.c.id, TABLE.c.alerts).where(TABLE.c.processed_at.is_(None)).order_by(TABLE.c.id)
     stmt = stmt.where(TABLE.c.id == only) if only is not None else stmt.limit(limit + 1)
-    pending = session.execute(stmt).all()
-    fresh: dict[int, list[Incoming] | None] = {}
-    """bodies parsed for their priority in this pass, not parsed again if applied in it"""
-    candidates: list[tuple[int, int]] = [(rid, count) for rid, count in pending]
+    candidates: list[tuple[int, int]] = [(rid, count) for rid, count in session.execute(stmt)]
     urgent: set[int] = set()
-    if seen is not None and only is None and pending:
-        candidates, ahead, urgent = _prioritised(session, ctx, seen, candidates, fresh)
+    fits = len(candidates) <= limit and sum(count for _, count in candidates) <= limit
+    """everything pending goes in this pass: the order among them changes nothing, so it is not read"""
+    if seen is not None and only is None and candidates and not fits:
+        candidates, ahead, urgent = _prioritised(session, ctx, seen, candidates, max(2 * limit, 2000))
     else:
         ahead = len(candidates)
     chosen: list[int] = []
@@ -146,24 +146,28 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     order: list[tuple[int, Submission | None, list[dict[str, Any]], bool]] = []
     """per request: its slice, the outcomes of its earlier slices, and whether this slice is its last"""
     rows = session.execute(
-        select(
-            *(TABLE.c[name] for name in ("id", "source", "integration", "received_at", "headers", "body", "outcomes"))
-        )
+        select(*(TABLE.c[name] for name in ("id", "source", "integration", "received_at", "headers", "outcomes")))
         .where(TABLE.c.id.in_(chosen), TABLE.c.processed_at.is_(None))
         .order_by(TABLE.c.id)
     )
     by_id = {row.id: row for row in rows}
     if seen is not None and len(by_id) < len(chosen):  # applied meanwhile by another replica
         seen.forget([rid for rid in chosen if rid not in by_id])
+    known: dict[int, list[Incoming]] = {}
+    for rid in by_id:
+        items = (parsed or {}).get(rid) or (seen.take(rid) if seen is not None else None)
+        if items is not None:
+            known[rid] = items
+    bodies = _bodies(session, [rid for rid in by_id if rid not in known])
     applied = 0
     for row in (by_id[rid] for rid in chosen if rid in by_id):
         sub: Submission | None
         earlier: list[dict[str, Any]] = list(row.outcomes or [])
         last = True
         try:
-            items = (parsed or {}).get(row.id) or fresh.get(row.id)
+            items = known.get(row.id)
             if items is None:
-                items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
+                items = parse_body(row.source, bodies[row.id], row.headers or {})
             if len(items) > limit or earlier:  # a large request: this pass applies its next slice
                 if parsed is not None:
                     parsed[row.id] = items
@@ -173,41 +177,41 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
             sub = Submission(row.integration, row.received_at, items)
             applied += len(items)
         except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
-            refused.append((row.id, _refusal(row.source, row.integration, row.received_at, row.body, exc)))
+            refused.append((row.id, _refusal(row.source, row.integration, row.received_at, bodies[row.id], exc)))
             sub = None
         order.append((row.id, sub, earlier, last))
         if sub is not None:
             subs.append(sub)
     results = ingest(session, ctx, now, list(subs), cfg)
     outcomes = iter(results)
-    marks: list[dict[str, Any]] = []
+    marks: list[tuple[Any, ...]] = []
     partial: list[tuple[int, list[Any]]] = []
     finished: list[int] = []
+    pg = session.get_bind().dialect.name == "postgresql"
+    when = now if pg else sqlite_time(now)
     dead = {rid: (dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
+    dumps = orjson.dumps
     for rid, sub, earlier, last in order:
         if sub is None:
             letter, error = dead[rid]
-            why = f"{error} (its body is dead letter {letter})"
-            marks.append({"rid": rid, "what": None, "why": why, "dead": letter})
+            marks.append((when, None, f"{error} (its body is dead letter {letter})", letter, rid))
         elif not last:
             partial.append((rid, earlier + list(next(outcomes))))  # type: ignore[arg-type]
             continue
         else:
-            marks.append({"rid": rid, "what": earlier + list(next(outcomes)), "why": None, "dead": None})  # type: ignore[arg-type]
+            done = next(outcomes)
+            marks.append((when, dumps(earlier + done if earlier else done).decode(), None, None, rid))  # type: ignore[operator]
         finished.append(rid)
         if parsed is not None:
             parsed.pop(rid, None)
-    pg = session.get_bind().dialect.name == "postgresql"
-    when = now if pg else sqlite_time(now)
     mark = "%s" if pg else "?"
     cast_json = "::json" if pg else ""
     if marks:
         session.connection().exec_driver_sql(
             f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{cast_json}, "
             f"error = {mark}, dead_letter = {mark} WHERE id = {mark}",
-            [(when, None if m["what"] is None else orjson.dumps(m["what"]).decode(), m["why"], m["dead"], m["rid"])
-             for m in marks],
-        )  # fmt: skip
+            marks,
+        )
     for rid, so_far in partial:
         session.connection().exec_driver_sql(
             f"UPDATE intake_requests SET outcomes = {mark}{cast_json} WHERE id = {mark}",
@@ -219,38 +223,58 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
                      urgent=len(urgent - set(finished)))  # fmt: skip
 
 
+def _bodies(session: Session, ids: list[int]) -> dict[int, bytes]:
+    """The stored bodies of these requests (only those not parsed already are read)."""
+    out: dict[int, bytes] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        rows = session.execute(select(TABLE.c.id, TABLE.c.body).where(TABLE.c.id.in_(chunk)))
+        out.update({rid: body for rid, body in rows})
+    return out
+
+
 def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tuple[int, int]],
-                 fresh: dict[int, list[Incoming] | None]) -> tuple[list[tuple[int, int]], int, set[int]]:  # fmt: skip
+                 ahead: int) -> tuple[list[tuple[int, int]], int, set[int]]:  # fmt: skip
     """The pending requests in the order to apply them, how many are known to be pending, and the urgent ones.
 
-    Requests committed since the last pass are read once for their shape (`priority.shape_of`); so
-    are the oldest pending ones if this process has not read them (another replica accepted them).
+    Requests committed since the last pass are read once for their shape (`priority.shape_of`), up to
+    LOOKAHEAD requests or `ahead` alerts (at most LOOKAHEAD_ALERTS) a pass, so reading runs ahead of
+    applying; so are the oldest pending ones if this process has not read them (another replica
+    accepted them). What they parse to is kept in `seen`, for applying them.
     """
+    ahead = min(ahead, LOOKAHEAD_ALERTS)
     seen.below(oldest[0][0])
-    unread = [rid for rid, _ in oldest if rid not in seen]
-    cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
     newer = session.execute(
-        select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id > seen.frontier)
+        select(TABLE.c.id, TABLE.c.alerts).where(TABLE.c.processed_at.is_(None), TABLE.c.id > seen.frontier)
         .order_by(TABLE.c.id).limit(LOOKAHEAD)
     ).all()  # fmt: skip
-    rows = list(newer)
-    if unread:
-        rows += session.execute(
-            select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(unread), TABLE.c.id <= seen.frontier)
-        ).all()
-    for row in rows:
-        if row.id in seen:
-            continue
-        items: list[Incoming] | None
-        try:
-            items = PARSERS[row.source](orjson.loads(row.body), row.headers or {})
-        except (PayloadError, orjson.JSONDecodeError, KeyError):
-            items = None  # applying it dead-letters it
-        fresh[row.id] = items
-        shape, keys = shape_of(ctx.policy, items)
-        seen.add(row.id, row.alerts, shape, keys)
+    wanted: list[int] = []
+    alerts = 0
+    for rid, count in newer:
+        if wanted and alerts + count > ahead:
+            break
+        wanted.append(rid)
+        alerts += count
+    read_all = len(wanted) == len(newer) < LOOKAHEAD
+    taken = set(wanted)
+    wanted += [rid for rid, _ in oldest if rid not in seen and rid not in taken]
+    cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
+    for start in range(0, len(wanted), 1000):
+        rows = session.execute(
+            select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(wanted[start : start + 1000]))
+        )
+        for row in rows:
+            if row.id in seen:
+                continue
+            items: list[Incoming] | None
+            try:
+                items = parse_body(row.source, row.body, row.headers or {})
+            except (PayloadError, orjson.JSONDecodeError, KeyError):
+                items = None  # applying it dead-letters it
+            shape, keys = shape_of(ctx.policy, items)
+            seen.add(row.id, row.alerts, shape, keys, items)
     covered = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
-    known = len(seen) + (1 if len(newer) == LOOKAHEAD else 0)
+    known = len(seen) + (0 if read_all else 1)
     out: list[tuple[int, int]] = []
     for rid in seen.order(covered):
         out.append((rid, seen.sizes[rid]))

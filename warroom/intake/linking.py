@@ -64,11 +64,11 @@ class LinkingMixin(BatchState):
             .execution_options(synchronize_session=False)
         )
         stored = result.rowcount or 0  # type: ignore[attr-defined]
-        for r in self.rows:
+        for r in self.grouped.get(group.id, ()):
             if r.group_id == group.id and r.incident_id is None and r.status == "firing":
                 r.incident_id = incident_id
                 self._set(r, incident_id=incident_id)
-                if r.values is not None:
+                if r.item is not None:
                     stored += 1
         self.counts[incident_id] = self.counts.get(incident_id, 0) + stored
         self.services.setdefault(incident_id, set()).update(group.services)

@@ -54,7 +54,8 @@ class Incoming:
     links: list[dict[str, str]] = field(default_factory=list)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | bytes = field(default_factory=dict)
+    """the sender's payload for this alert: decoded, or its JSON text as sent (`parsers.alertmanager.fast`)"""
 
     @property
     def key(self) -> str:

@@ -14,14 +14,12 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warroom.intake.batch_state import OPEN
-from warroom.intake.grouping import GroupingMixin
+from warroom.intake.grouping import group_key
 from warroom.intake.normal import Incoming
 from warroom.intake.storms import STORM_KEY
 from warroom.policy import triage as tri
@@ -31,6 +29,8 @@ from warroom.store.models import Incident
 
 LIMIT = 100_000
 """requests remembered at most; past it the memory starts afresh (order falls back to arrival order)"""
+KEEP_PARSED = 50_000
+"""alerts parsed for their priority kept until they are applied, at most (the rest are parsed again then)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +53,9 @@ def shape_of(policy: Policy, items: list[Incoming] | None) -> tuple[Shape, set[s
     """A request's shape and alert keys (None: its body no longer parses; it goes first, to fail)."""
     if items is None:
         return Shape(False, frozenset(), frozenset()), set()
-    keyer = cast(Any, SimpleNamespace(group_by=policy.classification.grouping.by))
+    by = policy.classification.grouping.by
     plain = all(i.status == "firing" for i in items)
-    groups = frozenset(GroupingMixin.group_key(keyer, i) for i in items)
+    groups = frozenset(group_key(by, i) for i in items)
     hints = frozenset(i.severity_hint for i in items if i.severity_hint)
     return Shape(plain and bool(items), groups, hints), {i.key for i in items}
 
@@ -71,6 +71,9 @@ class Backlog:
         """the highest request id read so far"""
         self.sharing: dict[str, set[Shape]] = {}
         """alert key or group key → the shapes of requests that carry it"""
+        self.parsed: dict[int, list[Incoming]] = {}
+        """the alerts of requests read for their priority, until they are applied (bounded by KEEP_PARSED)"""
+        self.kept = 0
 
     def __contains__(self, rid: int) -> bool:
         return rid in self.where
@@ -78,9 +81,12 @@ class Backlog:
     def __len__(self) -> int:
         return len(self.where)
 
-    def add(self, rid: int, alerts: int, shape: Shape, keys: set[str]) -> None:
+    def add(self, rid: int, alerts: int, shape: Shape, keys: set[str], items: list[Incoming] | None = None) -> None:
         if len(self.where) >= LIMIT:
             self.__init__()  # type: ignore[misc]
+        if items is not None and self.kept + len(items) <= KEEP_PARSED:
+            self.parsed[rid] = items
+            self.kept += len(items)
         bucket = self.buckets.setdefault(shape, Bucket())
         if not bucket.rids or bucket.rids[-1] < rid:
             bucket.rids.append(rid)
@@ -93,10 +99,18 @@ class Backlog:
         self.sizes[rid] = alerts
         self.frontier = max(self.frontier, rid)
 
+    def take(self, rid: int) -> list[Incoming] | None:
+        """A request's alerts as its priority read parsed them, if they were kept (they go from here)."""
+        items = self.parsed.pop(rid, None)
+        if items is not None:
+            self.kept -= len(items)
+        return items
+
     def forget(self, rids: list[int]) -> None:
         """Requests applied (here or by another replica): each bucket loses them."""
         gone: dict[Shape, set[int]] = {}
         for rid in rids:
+            self.take(rid)
             shape = self.where.pop(rid, None)
             self.sizes.pop(rid, None)
             if shape is not None:

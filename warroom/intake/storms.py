@@ -126,5 +126,6 @@ class StormMixin(BatchState):
             g.triage = {**g.triage, "merged": f"merged into storm group {storm.id}"}
             storm.alert_count += g.alert_count
             storm.services = sorted(set(storm.services) | set(g.services))
+            self.known.pop(id(storm), None)
             if storm.incident_id:
                 self._link(g, storm.incident_id)

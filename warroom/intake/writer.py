@@ -45,7 +45,15 @@ BUSY_WINDOW = 0.1
 BUSY_REQUESTS = 20
 """webhooks within one to two BUSY_WINDOWs from which the server counts as busy (100-200 a second)"""
 BUSY_PASS = 100
-"""alerts applied per pass at most while busy (a short pass delays the next commit less)"""
+"""alerts a pass may always take (below it a pass is mostly its fixed cost)"""
+PASS_SECONDS = 0.04
+"""a quiet server's pass takes about this long at most, at the measured cost per alert (the loop answers between)"""
+BUSY_SECONDS = 0.02
+"""a busy server's pass takes about this long at most (a short pass delays the next commit less)"""
+START_PASS = 500
+"""alerts a pass takes before passes have been timed"""
+LARGE = 1000
+"""alerts in one request from which its passes run in a worker thread (a 1 MiB webhook is seconds of work)"""
 BURST = 0.05
 """seconds of applying a busy server may do at once, from the credit its share earned while it waited"""
 RETRY = 0.05
@@ -135,6 +143,51 @@ class Pacer:
             self._credit, self._credit_at = BURST, ended
 
 
+class Costs:
+    """What applying costs, in seconds per request and per alert, fitted over recent passes.
+
+    A pass of R requests and A alerts takes about `per_request * R + per_alert * A` (its fixed part is
+    spread over both at the sizes passes run at). A flood of single alerts costs per request, one of
+    batches per alert; a backlog in seconds (`Writer.lag`) needs both. Least squares over the passes'
+    sums, each pass weighing a little more than the one before, held towards the last fit where the
+    passes so far cannot tell the two apart (every pass the same mix).
+    """
+
+    DECAY = 0.9
+    HOLD = 1e-3
+    """how strongly a direction the passes cannot resolve stays where it was, relative to what they say"""
+
+    def __init__(self, per_alert: float = COST, per_request: float = 0.0) -> None:
+        self.per_alert = per_alert
+        self.per_request = per_request
+        self._sums = (0.0, 0.0, 0.0, 0.0, 0.0)
+        """decayed sums of R², RA, A², Rt, At"""
+
+    def ran(self, requests: int, alerts: int, seconds: float) -> None:
+        d = self.DECAY
+        rr, ra, aa, rt, at = (x * d for x in self._sums)
+        rr, ra, aa = rr + requests * requests, ra + requests * alerts, aa + alerts * alerts
+        rt, at = rt + requests * seconds, at + alerts * seconds
+        self._sums = (rr, ra, aa, rt, at)
+        hold = self.HOLD * (rr + aa)
+        m11, m12, m22 = rr + hold, ra, aa + hold
+        v1, v2 = rt + hold * self.per_request, at + hold * self.per_alert
+        det = m11 * m22 - m12 * m12
+        if det <= 0:
+            return
+        per_request = (v1 * m22 - v2 * m12) / det
+        per_alert = (m11 * v2 - m12 * v1) / det
+        if per_request < 0:  # all of it per alert
+            per_request, per_alert = 0.0, at / aa
+        elif per_alert < 0:  # all of it per request
+            per_request, per_alert = rt / rr, 0.0
+        self.per_request, self.per_alert = per_request, max(per_alert, 1e-7)
+
+    def seconds(self, requests: int, alerts: int) -> float:
+        """How long applying this many requests and alerts takes, at full speed."""
+        return requests * self.per_request + alerts * self.per_alert
+
+
 class Writer:
     """One per process; everything it does runs on the event loop that first uses it."""
 
@@ -164,9 +217,13 @@ class Writer:
         self._parsed: dict[int, list[Incoming]] = {}
         """the alerts of the large request being applied, kept between its slices"""
         self._backlog = 0
-        """alerts accepted and not applied yet: counted here as they come and go, read again every HOUSEKEEPING"""
-        self._cost = COST
-        """seconds of applying an alert, as the last passes measured it (a moving average)"""
+        self._backlog_requests = 0
+        """alerts (and requests) accepted and not applied yet: counted here as they come and go, read again
+        every HOUSEKEEPING"""
+        self.costs = Costs()
+        """seconds of applying a request and an alert, as the last passes measured them"""
+        self._size = float(START_PASS)
+        """alerts a quiet server's pass takes, steered towards PASS_SECONDS (`pass_size`)"""
         self._seen = Backlog()
         """pending requests already read for their priority (see `inbox.process`)"""
         self._urgent = False
@@ -196,7 +253,7 @@ class Writer:
 
     def lag(self) -> float:
         """Seconds of applying the backlog would take at the measured cost per alert."""
-        return self._backlog * self._cost
+        return self.costs.seconds(self._backlog_requests, self._backlog)
 
     def pushback(self) -> int | None:
         """Seconds a new webhook's sender should wait (503 with Retry-After) while the backlog is over the bound."""
@@ -301,7 +358,8 @@ class Writer:
             if isinstance(w.job, Accepted):
                 self._pending = True
                 self._backlog += w.job.alerts
-                self._large = self._large or w.job.alerts > BUSY_PASS
+                self._backlog_requests += 1
+                self._large = self._large or w.job.alerts > LARGE
                 s.quick += w.job.quick
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
@@ -359,7 +417,7 @@ class Writer:
         if wait > 0:
             self._arm(wait)
             return
-        limit = min(BUSY_PASS, self.cfg.intake_process_max) if busy else self.cfg.intake_process_max
+        limit = self.pass_size(busy)
         if self._large and self._loop is not None:
             # A request larger than a pass is applied a slice per pass in a worker thread: a 1 MiB
             # webhook is seconds of work, and the loop keeps answering (/healthz, the API) meanwhile.
@@ -367,7 +425,7 @@ class Writer:
             self._away.add_done_callback(lambda future: self._back(future, now, busy))
             return
         try:
-            ran = self._after(self._pass(limit), time.monotonic() - now)
+            ran = self._after(self._pass(limit), time.monotonic() - now, busy)
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -375,11 +433,28 @@ class Writer:
         self.pacer.ran(now, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
+    def pass_size(self, busy: bool) -> int:
+        """Alerts the next pass takes at most: about PASS_SECONDS of applying (BUSY_SECONDS while busy), within
+        `intake_process_max`. A pass costs a fixed part (its reads, its commit, each group's triage) and a part
+        per alert, so the size is steered by the time the last full passes took, not by a cost per alert."""
+        most = self.cfg.intake_process_max
+        size = self._size * (BUSY_SECONDS / PASS_SECONDS) if busy else self._size
+        return max(min(BUSY_PASS, most), min(most, int(size)))
+
+    def _steer(self, done: Processed, seconds: float, busy: bool) -> None:
+        """After a pass that left work pending: the size that would have taken its time target (within twice
+        and 0.7 times the last one, so one slow pass on a busy machine does not swing it)."""
+        if not done.more or done.alerts < 10 or seconds <= 0:
+            return
+        target = BUSY_SECONDS if busy else PASS_SECONDS
+        fit = done.alerts * (target / seconds) * (PASS_SECONDS / target)
+        self._size = max(BUSY_PASS, min(self._size * 2, max(self._size * 0.7, fit)))
+
     def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool) -> None:
         """A pass that ran off the loop is done: its bookkeeping happens here, on the loop."""
         self._away = None
         try:
-            ran = self._after(future.result(), time.monotonic() - started)
+            ran = self._after(future.result(), time.monotonic() - started, busy)
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -400,12 +475,13 @@ class Writer:
             self._seen = Backlog()  # what it forgot as applied was rolled back: read the backlog afresh
             return self._apply_alone(limit)
 
-    def _after(self, done: Processed | None, seconds: float) -> bool:
+    def _after(self, done: Processed | None, seconds: float, busy: bool = False) -> bool:
         """Record a pass; False when another replica is applying requests (look again after RETRY)."""
         if done is None:
             return False
-        if done.alerts >= 10:  # a pass of a few alerts is mostly its fixed cost, not a rate
-            self._cost = 0.8 * self._cost + 0.2 * (seconds / done.alerts)
+        if done.more and done.alerts >= 10:  # a pass that took all it could (a short one is mostly its fixed cost)
+            self.costs.ran(done.requests, done.alerts, seconds)
+        self._steer(done, seconds, busy)
         self._pending = done.more
         self._large = done.sliced
         self._urgent = done.urgent > 0
@@ -446,6 +522,7 @@ class Writer:
             s.applied_requests += done.requests
             s.applied_alerts += done.alerts
             self._backlog = max(0, self._backlog - done.alerts)
+            self._backlog_requests = max(0, self._backlog_requests - len(done.ids))
         for rid in done.ids:
             for future in self._applied.pop(rid, ()):
                 if not future.done():
@@ -470,9 +547,10 @@ class Writer:
             "passes": s.passes,
             "pending_requests": pending,
             "pending_alerts": alerts,
-            "lag_seconds": round(alerts * self._cost, 3),
+            "lag_seconds": round(self.costs.seconds(pending, alerts), 3),
             "max_lag_seconds": self.cfg.intake_max_lag,
-            "cost_per_alert_us": round(self._cost * 1e6, 1),
+            "cost_per_alert_us": round(self.costs.per_alert * 1e6, 1),
+            "cost_per_request_us": round(self.costs.per_request * 1e6, 1),
             "pushed_back": s.pushed_back,
             "failures": s.failures,
             "last_error": s.last_error,
@@ -495,6 +573,7 @@ class Writer:
         try:
             with self.ctx.db.read() as session:
                 requests, self._backlog = inbox.backlog(session)
+                self._backlog_requests = requests
                 if not self._pending and requests:
                     self._pending = True
                     self._arm(0)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+import orjson
 
 from warroom.domain.text import visible
 from warroom.intake import normal as n
@@ -106,7 +108,7 @@ def _one(item: Any, source: str, group_status: str, common: dict[str, str], comm
 
 def _summary(lbls: dict[str, str], ann: dict[str, str]) -> str:
     for found in (ann.get("summary"), ann.get("message"), ann.get("description"), lbls.get("alertname")):
-        if found and visible(found):
+        if found and (bool(found.strip()) if found.isascii() else visible(found)):  # ASCII: as `visible`, in C
             return found
     raise n.PayloadError("labels.alertname", "is required when the alert has no visible summary annotation")
 
@@ -154,30 +156,42 @@ _Labels = Annotated[dict[_Name, _Text], msgspec.Meta(max_length=n.LABELS_LIMIT)]
 _Status = Literal["firing", "resolved", ""]
 
 
+_Unset = msgspec.UnsetType
+UNSET = msgspec.UNSET
+"""a field the body left out (kept apart from an explicit null: the stored envelope keeps what was sent)"""
+
+
 class _Alert(msgspec.Struct, forbid_unknown_fields=True):
-    labels: _Labels | None = None
-    annotations: _Labels | None = None
-    status: _Status | None = None
-    startsAt: str | None = None
-    endsAt: str | None = None
-    generatorURL: str | None = None
-    fingerprint: Annotated[str, msgspec.Meta(max_length=n.FINGERPRINT_LIMIT)] | None = None
+    labels: _Labels | _Unset | None = UNSET
+    annotations: _Labels | _Unset | None = UNSET
+    status: _Status | _Unset | None = UNSET
+    startsAt: str | _Unset | None = UNSET
+    endsAt: str | _Unset | None = UNSET
+    generatorURL: str | _Unset | None = UNSET
+    fingerprint: Annotated[str, msgspec.Meta(max_length=n.FINGERPRINT_LIMIT)] | _Unset | None = UNSET
 
 
 class _Webhook(msgspec.Struct, forbid_unknown_fields=True):
     alerts: Annotated[list[_Alert], msgspec.Meta(min_length=1)]
-    version: Literal["4", ""] | None = None
-    groupKey: str | None = None
-    truncatedAlerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
-    status: _Status | None = None
-    receiver: str | None = None
-    groupLabels: _Labels | None = None
-    commonLabels: _Labels | None = None
-    commonAnnotations: _Labels | None = None
-    externalURL: str | None = None
+    version: Literal["4", ""] | _Unset | None = UNSET
+    groupKey: str | _Unset | None = UNSET
+    truncatedAlerts: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | _Unset | None = UNSET
+    status: _Status | _Unset | None = UNSET
+    receiver: str | _Unset | None = UNSET
+    groupLabels: _Labels | _Unset | None = UNSET
+    commonLabels: _Labels | _Unset | None = UNSET
+    commonAnnotations: _Labels | _Unset | None = UNSET
+    externalURL: str | _Unset | None = UNSET
+
+
+class _AsSent(msgspec.Struct):
+    """Each alert's JSON text as the sender wrote it (the rest of the body is skipped)."""
+
+    alerts: list[msgspec.Raw]
 
 
 _decoder = msgspec.json.Decoder(_Webhook)
+_as_sent = msgspec.json.Decoder(_AsSent)
 
 
 def check(body: bytes) -> int | None:
@@ -202,3 +216,95 @@ def check(body: bytes) -> int | None:
     except n.PayloadError:
         return None
     return len(hook.alerts)
+
+
+# --- applying: the same schema, decoded straight into alerts ------------------------------------
+#
+# When a request is applied its body is parsed again. For the shape the quick check takes, `fast`
+# decodes it with the same schema in C and builds each alert from the typed fields, with exactly
+# what `parse` (and `normal.scrub` after it) would make of them; the raw payload is kept as the
+# sender's own JSON text. tests/intake/test_fast_parse.py holds it to that.
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(value: str) -> float | None:
+    return n.number(value, "annotations.value")
+
+
+@functools.lru_cache(maxsize=4096)
+def _count(value: str) -> int | None:
+    return n.count(value, "annotations.users_affected")
+
+
+_UNCLEAN = re.compile(rb"[^\x00-\x7e]|\\[ubfnrt]")
+"""DEL, non-ASCII, or a JSON escape of a control or non-ASCII character (else only quotes and slashes are escaped)"""
+
+
+def _short(text: str) -> str:
+    """`normal.short` of clean ASCII text."""
+    value = " ".join(text.split())
+    return value if len(value) <= n.SUMMARY_LIMIT else value[: n.SUMMARY_LIMIT - 1] + "…"
+
+
+def fast(body: bytes, source: str = "alertmanager") -> list[Incoming] | None:
+    """The alerts `parse` then `normal.scrub` make of this body, or None when only `parse` can tell."""
+    try:
+        hook = _decoder.decode(body)
+        sent = _as_sent.decode(body).alerts
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if len(sent) != len(hook.alerts):
+        return None
+    # ASCII without DEL or an escape that could stand for a control or non-ASCII character holds no
+    # character `scrub` would change: it is skipped, and a summary only has its spaces collapsed.
+    clean = _UNCLEAN.search(body) is None
+    group_status = hook.status or "firing"
+    common = hook.commonLabels or {}
+    common_ann = hook.commonAnnotations or {}
+    ext = hook.externalURL
+    external = {"href": ext[:2000], "text": source} if ext else None
+    envelope = {k: v for k in ENVELOPE if (v := getattr(hook, k)) is not UNSET}
+    head = orjson.dumps(envelope)[:-1] + (b',"alert":' if envelope else b'"alert":')
+    out: list[Incoming] = []
+    short, service_of, scrub = n.short, n.service_of, n.scrub
+    try:
+        for a, text in zip(hook.alerts, sent, strict=True):
+            own = a.labels or {}
+            lbls = {**common, **own} if common else own
+            ann = {**common_ann, **a.annotations} if a.annotations else common_ann
+            status = a.status or group_status
+            fp = a.fingerprint or n.label_fingerprint(lbls)
+            links: list[dict[str, str]] = []
+            if a.generatorURL:
+                links.append({"href": a.generatorURL[:2000], "text": "source"})
+            if href := ann.get("runbook_url"):
+                links.append({"href": href[:2000], "text": "runbook"})
+            if href := ann.get("dashboard_url"):
+                links.append({"href": href[:2000], "text": "dashboard"})
+            if external:
+                links.append(external)
+            value = ann.get("value") or ann.get("current_value")
+            users = ann.get("users_affected")
+            starts, ends = a.startsAt, a.endsAt
+            item = Incoming(
+                source,
+                fp,
+                status,
+                _short(_summary(lbls, ann)) if clean else short(_summary(lbls, ann)),
+                service_of(lbls),
+                lbls,
+                lbls.get("severity") or lbls.get("priority"),
+                ann.get("description", ""),
+                lbls.get("metric") or ann.get("metric"),
+                None if value is None else _number(value),
+                ann.get("threshold") or lbls.get("threshold"),
+                None if users is None else _count(users),
+                links,
+                _stamp("startsAt", starts) if isinstance(starts, str) else None,
+                _stamp("endsAt", ends) if isinstance(ends, str) else None,
+                b"".join((head, text, b"}")),
+            )
+            out.append(item if clean else scrub(item))
+    except n.PayloadError:
+        return None
+    return out
