@@ -22,6 +22,7 @@ from warroom.engine import timers
 from warroom.engine.facts import Facts, load, recipients
 from warroom.engine.firing import Firing
 from warroom.engine.timers import Plan
+from warroom.incidents import overdue
 from warroom.policy.model import Cadence, Policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Incident
@@ -39,10 +40,7 @@ def _family(incident_id: str, audience: str, base: datetime, cadence: Cadence) -
 
 def may_post(policy: Policy, inc: Incident, audience: str) -> bool:
     """The incident service refuses external posts the severity's rule holds back; don't ask for one then."""
-    if audience != "external":
-        return True
-    sev = policy.severity(inc.severity)
-    return sev.status_page.post != "never" and not sev.external_blocked_by(inc.flags)
+    return overdue.may_post(policy, inc.severity, inc.flags, audience)
 
 
 def plan(f: Facts) -> list[Plan]:
@@ -50,13 +48,11 @@ def plan(f: Facts) -> list[Plan]:
         return []
     out = []
     for audience, cadence in f.severity.cadence.items():
-        if cadence.every is None or cadence.every.seconds <= 0 or not may_post(f.policy, f.inc, audience):
-            continue
         last = f.last_update.get(audience)
+        due = overdue.due_at(f.policy, f.inc, audience, last)  # the dashboard's overdue list counts the same
+        if due is None or cadence.every is None:
+            continue
         base = max(f.work_start, last or f.work_start)
-        due = base + cadence.every.as_timedelta()
-        if last is None and cadence.first_within is not None and f.inc.reopened_at is None:
-            due = f.inc.declared_at + cadence.first_within.as_timedelta()
         family = _family(f.inc.id, audience, base, cadence)
         payload = {"audience": audience, "base": iso_z(base), "n": 0, "every": str(cadence.every)}
         out.append(Plan(family + "0", "reminder", due, payload, family=family))
