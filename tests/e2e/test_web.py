@@ -52,6 +52,11 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
     page.locator("#mitigate").click()
     page.wait_for_load_state()
     assert page.locator("#status").text_content() == "mitigated"
+    # The timeline chart (server-side SVG, no script): a band per phase so far, the clocks' deadlines marked.
+    bands = page.locator("#timeline-chart svg rect.phase")
+    phases = [bands.nth(i).get_attribute("data-phase") for i in range(bands.count())]
+    assert phases == ["triggered", "acknowledged", "mitigated"], phases
+    assert page.locator("#timeline-chart svg").bounding_box()["width"] <= page.viewport_size["width"]
     page.locator("#resolve").click()
     page.wait_for_load_state()
     alert = page.locator("#error")

@@ -62,7 +62,8 @@ def chart(session: Session, policy: Policy, inc: Incident, now: datetime) -> str
             group, x(a), 30, x(b) - x(a), 40, PHASE_COLOURS.get(name, "#ddd"), **{"class": "phase", "data-phase": name}
         )
         ET.SubElement(band, "title").text = f"{name} {a:%H:%M}–{b:%H:%M} UTC"
-        _text(group, x(a) + 2, 25, name)
+        if x(b) - x(a) >= 7 * len(name) or (name, a, b) == bands[-1]:  # a label only where it fits (and the latest)
+            _text(group, x(a) + 2, 25, name)
     for c in clocks:
         assert c.deadline is not None
         cx = x(c.deadline)
@@ -82,7 +83,10 @@ def chart(session: Session, policy: Policy, inc: Incident, now: datetime) -> str
             },
         )
         ET.SubElement(mark, "title").text = f"{c.name} deadline {c.deadline:%H:%M} UTC ({c.state})"
-        _text(root, cx + 2, 92, c.name, fill=colour)
+        if cx + 2 + 7 * len(c.name) > width - right:  # near the right edge: the label ends at the mark
+            _text(root, cx - 2, 92, c.name, fill=colour, **{"text-anchor": "end"})
+        else:
+            _text(root, cx + 2, 92, c.name, fill=colour)
     for cls, times, y, colour in (("page", pages, 100, "#6a1b9a"), ("update", updates, 118, "#1565c0")):
         for at in times:
             tick = ET.SubElement(

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import escape
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 from warroom.access.gate import Acting
@@ -30,6 +30,7 @@ from warroom.intake import service as intake
 from warroom.notify import views as notifications
 from warroom.oncall.service import paging_readiness, who_is_on_call
 from warroom.policy.model import Policy
+from warroom.reports import service as reports
 from warroom.store import memo as cache
 from warroom.store.unit import Context
 
@@ -269,6 +270,7 @@ def incident_data(ctx: Context, incident_id: str) -> dict[str, Any]:
         "quiet": quiet_until(ctx.policy, inc),
         "alerts": intake.incident_alerts(ctx, inc.id, limit=50),
         "sent": sent,
+        "timeline_svg": Markup(reports.timeline_svg(ctx, inc.id)),
     }
 
 
