@@ -235,8 +235,13 @@ def test_the_other_pages_and_their_forms(browser: Any, server: Server) -> None:
     assert "grace" in page.locator("#on-call-now").inner_text(), "an override from now is who is on call"
     page.locator("#layer-schedule").fill("web-rota-2")
     page.locator("#layer-members").fill("ivy, jack")
+    page.locator("#layer-start").fill("2026-03-02")
+    page.locator("#layer-timezone").fill("Europe/Berlin")
+    page.locator("#layer-days").fill("mon-fri")
+    page.locator("#layer-hours").fill("09:00-17:00")
     submit(page, "#set-layer-button")
-    assert "ivy" in page.locator("#schedule-web-rota-2").inner_text()
+    rota = page.locator("#schedule-web-rota-2").inner_text()
+    assert "ivy" in rota and "mon-fri" in rota and "09:00-17:00" in rota, rota
     page.locator("#layer-schedule").fill("web-rota-3")
     page.locator("#layer-members").fill("ivy")
     page.locator("input[name=length]").fill("fortnightly-ish")

@@ -214,7 +214,13 @@ async def set_layer(request: Request) -> Response:
         members = [m.strip() for m in form.get("members", "").split(",") if m.strip()]
         try:
             req = LayerRequest(
-                members=members, length=form.get("length") or "weekly", handoff=form.get("handoff") or "09:00"
+                members=members,
+                length=form.get("length") or "weekly",
+                handoff=form.get("handoff") or "09:00",
+                start=form.get("start") or None,
+                timezone=form.get("timezone") or None,
+                days=form.get("days") or None,
+                hours=form.get("hours") or None,
             )
         except ValidationError as exc:
             raise invalid(exc) from None
