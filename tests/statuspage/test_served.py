@@ -225,3 +225,94 @@ def _get(url: str) -> httpx.Response | None:
         return httpx.get(url, timeout=2)
     except httpx.HTTPError:
         return None
+
+
+def test_the_public_reads_answered_before_asgi_keep_http_semantics(tmp_path: Path) -> None:
+    """`warroom serve` answers the public reads in its HTTP protocol (api/status_http.py): the same answers as
+    the ASGI path, with a Date, keep-alive and pipelining kept, HTTP/1.0 closed, HEAD without a body, 304 on
+    a known ETag, and what it declines (a 404, a non-public path, a query string with %-escapes) answered as
+    before."""
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'raw.db'}"
+    from warroom.store.migrate import upgrade
+
+    upgrade(url)
+    srv = Server(url, {"WARROOM_POLICY": "nself", "WARROOM_STATUS_NAME": "Acme"}, tmp_path / "serve.log").start()
+    try:
+        first = httpx.get(srv.base + "/status/api/v2/status.json")  # built and checked: the next ones are raw
+        assert first.status_code == 200
+        time.sleep(0.1)
+
+        def exchange(data: bytes, until_closed: bool = False) -> bytes:
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+                s.sendall(data)
+                got = b""
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    try:
+                        chunk = s.recv(65536)
+                    except TimeoutError:
+                        break
+                    if not chunk:
+                        break
+                    got += chunk
+                    if not until_closed and got.count(b"HTTP/1.1 ") >= data.count(b"HTTP/1.") and got.endswith(b"}"):
+                        break
+                return got
+
+        two = exchange(
+            b"GET /status/api/v2/status.json HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /status/api/v2/components.json?x=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        answers = two.split(b"HTTP/1.1 200 OK\r\n")
+        assert len(answers) == 3, two[:500]
+        assert b'"status":{"indicator":"none"' in answers[1] and b'"components":[]' in answers[2]
+        head = answers[1].split(b"\r\n\r\n")[0].lower()
+        assert b"\r\ndate: " in b"\r\n" + head and b"etag: " in head and b"x-content-type-options: nosniff" in head
+        old = exchange(b"GET /status/api/v2/status.json HTTP/1.0\r\n\r\n", until_closed=True)
+        assert old.startswith(b"HTTP/1.1 200 OK\r\n") and b"connection: close" in old.lower()
+        assert old.endswith(b"}")  # the server closed the connection after the answer
+        etag = first.headers["etag"]
+        assert httpx.get(srv.base + "/status/api/v2/status.json", headers={"If-None-Match": etag}).status_code == 304
+        bare = httpx.head(srv.base + "/status")
+        assert bare.status_code == 200 and bare.content == b"" and int(bare.headers["content-length"]) > 1000
+        assert httpx.get(srv.base + "/status/incidents/zzzzzzzzzzzz").status_code == 404
+        assert httpx.get(srv.base + "/status/api/v2/summary%2Ejson").status_code == 200
+        assert httpx.get(srv.base + "/healthz").status_code == 200
+    finally:
+        srv.stop()
+
+
+def test_the_raw_answers_are_the_asgi_answers(ctx: Context) -> None:
+    from warroom.api.status import Fast, answer
+    from warroom.statuspage.cache import StatusCache
+    from warroom.statuspage.settings import StatusSettings
+
+    cache = StatusCache(ctx, StatusSettings(name="Acme"))
+    try:
+        cache.refresh()
+        fast = Fast(cache)
+        for path in ("/status", "/status/api/v2/summary.json", "/status/history.atom"):
+            r = cache.built.files[path]  # type: ignore[union-attr]
+            for gz, inm, head in [
+                (False, None, False),
+                (True, None, False),
+                (True, None, True),
+                (False, r.etag, False),
+            ]:
+                headers = [(b"accept-encoding", b"gzip")] if gz else []
+                if inm:
+                    headers.append((b"if-none-match", inm.encode()))
+                raw = fast.raw(head, path.encode() + b"?q=1", headers)
+                assert raw is not None
+                status, lines, body = raw
+                code, expected, expected_body = answer(r, inm, head, cache, gz)
+                assert status.startswith(f"HTTP/1.1 {code} ".encode())
+                assert lines == b"".join(k + b": " + v + b"\r\n" for k, v in expected) and body == expected_body
+        assert fast.raw(False, b"/status/incidents/zzzzzzzzzzzz", []) is None  # a 404: the ASGI way
+        assert fast.raw(False, b"/statuspage", []) is None and fast.raw(False, b"/status/a%2Fb", []) is None
+        cache.mark_stale()
+        assert fast.raw(False, b"/status", []) is None  # a change here: checked first, the ASGI way
+    finally:
+        cache.close()

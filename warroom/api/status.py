@@ -97,7 +97,26 @@ def _headers(r: Rendered, length: int, packed: bool = False) -> list[tuple[bytes
     ]
     if r.content_type.startswith("text/html"):
         headers.append((b"content-security-policy", CSP.encode()))
+    if packed:
+        headers.append((b"content-encoding", b"gzip"))
     return headers
+
+
+def _fresh(r: Rendered, if_none_match: str) -> bool:
+    return any(t.strip().replace('-gz"', '"') == r.etag for t in if_none_match.split(","))
+
+
+def _kind(r: Rendered, status: int, packed: bool) -> list[tuple[bytes, bytes]]:
+    """The headers of one kind of answer of `r` (200 or 304, gzipped or not), made once per copy."""
+    key = (status, packed)
+    hit: list[tuple[bytes, bytes]] | None = r.memo.get(key)
+    if hit is None:
+        body = r.gzipped if packed and r.gzipped is not None else r.body
+        hit = _headers(r, len(body), packed)
+        if status == 304:
+            hit = [h for h in hit if h[0] not in (b"content-length", b"content-type", b"content-encoding")]
+        r.memo[key] = hit
+    return hit
 
 
 def answer(
@@ -115,14 +134,26 @@ def answer(
             headers.append((b"retry-after", b"5"))
         return status, headers, b"" if head else body
     packed = gzip_ok and r.gzipped is not None
-    if if_none_match is not None and any(t.strip().replace('-gz"', '"') == r.etag for t in if_none_match.split(",")):
-        return 304, [h for h in _headers(r, 0, packed) if h[0] not in (b"content-length", b"content-type")], b""
-    if packed:
-        assert r.gzipped is not None
-        headers = _headers(r, len(r.gzipped), True)
-        headers.append((b"content-encoding", b"gzip"))
-        return 200, headers, b"" if head else r.gzipped
-    return 200, _headers(r, len(r.body)), b"" if head else r.body
+    if if_none_match is not None and _fresh(r, if_none_match):
+        return 304, _kind(r, 304, packed), b""
+    body = r.gzipped if packed and r.gzipped is not None else r.body
+    return 200, _kind(r, 200, packed), b"" if head else body
+
+
+STATUS_LINES = {200: b"HTTP/1.1 200 OK\r\n", 304: b"HTTP/1.1 304 Not Modified\r\n"}
+
+
+def raw_answer(r: Rendered, if_none_match: str | None, head: bool, gzip_ok: bool) -> tuple[bytes, bytes, bytes]:
+    """The same answer as HTTP/1.1 bytes: (status line, header lines, body), each made once per copy."""
+    packed = gzip_ok and r.gzipped is not None
+    status = 304 if if_none_match is not None and _fresh(r, if_none_match) else 200
+    key = ("raw", status, packed)
+    block: bytes | None = r.memo.get(key)
+    if block is None:
+        block = r.memo[key] = b"".join(k + b": " + v + b"\r\n" for k, v in _kind(r, status, packed))
+    if status == 304 or head:
+        return STATUS_LINES[status], block, b""
+    return STATUS_LINES[status], block, r.gzipped if packed and r.gzipped is not None else r.body
 
 
 def accepts_gzip(value: str | None) -> bool:
@@ -139,17 +170,46 @@ def accepts_gzip(value: str | None) -> bool:
 def is_public_read(scope: Scope) -> bool:
     if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
         return False
-    path: str = scope["path"]
-    return path in ("/status", "/status/") or path.startswith(
-        ("/status/api/v2/", "/status/incidents/", "/status/history.")
-    )
+    return is_public_path(scope["path"])
+
+
+PUBLIC_PREFIXES = ("/status/api/v2/", "/status/incidents/", "/status/history.")
+
+
+def is_public_path(path: str) -> bool:
+    return path in ("/status", "/status/") or path.startswith(PUBLIC_PREFIXES)
 
 
 class Fast:
-    """The public reads, answered from the in-memory copy without the middleware stack."""
+    """The public reads, answered from the in-memory copy without the middleware stack (and, in `warroom
+    serve`, before any ASGI at all: see status_http.py, which calls `raw`)."""
 
     def __init__(self, cache: StatusCache) -> None:
         self.cache = cache
+
+    def raw(self, head: bool, url: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes, bytes] | None:
+        """The answer to a public read as bytes, when the copy in memory may answer it as it is; None sends the
+        request the ASGI way (the copy must be checked against the database first, or it is not a public read,
+        or not there)."""
+        cache = self.cache
+        if cache.built is None or (cache.due() and (cache.stale or not cache.refreshing.locked())):
+            return None
+        path = url.partition(b"?")[0]
+        if not path.startswith(b"/status") or b"%" in path:
+            return None
+        text = path.decode("latin-1")
+        if not is_public_path(text):
+            return None
+        r = _lookup(cache, text)
+        if r is None:
+            return None
+        inm = enc = None
+        for k, v in headers:
+            if k == b"if-none-match":
+                inm = v.decode("latin-1")
+            elif k == b"accept-encoding":
+                enc = v.decode("latin-1")
+        return raw_answer(r, inm, head, accepts_gzip(enc))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await current(self.cache)

@@ -73,4 +73,5 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        http="warroom.api.status_http:HttpProtocol",  # the public status page's reads, before any ASGI
     )

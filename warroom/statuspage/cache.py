@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+from typing import Any
 
 import orjson
 
@@ -37,6 +38,8 @@ class Rendered:
     last_modified: str
     gzipped: bytes | None = None
     """the body compressed once at build time, for clients that accept gzip (most of them)"""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """its answers' headers, made the first time each kind is asked for (api/status.py)"""
 
 
 @dataclass
