@@ -237,3 +237,11 @@ def test_a_filter_with_a_control_character_is_a_422_naming_it(hostile: Hostile) 
     """Found by the fuzzer: a read's filter refused by the text rules outside a unit of work was a 500."""
     resp = hostile.http.get("/api/v1/action-items", params={"owner": "a\x00b"})
     assert resp.status_code == 422 and resp.json()["field"] == "owner", resp.text
+
+
+@pytest.mark.parametrize("path", [f"/api/v1/status/subscribers/{BIG}", f"/api/v1/status/subscribers/{BIG}/deliveries"])
+def test_a_subscriber_id_beyond_64_bits_is_a_422_naming_it(hostile: Hostile, path: str) -> None:
+    """Found by the fuzzer: a status-page subscriber id past 2^63 reached the database (a 500)."""
+    resp = hostile.http.get(path)
+    assert resp.status_code == 422 and resp.headers["content-type"] == PROBLEM, resp.text
+    assert resp.json()["field"] == "subscriber_id"

@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from warroom.access.gate import Who
 from warroom.access.middleware import ALWAYS, CSP
 from warroom.api.deps import ctx
+from warroom.api.guards import Id
 from warroom.statuspage import components, maintenance, pages, posts, subscribers
 from warroom.statuspage.cache import Rendered, StatusCache
 from warroom.statuspage.schemas import (
@@ -421,19 +422,19 @@ def add_subscriber(body: SubscriberRequest, c: Ctx, who: Who) -> SubscriberView:
 
 
 @admin.get("/subscribers/{subscriber_id}", response_model=SubscriberView, responses=ERRORS)
-def get_subscriber(subscriber_id: int, c: Ctx) -> SubscriberView:
+def get_subscriber(subscriber_id: Id, c: Ctx) -> SubscriberView:
     return subscribers.get(c, subscriber_id)
 
 
 @admin.get("/subscribers/{subscriber_id}/deliveries", response_model=list[DeliveryView], responses=ERRORS)
 def subscriber_deliveries(
-    subscriber_id: int, c: Ctx, limit: int = Query(subscribers.DELIVERIES, ge=1, le=1000)
+    subscriber_id: Id, c: Ctx, limit: int = Query(subscribers.DELIVERIES, ge=1, le=1000)
 ) -> list[DeliveryView]:
     """The subscriber's delivery log, newest first: each message, its state, and every attempt with its error."""
     return subscribers.deliveries(c, subscriber_id, limit)
 
 
 @admin.post("/subscribers/{subscriber_id}/remove", response_model=SubscriberView, responses=ERRORS)
-def remove_subscriber(subscriber_id: int, body: RemoveRequest, c: Ctx, who: Who) -> SubscriberView:
+def remove_subscriber(subscriber_id: Id, body: RemoveRequest, c: Ctx, who: Who) -> SubscriberView:
     """Remove a subscriber: nothing more is sent to it (its delivery log is kept)."""
     return subscribers.remove(c, subscriber_id, who(body.by))
