@@ -25,6 +25,7 @@ from warroom.intake.ingest import Refused, dead_letter, ingest
 from warroom.intake.normal import Incoming, PayloadError
 from warroom.intake.parsers import parse_body
 from warroom.intake.priority import Backlog, cover, shape_of
+from warroom.policy.model import Policy
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
 from warroom.store.unit import Context
@@ -106,7 +107,7 @@ def store(cursor: Any, postgresql: bool, jobs: list[Accepted]) -> list[int]:
 
 def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, limit: int,
             only: int | None = None, parsed: dict[int, list[Incoming]] | None = None,
-            seen: Backlog | None = None) -> Processed | None:  # fmt: skip
+            seen: Backlog | None = None, urgent_only: bool = False) -> Processed | None:  # fmt: skip
     """Apply pending requests, oldest first, up to `limit` alerts; None if another replica is applying.
 
     A request of more than `limit` alerts is applied in slices of `limit`, one per pass: the outcomes
@@ -115,7 +116,8 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     request's alerts between its slices. `only` takes that one request alone (a pass that failed is
     redone a request at a time). With `seen` (the writer's memory of the backlog), work that can page
     someone goes first (`priority`) when more is pending than this pass takes; the alerts parsed to
-    tell are kept there (up to `priority.KEEP_PARSED`) so a body is parsed once.
+    tell are kept there (up to `priority.KEEP_PARSED`) so a body is parsed once. `urgent_only` takes only
+    that work (with the routine work it must follow), for a pass that runs ahead of the flood's turn.
     """
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PROCESS_LOCK}
@@ -129,6 +131,9 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     """everything pending goes in this pass: the order among them changes nothing, so it is not read"""
     if seen is not None and only is None and candidates and not fits:
         candidates, ahead, urgent = _prioritised(session, ctx, seen, candidates, max(2 * limit, 2000))
+        if urgent_only:  # the order puts urgent work first: up to the last of it
+            last = max((i for i, (rid, _) in enumerate(candidates) if rid in urgent), default=-1)
+            candidates = candidates[: last + 1]
     else:
         ahead = len(candidates)
     chosen: list[int] = []
@@ -237,10 +242,10 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
                  ahead: int) -> tuple[list[tuple[int, int]], int, set[int]]:  # fmt: skip
     """The pending requests in the order to apply them, how many are known to be pending, and the urgent ones.
 
-    Requests committed since the last pass are read once for their shape (`priority.shape_of`), up to
-    LOOKAHEAD requests or `ahead` alerts (at most LOOKAHEAD_ALERTS) a pass, so reading runs ahead of
-    applying; so are the oldest pending ones if this process has not read them (another replica
-    accepted them). What they parse to is kept in `seen`, for applying them.
+    This process reads the requests it commits for their shape as it commits them (`classify`).
+    Pending requests it has not read (another replica committed them, or it forgot) are read here,
+    up to LOOKAHEAD requests or `ahead` alerts (at most LOOKAHEAD_ALERTS) a pass beyond the last one
+    looked at, and the oldest pending ones always. What they parse to is kept in `seen`, for applying.
     """
     ahead = min(ahead, LOOKAHEAD_ALERTS)
     seen.below(oldest[0][0])
@@ -250,12 +255,15 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
     ).all()  # fmt: skip
     wanted: list[int] = []
     alerts = 0
+    looked = seen.frontier
     for rid, count in newer:
-        if wanted and alerts + count > ahead:
-            break
-        wanted.append(rid)
-        alerts += count
-    read_all = len(wanted) == len(newer) < LOOKAHEAD
+        if rid not in seen:
+            if wanted and alerts + count > ahead:
+                break
+            wanted.append(rid)
+            alerts += count
+        looked = rid
+    read_all = looked == (newer[-1][0] if newer else looked) and len(newer) < LOOKAHEAD
     taken = set(wanted)
     wanted += [rid for rid, _ in oldest if rid not in seen and rid not in taken]
     cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
@@ -264,16 +272,10 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
             select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(wanted[start : start + 1000]))
         )
         for row in rows:
-            if row.id in seen:
-                continue
-            items: list[Incoming] | None
-            try:
-                items = parse_body(row.source, row.body, row.headers or {})
-            except (PayloadError, orjson.JSONDecodeError, KeyError):
-                items = None  # applying it dead-letters it
-            shape, keys = shape_of(ctx.policy, items)
-            seen.add(row.id, row.alerts, shape, keys, items)
-    covered = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
+            if row.id not in seen:
+                classify(ctx.policy, seen, row.id, row.alerts, row.source, row.body, row.headers or {})
+    seen.frontier = max(seen.frontier, looked)
+    covered = seen.cover = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
     known = len(seen) + (0 if read_all else 1)
     out: list[tuple[int, int]] = []
     for rid in seen.order(covered):
@@ -281,6 +283,22 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
         if len(out) > len(oldest):  # as many as a pass may take, and one more
             break
     return out, known, seen.urgent(covered)
+
+
+def classify(policy: Policy, seen: Backlog, rid: int, alerts: int, source: str, body: bytes,
+             headers: Mapping[str, str]) -> bool:  # fmt: skip
+    """Read a pending request for its priority (`priority.shape_of`) into `seen`, its alerts kept for applying.
+
+    True when, as far as the last look at the open incidents tells (`Backlog.cover`), it can page someone.
+    """
+    items: list[Incoming] | None
+    try:
+        items = parse_body(source, body, headers)
+    except (PayloadError, orjson.JSONDecodeError, KeyError):
+        items = None  # applying it dead-letters it
+    shape, keys = shape_of(policy, items)
+    seen.add(rid, alerts, shape, keys, items, advance=False)
+    return seen.cover is not None and not seen.cover.routine(shape)
 
 
 def _refusal(source: str, integration: str, received: datetime, body: bytes, exc: Exception) -> Refused:

@@ -74,6 +74,8 @@ class Backlog:
         self.parsed: dict[int, list[Incoming]] = {}
         """the alerts of requests read for their priority, until they are applied (bounded by KEEP_PARSED)"""
         self.kept = 0
+        self.cover: Cover | None = None
+        """the open incidents' cover as the last pass found it"""
 
     def __contains__(self, rid: int) -> bool:
         return rid in self.where
@@ -81,7 +83,10 @@ class Backlog:
     def __len__(self) -> int:
         return len(self.where)
 
-    def add(self, rid: int, alerts: int, shape: Shape, keys: set[str], items: list[Incoming] | None = None) -> None:
+    def add(self, rid: int, alerts: int, shape: Shape, keys: set[str], items: list[Incoming] | None = None,
+            advance: bool = True) -> None:  # fmt: skip
+        """A pending request read; `advance` moves the frontier (a request read as it was committed does not:
+        another replica's may lie below it, unread)."""
         if len(self.where) >= LIMIT:
             self.__init__()  # type: ignore[misc]
         if items is not None and self.kept + len(items) <= KEEP_PARSED:
@@ -97,7 +102,8 @@ class Backlog:
             self.sharing.setdefault(k, set()).add(shape)
         self.where[rid] = shape
         self.sizes[rid] = alerts
-        self.frontier = max(self.frontier, rid)
+        if advance:
+            self.frontier = max(self.frontier, rid)
 
     def take(self, rid: int) -> list[Incoming] | None:
         """A request's alerts as its priority read parsed them, if they were kept (they go from here)."""

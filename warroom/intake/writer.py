@@ -60,7 +60,7 @@ RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
 URGENT_WAIT = 0.02
-"""seconds a busy server waits at most before a pass while work that can page someone is pending"""
+"""seconds a busy server waits at most before a pass of the work that can page someone, while it is pending"""
 COST = 0.0001
 """seconds of applying an alert, assumed until this process has measured a pass"""
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
@@ -354,15 +354,30 @@ class Writer:
         s.sizes.append(size)
         if len(s.sizes) > 10_000:
             del s.sizes[:5_000]
+        urgent = False
         for w, result in zip(batch, results, strict=True):
-            if isinstance(w.job, Accepted):
+            job = w.job
+            if isinstance(job, Accepted):
                 self._pending = True
-                self._backlog += w.job.alerts
+                self._backlog += job.alerts
                 self._backlog_requests += 1
-                self._large = self._large or w.job.alerts > LARGE
-                s.quick += w.job.quick
+                self._large = self._large or job.alerts > LARGE
+                s.quick += job.quick
+                if job.alerts <= LARGE and self._away is None:  # (a pass in a worker thread uses the backlog)
+                    urgent |= self._classify(result, job)
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
+        if urgent:  # the next pass does not wait for the flood's share of the time
+            self._urgent = True
+
+    def _classify(self, rid: int, job: Accepted) -> bool:
+        """Read a request for its priority as it is committed (it is parsed once: its alerts are kept for
+        applying); True when it can page someone. Reading it costs about what the pass would have spent."""
+        try:
+            return inbox.classify(self.ctx.policy, self._seen, rid, job.alerts, job.source, job.body, job.headers)
+        except Exception:  # the pass reads it again, and fails it there if it must
+            log.exception("reading request %s for its priority failed", rid)
+            return False
 
     def _fail(self, w: _Waiting, exc: Exception) -> None:
         log.exception("alert intake could not commit a request", exc_info=exc)
@@ -412,8 +427,11 @@ class Writer:
         # Over the lag bound new webhooks are already held off at their senders: apply at full speed.
         busy = self.pacer.busy(now) and self.lag() <= self.cfg.intake_max_lag
         wait = self.pacer.wait(now) if busy else 0.0
-        if self._urgent:
-            wait = min(wait, max(0.0, self._last_pass + URGENT_WAIT - now))
+        urgent_only = False
+        if self._urgent and wait > 0:  # work that can page someone goes now, alone; the flood waits its turn
+            soon = max(0.0, self._last_pass + URGENT_WAIT - now)
+            if soon < wait:
+                wait, urgent_only = soon, True
         if wait > 0:
             self._arm(wait)
             return
@@ -421,11 +439,11 @@ class Writer:
         if self._large and self._loop is not None:
             # A request larger than a pass is applied a slice per pass in a worker thread: a 1 MiB
             # webhook is seconds of work, and the loop keeps answering (/healthz, the API) meanwhile.
-            self._away = self._loop.run_in_executor(None, self._pass, limit)
-            self._away.add_done_callback(lambda future: self._back(future, now, busy))
+            self._away = self._loop.run_in_executor(None, self._pass, limit, urgent_only)
+            self._away.add_done_callback(lambda future: self._back(future, now, busy, urgent_only))
             return
         try:
-            ran = self._after(self._pass(limit), time.monotonic() - now, busy)
+            ran = self._after(self._pass(limit, urgent_only), time.monotonic() - now, busy, urgent_only)
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -444,17 +462,17 @@ class Writer:
     def _steer(self, done: Processed, seconds: float, busy: bool) -> None:
         """After a pass that left work pending: the size that would have taken its time target (within twice
         and 0.7 times the last one, so one slow pass on a busy machine does not swing it)."""
-        if not done.more or done.alerts < 10 or seconds <= 0:
+        if seconds <= 0:
             return
         target = BUSY_SECONDS if busy else PASS_SECONDS
         fit = done.alerts * (target / seconds) * (PASS_SECONDS / target)
         self._size = max(BUSY_PASS, min(self._size * 2, max(self._size * 0.7, fit)))
 
-    def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool) -> None:
+    def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool, urgent_only: bool) -> None:
         """A pass that ran off the loop is done: its bookkeeping happens here, on the loop."""
         self._away = None
         try:
-            ran = self._after(future.result(), time.monotonic() - started, busy)
+            ran = self._after(future.result(), time.monotonic() - started, busy, urgent_only)
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -462,11 +480,11 @@ class Writer:
         self.pacer.ran(started, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
-    def _pass(self, limit: int) -> Processed | None:
+    def _pass(self, limit: int, urgent_only: bool = False) -> Processed | None:
         """One pass's database work (on the loop, or in a worker thread for a large request)."""
         try:
             return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed,
-                                                              seen=self._seen))  # fmt: skip
+                                                              seen=self._seen, urgent_only=urgent_only))  # fmt: skip
         except Exception as exc:
             log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
             self.stats.failures += 1
@@ -475,13 +493,13 @@ class Writer:
             self._seen = Backlog()  # what it forgot as applied was rolled back: read the backlog afresh
             return self._apply_alone(limit)
 
-    def _after(self, done: Processed | None, seconds: float, busy: bool = False) -> bool:
+    def _after(self, done: Processed | None, seconds: float, busy: bool = False, urgent_only: bool = False) -> bool:
         """Record a pass; False when another replica is applying requests (look again after RETRY)."""
         if done is None:
             return False
-        if done.more and done.alerts >= 10:  # a pass that took all it could (a short one is mostly its fixed cost)
-            self.costs.ran(done.requests, done.alerts, seconds)
-        self._steer(done, seconds, busy)
+        if done.more and done.alerts >= 10 and not urgent_only:  # a pass that took all it could: a short one is
+            self.costs.ran(done.requests, done.alerts, seconds)  # mostly its fixed cost
+            self._steer(done, seconds, busy)
         self._pending = done.more
         self._large = done.sliced
         self._urgent = done.urgent > 0
