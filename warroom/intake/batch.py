@@ -123,13 +123,14 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         items = list(incoming)
         keys = list({i.key for i in items})
         conn = self.session.connection()
-        for chunk in _chunks(keys, 500):
-            marks = ", ".join([self.mark] * len(chunk))
-            rows = conn.exec_driver_sql(
-                "SELECT id, key, count, service, summary, group_id, incident_id, silence_id FROM alerts "
-                f"WHERE status = 'firing' AND key IN ({marks})",
-                tuple(chunk),
-            )
+        columns = "SELECT id, key, count, service, summary, group_id, incident_id, silence_id FROM alerts"
+        found: Iterable[Any]
+        if self.pg:  # one array parameter: a prepared `IN ($1, ..., $500)` got a generic plan that scanned the table
+            found = [conn.exec_driver_sql(f"{columns} WHERE status = 'firing' AND key = ANY(%s)", (keys,))]
+        else:
+            found = (conn.exec_driver_sql(f"{columns} WHERE status = 'firing' AND key IN ({', '.join('?' * len(c))})",
+                                          tuple(c)) for c in _chunks(keys, 500))  # fmt: skip
+        for rows in found:
             for r in rows:
                 rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
                 self.recs[rec.key] = rec
