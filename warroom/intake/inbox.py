@@ -28,7 +28,7 @@ from warroom.intake.priority import Backlog, cover, shape_of
 from warroom.policy.model import Policy
 from warroom.store.db import sqlite_time
 from warroom.store.intake_models import IntakeRequest
-from warroom.store.unit import Context
+from warroom.store.unit import Context, recorded
 
 PARSER_HEADERS = ("sentry-hook-resource",)
 """the only request headers a parser reads; they are kept with the body"""
@@ -222,6 +222,11 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
             f"UPDATE intake_requests SET outcomes = {mark}{cast_json} WHERE id = {mark}",
             (orjson.dumps(so_far).decode(), rid),
         )
+    if pg and not recorded(session):
+        # Nothing for anyone's timeline (the flood's repeats): the commit need not wait for the disk. A crash
+        # that loses it loses the requests' marks with it, and they are applied again; a later durable
+        # commit flushes it, and a pass that declares, pages or writes a timeline entry is durable.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     if seen is not None:
         seen.forget(finished)
     return Processed(len(order), applied, more, finished, sliced=bool(partial),

@@ -135,10 +135,11 @@ class Pacer:
         self._credit_at = now
         return max(0.0, -self._credit / self.share)
 
-    def ran(self, started: float, ended: float, busy: bool) -> None:
-        """A pass took from `started` to `ended`: a busy server pays for it; a quiet one starts afresh."""
+    def ran(self, spent: float, ended: float, busy: bool) -> None:
+        """A pass that ended at `ended` took `spent` seconds of the server's time: a busy server pays for it;
+        a quiet one starts afresh."""
         if busy:
-            self._credit -= ended - started
+            self._credit -= spent
         else:
             self._credit, self._credit_at = BURST, ended
 
@@ -212,8 +213,16 @@ class Writer:
         """request id → whoever waits for it to be applied"""
         self._large = False
         """a request larger than one pass is waiting: passes run in a worker thread until it is applied"""
-        self._away: asyncio.Future[Processed | None] | None = None
-        """the pass running in a worker thread, if one is"""
+        self._away: asyncio.Future[tuple[Processed | None, float]] | None = None
+        """the pass running in a worker thread, if one is (what it did, and the CPU seconds it took)"""
+        self._threaded = ctx.db.dialect == "postgresql"
+        """every pass runs in a worker thread: on PostgreSQL a pass spends much of its time waiting for the
+        server, and the loop accepts webhooks meanwhile (SQLite's loop would wait for the pass's write lock)"""
+        self._committing = False
+        """a commit is running in a worker thread (`_threaded`)"""
+        self._unread: list[tuple[int, Accepted]] = []
+        """requests committed while a pass was away: pending whatever the pass found, and read for their
+        priority once it is back"""
         self._parsed: dict[int, list[Incoming]] = {}
         """the alerts of the large request being applied, kept between its slices"""
         self._backlog = 0
@@ -296,15 +305,45 @@ class Writer:
                 self._applied.pop(request_id, None)
 
     def _commit_turn(self) -> None:
+        if self._committing:  # the commit in flight takes this turn's requests when it is back
+            return
         batch, self._outbox = self._outbox, []
-        for start in range(0, len(batch), self.cfg.intake_batch_max):
-            self._commit(batch[start : start + self.cfg.intake_batch_max])
+        chunks = [batch[start : start + self.cfg.intake_batch_max]
+                  for start in range(0, len(batch), self.cfg.intake_batch_max)]  # fmt: skip
+        if self._threaded and self._loop is not None and chunks:
+            # PostgreSQL: the commit waits for the server in a worker thread while the loop reads the next
+            # requests, which go together in the commit after this one.
+            self._committing = True
+            away = self._loop.run_in_executor(None, self._store_chunks, chunks)
+            away.add_done_callback(lambda future: self._committed(chunks, _outcomes(future, len(chunks))))
+            return
+        for chunk in chunks:
+            self._commit(chunk, self._store_chunks([chunk])[0])
         self._arm(GAP)
 
-    def _commit(self, batch: list[_Waiting]) -> None:
-        try:
-            results = self._store([w.job for w in batch])
-        except Exception as exc:  # one bad request must not fail its neighbours: retry them one by one
+    def _store_chunks(self, chunks: list[list[_Waiting]]) -> list[list[int] | Exception]:
+        """Each chunk's requests stored in one transaction: their ids, or what went wrong."""
+        out: list[list[int] | Exception] = []
+        for chunk in chunks:
+            try:
+                out.append(self._store([w.job for w in chunk]))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
+    def _committed(self, chunks: list[list[_Waiting]], results: list[list[int] | Exception]) -> None:
+        """A commit off the loop is back (on the loop): answer its requests, then commit what came meanwhile."""
+        self._committing = False
+        for chunk, result in zip(chunks, results, strict=True):
+            self._commit(chunk, result)
+        if self._outbox:
+            self._commit_turn()
+        self._arm(GAP)
+
+    def _commit(self, batch: list[_Waiting], stored: list[int] | Exception) -> None:
+        """Answer a chunk of requests as its commit went; a failed one is tried again request by request."""
+        if isinstance(stored, Exception):  # one bad request must not fail its neighbours: retry them one by one
+            exc = stored
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             if len(batch) > 1 or isinstance(exc, IntegrityError | OperationalError):
@@ -313,7 +352,7 @@ class Writer:
                 return
             self._fail(batch[0], exc)
             return
-        self._done(batch, results)
+        self._done(batch, stored)
 
     def _commit_alone(self, w: _Waiting) -> None:
         for attempt in range(3):
@@ -363,7 +402,9 @@ class Writer:
                 self._backlog_requests += 1
                 self._large = self._large or job.alerts > LARGE
                 s.quick += job.quick
-                if job.alerts <= LARGE and self._away is None:  # (a pass in a worker thread uses the backlog)
+                if self._away is not None:  # a pass in a worker thread is using the backlog's memory
+                    self._unread.append((result, job))
+                elif job.alerts <= LARGE:
                     urgent |= self._classify(result, job)
             if not w.future.done():  # the client went away; its alerts are committed all the same
                 w.future.set_result(result)
@@ -436,10 +477,10 @@ class Writer:
             self._arm(wait)
             return
         limit = self.pass_size(busy)
-        if self._large and self._loop is not None:
+        if (self._large or self._threaded) and self._loop is not None:
             # A request larger than a pass is applied a slice per pass in a worker thread: a 1 MiB
             # webhook is seconds of work, and the loop keeps answering (/healthz, the API) meanwhile.
-            self._away = self._loop.run_in_executor(None, self._pass, limit, urgent_only)
+            self._away = self._loop.run_in_executor(None, self._pass_away, limit, urgent_only)
             self._away.add_done_callback(lambda future: self._back(future, now, busy, urgent_only))
             return
         try:
@@ -448,7 +489,7 @@ class Writer:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
         self._last_pass = time.monotonic()
-        self.pacer.ran(now, self._last_pass, busy)
+        self.pacer.ran(self._last_pass - now, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
     def pass_size(self, busy: bool) -> int:
@@ -468,20 +509,43 @@ class Writer:
         fit = done.alerts * (target / seconds) * (PASS_SECONDS / target)
         self._size = max(BUSY_PASS, min(self._size * 2, max(self._size * 0.7, fit)))
 
-    def _back(self, future: asyncio.Future[Processed | None], started: float, busy: bool, urgent_only: bool) -> None:
-        """A pass that ran off the loop is done: its bookkeeping happens here, on the loop."""
+    def _back(self, future: asyncio.Future[tuple[Processed | None, float]], started: float, busy: bool,
+              urgent_only: bool) -> None:  # fmt: skip
+        """A pass that ran off the loop is done: its bookkeeping happens here, on the loop.
+
+        On PostgreSQL the pass pays its CPU time out of the share (the loop went on while it waited for the
+        server); a large request's pass on SQLite pays the time it took (the loop's commits wait for its lock).
+        """
         self._away = None
+        self._last_pass = time.monotonic()
+        spent = self._last_pass - started
+        done: Processed | None = None
         try:
-            ran = self._after(future.result(), time.monotonic() - started, busy, urgent_only)
+            done, cpu = future.result()
+            spent = cpu if self._threaded else spent
+            ran = self._after(done, self._last_pass - started, busy, urgent_only, spent)
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
-        self._last_pass = time.monotonic()
-        self.pacer.ran(started, self._last_pass, busy)
+        unread, self._unread = self._unread, []
+        applied = set(done.ids) if done is not None else set()
+        for rid, job in unread:
+            if rid in applied:
+                continue
+            self._pending = True  # the pass may have looked before it was committed
+            if job.alerts <= LARGE and self._classify(rid, job):
+                self._urgent = True
+        self.pacer.ran(spent, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
 
+    def _pass_away(self, limit: int, urgent_only: bool) -> tuple[Processed | None, float]:
+        """A pass in a worker thread, with the CPU seconds it took there."""
+        cpu = time.thread_time()
+        done = self._pass(limit, urgent_only)
+        return done, time.thread_time() - cpu
+
     def _pass(self, limit: int, urgent_only: bool = False) -> Processed | None:
-        """One pass's database work (on the loop, or in a worker thread for a large request)."""
+        """One pass's database work (on the loop, or in a worker thread: `_pass_away`)."""
         try:
             return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed,
                                                               seen=self._seen, urgent_only=urgent_only))  # fmt: skip
@@ -493,13 +557,16 @@ class Writer:
             self._seen = Backlog()  # what it forgot as applied was rolled back: read the backlog afresh
             return self._apply_alone(limit)
 
-    def _after(self, done: Processed | None, seconds: float, busy: bool = False, urgent_only: bool = False) -> bool:
-        """Record a pass; False when another replica is applying requests (look again after RETRY)."""
+    def _after(self, done: Processed | None, seconds: float, busy: bool = False, urgent_only: bool = False,
+               held: float | None = None) -> bool:  # fmt: skip
+        """Record a pass that took `seconds` and kept the loop from answering for `held` of them (all of them
+        unless it ran in a worker thread); False when another replica is applying requests (look again after
+        RETRY)."""
         if done is None:
             return False
         if done.more and done.alerts >= 10 and not urgent_only:  # a pass that took all it could: a short one is
             self.costs.ran(done.requests, done.alerts, seconds)  # mostly its fixed cost
-            self._steer(done, seconds, busy)
+            self._steer(done, seconds if held is None else held, busy)
         self._pending = done.more
         self._large = done.sliced
         self._urgent = done.urgent > 0
@@ -600,3 +667,10 @@ class Writer:
                 run(self.ctx, lambda session, now: ingest.release_held(session, self.ctx, now, self.cfg))
         except Exception as exc:  # the database may be away for a moment; try again shortly
             log.warning("releasing held alert groups failed: %s", exc)
+
+
+def _outcomes(future: asyncio.Future[list[list[int] | Exception]], chunks: int) -> list[list[int] | Exception]:
+    """What a commit off the loop returned; a commit the executor dropped (the server stopping) failed."""
+    if future.cancelled():
+        return [RuntimeError("the server stopped before the commit ran")] * chunks
+    return future.result()

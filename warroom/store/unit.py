@@ -135,6 +135,11 @@ def record(session: Session, row: TimelineEntry) -> None:
     session.info.setdefault(NEW_ENTRIES, []).append(row)
 
 
+def recorded(session: Session) -> bool:
+    """Timeline entries were written in this transaction and not yet handed to the subscribers."""
+    return bool(session.info.get(NEW_ENTRIES))
+
+
 def publish(session: Session, ctx: Context, now: datetime) -> None:
     """Hand the entries written since the last call to every subscriber, in order, in this transaction.
 
