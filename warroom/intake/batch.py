@@ -329,9 +329,8 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         return value
 
     def _insert(self, rows: list[Rec]) -> None:
-        """One executemany at the driver, each row's values taken straight from its alert and record."""
-        marks = ", ".join(f"{self.mark}::json" if self.pg and c in JSON_COLUMNS else self.mark for c in COLUMNS)
-        sql = f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({marks})"
+        """The rows in one statement at the driver (PostgreSQL: COPY; SQLite: one executemany), each row's
+        values taken straight from its alert and record."""
         if self.pg:
 
             def when(t: datetime | None) -> Any:
@@ -362,7 +361,15 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 r.count, raw.decode() if isinstance(raw, bytes) else as_json(raw), r.group_id, r.incident_id,
                 r.silence_id,
             ))  # fmt: skip
-        self.session.connection().exec_driver_sql(sql, params)
+        if self.pg:  # one stream of rows, not a statement each (an executemany is still one INSERT per row)
+            driver: Any = self.session.connection().connection.dbapi_connection  # psycopg's own connection
+            with driver.cursor() as cursor, cursor.copy(f"COPY alerts ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for row in params:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(COLUMNS))
+            self.session.connection().exec_driver_sql(f"INSERT INTO alerts ({', '.join(COLUMNS)}) VALUES ({marks})",
+                                                      params)  # fmt: skip
 
     @staticmethod
     def _json(value: Any) -> str:

@@ -189,34 +189,43 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
             subs.append(sub)
     results = ingest(session, ctx, now, list(subs), cfg)
     outcomes = iter(results)
-    marks: list[tuple[Any, ...]] = []
+    marks: list[tuple[int, list[Any] | None, str | None, int | None]] = []
+    """per finished request: its id, its alerts' outcomes, or the error and dead letter that failed it"""
     partial: list[tuple[int, list[Any]]] = []
     finished: list[int] = []
     pg = session.get_bind().dialect.name == "postgresql"
-    when = now if pg else sqlite_time(now)
     dead = {rid: (dead_letter(session, job, cfg.dead_letters_keep), job.error) for rid, job in refused}
-    dumps = orjson.dumps
     for rid, sub, earlier, last in order:
         if sub is None:
             letter, error = dead[rid]
-            marks.append((when, None, f"{error} (its body is dead letter {letter})", letter, rid))
+            marks.append((rid, None, f"{error} (its body is dead letter {letter})", letter))
         elif not last:
             partial.append((rid, earlier + list(next(outcomes))))  # type: ignore[arg-type]
             continue
         else:
             done = next(outcomes)
-            marks.append((when, dumps(earlier + done if earlier else done).decode(), None, None, rid))  # type: ignore[operator]
+            marks.append((rid, earlier + done if earlier else done, None, None))  # type: ignore[operator,arg-type]
         finished.append(rid)
         if parsed is not None:
             parsed.pop(rid, None)
     mark = "%s" if pg else "?"
     cast_json = "::json" if pg else ""
-    if marks:
+    if marks and pg:  # one statement over one JSON document: an executemany is still one UPDATE per request
+        document = [{"id": rid, "outcomes": done, "error": error, "dead_letter": letter}
+                    for rid, done, error, letter in marks]  # fmt: skip
         session.connection().exec_driver_sql(
-            f"UPDATE intake_requests SET processed_at = {mark}, outcomes = {mark}{cast_json}, "
-            f"error = {mark}, dead_letter = {mark} WHERE id = {mark}",
-            marks,
+            "UPDATE intake_requests AS r SET processed_at = %s, outcomes = m.outcomes, error = m.error, "
+            "dead_letter = m.dead_letter FROM json_to_recordset(%s::json) "
+            "AS m(id bigint, outcomes json, error text, dead_letter bigint) WHERE r.id = m.id",
+            (now, orjson.dumps(document).decode()),
         )
+    elif marks:
+        when, dumps = sqlite_time(now), orjson.dumps
+        session.connection().exec_driver_sql(
+            "UPDATE intake_requests SET processed_at = ?, outcomes = ?, error = ?, dead_letter = ? WHERE id = ?",
+            [(when, None if done is None else dumps(done).decode(), error, letter, rid)
+             for rid, done, error, letter in marks],
+        )  # fmt: skip
     for rid, so_far in partial:
         session.connection().exec_driver_sql(
             f"UPDATE intake_requests SET outcomes = {mark}{cast_json} WHERE id = {mark}",
