@@ -108,8 +108,10 @@ async def run(
     connections: int = 16,
     headers: dict[str, str] | None = None,
     rate: float | None = None,
+    seconds: float | None = None,
 ) -> Result:
-    """Send `total` POSTs over `connections` keep-alive connections; `rate` caps requests per second.
+    """Send `total` POSTs over `connections` keep-alive connections; `rate` caps requests per second, and
+    `seconds` ends the run once that long has passed (with fewer than `total` sent).
 
     Given several ports (replicas behind no balancer), the connections are spread over them in turn."""
     ports = port if isinstance(port, list) else [port]
@@ -121,6 +123,8 @@ async def run(
         conn = Connection(host, ports[n % len(ports)])
         try:
             for i in counter:
+                if seconds is not None and time.perf_counter() - start >= seconds:
+                    break
                 if rate:
                     due = start + i / rate
                     delay = due - time.perf_counter()

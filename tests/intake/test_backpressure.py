@@ -163,3 +163,48 @@ def test_the_lag_bound_is_a_setting_with_a_default_of_two_seconds() -> None:
     assert IntakeSettings(intake_max_lag=0.5).intake_max_lag == 0.5
     with pytest.raises(ValueError, match="greater than 0"):
         IntakeSettings(intake_max_lag=0)
+
+
+@pytest.fixture(params=BACKENDS)
+def tight_but_paging(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
+    """The tiny bound, with a backlog of a minute still taking work that can page someone."""
+    gen = fresh_database(request.param, request, tmp_path)
+    url = next(gen)
+    srv, tokens = start_server(url, "nself", **TINY, WARROOM_INTAKE_URGENT_LAG="60")
+    client = Intake(srv, tokens)
+    try:
+        yield client
+    finally:
+        client.close()
+        srv.stop()
+        next(gen, None)
+
+
+def test_an_alert_that_can_page_is_taken_while_the_flood_is_pushed_back(tight_but_paging: Intake) -> None:
+    """A flood of one incident's alerts (rated no worse than it) is more of the same: past the bound it waits
+    at its senders. An alert for another service opens a group and pages someone: it is taken (and goes
+    first), never told to wait."""
+    api = tight_but_paging
+    flood = unique("flood")
+    api.generic(summary="checkout 5xx above 5%", service=flood, severity="critical", fingerprint=f"{flood}-first")
+    api.wait(lambda: any(a["incident_id"] for a in api.get("/api/v1/alerts", service=flood)))
+    burst = Burst(api.server.base, api.tokens["generic"], flood)
+    others: list[tuple[str, int]] = []
+
+    def outages() -> None:
+        headers = {"Authorization": f"Bearer {api.tokens['generic']}"}
+        with httpx.Client(base_url=api.server.base, timeout=10, headers=headers) as http:
+            for n in range(40):
+                service = unique("other")
+                alert = {"summary": f"payments down {n}", "service": service, "severity": "critical"}
+                others.append((service, http.post("/api/v1/alerts/generic", json=alert).status_code))
+
+    burst.run(during=outages)
+    assert burst.refused, "the flood was pushed back"
+    assert [code for _, code in others] == [202] * 40, "no alert that can page someone was told to wait"
+    status = drained(api)
+    assert status["taken_over_bound"] >= 1, "some of them came while the flood was over the bound"
+    assert api.http.get("/healthz").json()["intake"]["taken_over_bound"] == status["taken_over_bound"]
+    for service, _ in others:
+        alerts = api.get("/api/v1/alerts", service=service)
+        assert len(alerts) == 1 and alerts[0]["incident_id"], f"{service} declared its own incident"

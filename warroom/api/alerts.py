@@ -280,10 +280,12 @@ async def accept(app: FastAPI, source: str, headers: Mapping[str, str], query: M
             + (", or Sentry-Hook-Signature with ?integration=" if source == "sentry" else ""),
         )
 
-    if (wait := intake.writer.pushback()) is not None:  # nothing is stored: the sender keeps it and retries
+    writer = intake.writer
+    if (wait := writer.pushback(lambda: writer.can_page(source, body, headers))) is not None:
+        # nothing is stored: the sender keeps it and retries
         busy = problem(503, "Alert intake is behind",
-                       f"{intake.writer.lag():.1f} s of accepted alerts are waiting to be applied (the bound is "
-                       f"{intake.writer.cfg.intake_max_lag:g} s); nothing was stored; retry in {wait} s",
+                       f"{writer.lag():.1f} s of accepted alerts are waiting to be applied (the bound is "
+                       f"{writer.cfg.intake_max_lag:g} s); nothing was stored; retry in {wait} s",
                        retry_after=wait)  # fmt: skip
         busy.headers["Retry-After"] = str(wait)
         busy.headers["Cache-Control"] = "no-store"

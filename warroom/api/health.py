@@ -46,7 +46,8 @@ def healthz(request: Request) -> Any:
     if intake is not None:  # back-pressure is reported, never a 503 here: it is not this replica's fault
         writer = intake.writer
         body["intake"] = {"lag_seconds": round(writer.lag(), 3), "max_lag_seconds": writer.cfg.intake_max_lag,
-                          "pushed_back": writer.stats.pushed_back}  # fmt: skip
+                          "pushed_back": writer.stats.pushed_back,
+                          "taken_over_bound": writer.stats.taken_over_bound}  # fmt: skip
     if not database["ok"]:
         body["status"] = "unavailable"
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

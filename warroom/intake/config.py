@@ -41,6 +41,12 @@ class IntakeSettings(BaseSettings):
         description="seconds of applying the accepted-but-unapplied alerts may take at most; past it a new webhook "
         "is answered 503 with Retry-After, so a flood waits at its sender instead of in front of other outages",
     )
+    intake_urgent_lag: float | None = Field(
+        default=None,
+        gt=0,
+        description="seconds of backlog up to which a webhook that can page someone (a new group, a worse "
+        "severity, a resolve) is still taken while the flood is pushed back; default five times intake_max_lag",
+    )
     intake_auth_cache_seconds: float = Field(default=5.0, ge=0, description="how long a verified token is cached")
 
 

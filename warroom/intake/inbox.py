@@ -10,6 +10,7 @@ half applied; whichever server process starts next picks them up.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -290,6 +291,7 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
                 classify(ctx.policy, seen, row.id, row.alerts, row.source, row.body, row.headers or {})
     seen.frontier = max(seen.frontier, looked)
     covered = seen.cover = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
+    seen.covered_at = time.monotonic()
     known = len(seen) + (0 if read_all else 1)
     out: list[tuple[int, int]] = []
     for rid in seen.order(covered):

@@ -76,6 +76,8 @@ class Backlog:
         self.kept = 0
         self.cover: Cover | None = None
         """the open incidents' cover as the last pass found it"""
+        self.covered_at = 0.0
+        """when (monotonic) the last pass found it"""
 
     def __contains__(self, rid: int) -> bool:
         return rid in self.where

@@ -22,18 +22,21 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from warroom.intake import inbox, ingest
 from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted, Processed
 from warroom.intake.ingest import Refused
-from warroom.intake.normal import Incoming
-from warroom.intake.priority import Backlog
+from warroom.intake.normal import Incoming, PayloadError
+from warroom.intake.parsers import parse_body
+from warroom.intake.priority import Backlog, Shape, cover, shape_of
 from warroom.store.unit import Context, run
 
 log = logging.getLogger("warroom.intake")
@@ -61,6 +64,9 @@ RETRY = 0.05
 HOUSEKEEPING = 1.0
 URGENT_WAIT = 0.02
 """seconds a busy server waits at most before a pass of the work that can page someone, while it is pending"""
+URGENT_LAG = 5.0
+"""times `intake_max_lag` up to which a webhook that can page someone is taken while the flood is pushed back,
+unless `intake_urgent_lag` says otherwise"""
 COST = 0.0001
 """seconds of applying an alert, assumed until this process has measured a pass"""
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
@@ -87,6 +93,8 @@ class Stats:
     applied_alerts: int = 0
     pushed_back: int = 0
     """webhooks answered 503 because the backlog was over `intake_max_lag` seconds of applying"""
+    taken_over_bound: int = 0
+    """webhooks taken while over the bound because they can page someone (`Writer.pushback`)"""
     last_error: str | None = None
     sizes: list[int] = field(default_factory=list)
 
@@ -218,6 +226,8 @@ class Writer:
         self._threaded = ctx.db.dialect == "postgresql"
         """every pass runs in a worker thread: on PostgreSQL a pass spends much of its time waiting for the
         server, and the loop accepts webhooks meanwhile (SQLite's loop would wait for the pass's write lock)"""
+        self._looked: dict[Shape, tuple[float, bool]] = {}
+        """shape → until when (monotonic) and whether it can page someone, for `can_page` before any pass looked"""
         self._committing = False
         """a commit is running in a worker thread (`_threaded`)"""
         self._unread: list[tuple[int, Accepted]] = []
@@ -264,13 +274,43 @@ class Writer:
         """Seconds of applying the backlog would take at the measured cost per alert."""
         return self.costs.seconds(self._backlog_requests, self._backlog)
 
-    def pushback(self) -> int | None:
-        """Seconds a new webhook's sender should wait (503 with Retry-After) while the backlog is over the bound."""
+    def pushback(self, can_page: Callable[[], bool] | None = None) -> int | None:
+        """Seconds a new webhook's sender should wait (503 with Retry-After) while the backlog is over the bound.
+
+        Over the bound, a webhook `can_page` says can page someone is still taken, up to `intake_urgent_lag`
+        (URGENT_LAG times the bound unless set): back-pressure holds off more of a flood, not another outage
+        (which goes before the flood's backlog).
+        """
         lag = self.lag()
         if lag <= self.cfg.intake_max_lag:
             return None
+        ceiling = self.cfg.intake_urgent_lag or URGENT_LAG * self.cfg.intake_max_lag
+        if can_page is not None and lag <= ceiling and can_page():
+            self.stats.taken_over_bound += 1
+            return None
         self.stats.pushed_back += 1
         return max(1, min(60, math.ceil(lag)))
+
+    def can_page(self, source: str, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether a webhook's alerts can page someone, as far as the last look at the open incidents tells
+        (`priority.Cover.routine`: the last pass's, else one for this shape, kept for a second); a body that
+        does not parse is let through, to be refused with its reason."""
+        try:
+            items = parse_body(source, body, headers)
+        except (PayloadError, orjson.JSONDecodeError, KeyError, UnicodeDecodeError):
+            return True
+        shape = shape_of(self.ctx.policy, items)[0]
+        now = time.monotonic()
+        if self._seen.cover is not None and self._seen.covered_at > now - 1.0:
+            return not self._seen.cover.routine(shape)
+        known = self._looked.get(shape)
+        if known is None or known[0] < now:
+            if len(self._looked) > 1000:
+                self._looked.clear()
+            with self.ctx.db.read() as session:
+                routine = cover(session, self.ctx.policy, [shape], self.ctx.clock.now()).routine(shape)
+            known = self._looked[shape] = (now + 1.0, not routine)
+        return known[1]
 
     def arrived(self) -> None:
         """A webhook arrived (its rate decides whether applying keeps to its share of the time)."""
@@ -637,6 +677,7 @@ class Writer:
             "cost_per_alert_us": round(self.costs.per_alert * 1e6, 1),
             "cost_per_request_us": round(self.costs.per_request * 1e6, 1),
             "pushed_back": s.pushed_back,
+            "taken_over_bound": s.taken_over_bound,
             "failures": s.failures,
             "last_error": s.last_error,
         }
