@@ -245,3 +245,27 @@ def test_a_subscriber_id_beyond_64_bits_is_a_422_naming_it(hostile: Hostile, pat
     resp = hostile.http.get(path)
     assert resp.status_code == 422 and resp.headers["content-type"] == PROBLEM, resp.text
     assert resp.json()["field"] == "subscriber_id"
+
+
+@pytest.mark.parametrize(("path", "name"), [("/api/v1/oncall", "at"), ("/api/v1/oncall/schedules/primary", "at"),
+                                            ("/api/v1/audit", "since")])  # fmt: skip
+@pytest.mark.parametrize("when", ["0001-01-01T06:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z"])
+def test_a_time_at_the_ends_of_the_calendar_is_a_422_naming_it(hostile: Hostile, path: str, name: str,
+                                                               when: str) -> None:  # fmt: skip
+    """Found by the fuzzer: who is on call in the year 1 overflowed the rotation's date arithmetic (a 500)."""
+    resp = hostile.http.get(path, params={name: when})
+    assert resp.status_code == 422 and resp.headers["content-type"] == PROBLEM, resp.text
+    assert resp.json()["field"] == name
+    assert hostile.http.get(path, params={name: "2026-12-03T06:00:00Z"}).status_code in (200, 404)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00+05:00", "9999-12-31T23:59Z"])
+def test_the_cli_refuses_a_time_at_the_ends_of_the_calendar_with_one_line(hostile: Hostile, when: str) -> None:
+    """`warroom oncall --at` in the year 1 east of UTC was an OverflowError and a traceback."""
+    env = {**hostile.server.env}
+    env.pop("WARROOM_URL", None)
+    done = subprocess.run([sys.executable, "-m", "warroom", "oncall", "--at", when], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--at" in lines[0] and "between 1970 and 9000" in lines[0], done.stderr

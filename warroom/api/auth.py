@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
+from warroom.api.guards import When
 from warroom.api.paging import Cursor, link_next
 from warroom.auth import act_as, sessions, tokens, users
 from warroom.auth.act_as import GrantView
@@ -144,7 +145,7 @@ def audit(
     c: Ctx,
     request: Request,
     response: Response,
-    since: datetime | None = Query(None, description="ISO-8601 time with a zone"),
+    since: Annotated[When, Query(description="ISO-8601 time with a zone")] = None,
     who: str | None = Query(None, max_length=120),
     limit: int = Query(200, ge=1, le=5000),
     cursor: Cursor = None,

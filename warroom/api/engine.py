@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
-from warroom.api.guards import INT_MIN
+from warroom.api.guards import INT_MIN, When
 from warroom.domain.inputs import INT_MAX
 from warroom.engine import views
 from warroom.engine.views import EngineView, PageView, TimerView
@@ -26,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/oncall", response_model=list[OnCallView], tags=["on-call"])
-def on_call(c: Ctx, at: datetime | None = Query(None, description="default now")) -> list[OnCallView]:
+def on_call(c: Ctx, at: Annotated[When, Query(description="default now")] = None) -> list[OnCallView]:
     """Who is on call on every schedule (primary, backup, ...), and until when."""
     return oncall.who_is_on_call(c, at)
 
@@ -41,7 +40,7 @@ def schedule(
     name: str,
     c: Ctx,
     days: int = Query(7, ge=0, le=90, description="list shifts this many days ahead"),
-    at: datetime | None = Query(None, description="start of the listing (default now)"),
+    at: Annotated[When, Query(description="start of the listing (default now)")] = None,
 ) -> ScheduleView:
     """A schedule's layers, overrides and upcoming shifts."""
     return oncall.get_schedule(c, name, days, at)

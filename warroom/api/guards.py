@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
+from pydantic import AfterValidator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from warroom.access.answers import problem
+from warroom.domain.clock import within_calendar
 from warroom.domain.inputs import INT_MAX
 
 MAX_DEPTH = 254
@@ -27,6 +30,16 @@ FORM_PATHS = ("/api/v1/chatops/",)
 Id = Annotated[int, Path(ge=1, le=INT_MAX, description="a row id (1 .. 2^63-1)")]
 """a row id in a path: beyond the column's range is 422, never an overflow on the way to the database"""
 OptionalId = Annotated[int | None, Query(ge=1, le=INT_MAX)]
+
+
+def _sane_time(value: datetime | None) -> datetime | None:
+    if value is not None and not within_calendar(value if value.tzinfo else value.replace(tzinfo=UTC)):
+        raise ValueError("must be a time between 1970 and 9000")
+    return value
+
+
+When = Annotated[datetime | None, AfterValidator(_sane_time)]
+"""a time in a query: outside the years schedules and records can be computed for is 422, never an overflow"""
 
 
 class BodyRefused(ValueError):

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from warroom.cli.http import ApiClient
 from warroom.cli.root import app, console, err_console, fail
-from warroom.domain.clock import ensure_utc, iso_z
+from warroom.domain.clock import ensure_utc, iso_z, within_calendar
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.domain.errors import ServiceError
 from warroom.engine.views import PageView, TimerView
@@ -49,6 +49,8 @@ def _when(text: str | None, what: str = "--at") -> datetime | None:
         fail(f"{what}: '{value}' is not a time; use ISO-8601 such as 2026-05-07T14:00Z, or +2h")
     if parsed.tzinfo is None:
         fail(f"{what}: '{value}' has no time zone; add Z for UTC")
+    if not within_calendar(parsed):
+        fail(f"{what}: '{value}' is not between 1970 and 9000")
     return ensure_utc(parsed)
 
 

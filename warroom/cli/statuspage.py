@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 
 from warroom.cli.http import ApiClient
 from warroom.cli.root import app, console, fail
+from warroom.domain.clock import within_calendar
 from warroom.domain.errors import ServiceError
 from warroom.settings import get_settings
 from warroom.statuspage.schemas import (
@@ -213,6 +214,8 @@ def _when(value: str, option: str) -> datetime:
         fail(f"{option}: '{value}' is not a time; write it as 2026-05-08T02:00Z")
     if t.tzinfo is None:
         fail(f"{option}: '{value}' has no time zone; add Z for UTC")
+    if not within_calendar(t):
+        fail(f"{option}: '{value}' is not between 1970 and 9000")
     return t
 
 

@@ -40,6 +40,18 @@ def ensure_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+"""the times a person may ask about: the calendar's ends overflow a schedule's or a zone's arithmetic"""
+
+
+def within_calendar(value: datetime) -> bool:
+    """An aware time between EARLIEST and LATEST (one in the year 1 east of UTC overflows even comparing it)."""
+    try:
+        return EARLIEST <= value <= LATEST
+    except OverflowError:
+        return False
+
+
 def iso_z(value: datetime) -> str:
     """ISO-8601 in UTC with a trailing Z, the wire format."""
     return ensure_utc(value).isoformat().replace("+00:00", "Z")
