@@ -13,6 +13,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from warroom.intake.config import IntakeSettings
@@ -61,3 +62,21 @@ def test_requests_one_turn_apart_are_committed_once_each_and_all_applied(ctx: Co
         alerts = session.scalar(text("SELECT count(*) FROM alerts WHERE service = :s"), {"s": f"svc-{tag}"})
     assert tuple(rows) == (REQUESTS, REQUESTS), "each request stored once and applied"
     assert alerts == REQUESTS
+
+
+def test_a_replica_that_is_not_applying_bounds_its_backlog_with_the_applying_replicas_cost(ctx: Context) -> None:
+    """One replica applies at a time; the other's own figure is its first, costly pass. Each second the
+    applying one records what it measured and the other takes it, so both push back at the same lag."""
+    applying, waiting = Writer(ctx, IntakeSettings()), Writer(ctx, IntakeSettings())
+    for _ in range(2):  # its passes: a cold start (not counted), then 1.2 ms an alert
+        waiting.costs.ran(5, 500, 0.6)
+    for _ in range(20):
+        applying.costs.ran(5, 500, 0.02)  # 40 µs an alert, pass after pass
+    applying.stats.passes = 20
+    applying.share_costs()
+    assert waiting.costs.per_alert > 10 * applying.costs.per_alert
+    waiting.share_costs()
+    assert waiting.costs.per_alert == pytest.approx(applying.costs.per_alert)
+    assert waiting.costs.per_request == pytest.approx(applying.costs.per_request)
+    applying.share_costs()  # no pass since it recorded: it takes the newest other figure, and there is none newer
+    assert applying.costs.per_alert == pytest.approx(waiting.costs.per_alert)

@@ -28,7 +28,7 @@ from warroom.intake.parsers import parse_body
 from warroom.intake.priority import Backlog, cover, shape_of
 from warroom.policy.model import Policy
 from warroom.store.db import sqlite_time
-from warroom.store.intake_models import IntakeRequest
+from warroom.store.intake_models import IntakeCost, IntakeRequest
 from warroom.store.unit import Context, recorded
 
 PARSER_HEADERS = ("sentry-hook-resource",)
@@ -358,6 +358,22 @@ def backlog(session: Session) -> tuple[int, int]:
         select(func.count(), func.coalesce(func.sum(TABLE.c.alerts), 0)).where(TABLE.c.processed_at.is_(None))
     ).one()
     return int(row[0]), int(row[1])
+
+
+def record_costs(session: Session, worker: str, per_alert: float, per_request: float, now: datetime) -> None:
+    """This replica's measured cost of applying, for the replicas that are not applying (`applying_costs`)."""
+    session.merge(IntakeCost(worker=worker[:120], per_alert=per_alert, per_request=per_request, measured_at=now))
+
+
+def applying_costs(session: Session, worker: str, since: datetime) -> tuple[float, float] | None:
+    """The cost per alert and per request another replica measured most recently, after `since`."""
+    row = session.execute(
+        select(IntakeCost.per_alert, IntakeCost.per_request)
+        .where(IntakeCost.worker != worker[:120], IntakeCost.measured_at > since)
+        .order_by(IntakeCost.measured_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (float(row[0]), float(row[1]))
 
 
 def pending_ids(session: Session, limit: int) -> list[int]:

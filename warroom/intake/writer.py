@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,14 +64,19 @@ BURST = 0.05
 RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
+"""seconds between looks for held groups whose wait is over and for a backlog a replica left"""
+SHARED_FOR = timedelta(seconds=30)
+"""how long another replica's recorded cost of applying is taken for this one's"""
 URGENT_WAIT = 0.02
 """seconds a busy server waits at most before a pass of the work that can page someone, while it is pending"""
 URGENT_LAG = 5.0
 """times `intake_max_lag` up to which a webhook that can page someone is taken while the flood is pushed back,
 unless `intake_urgent_lag` says otherwise"""
-COST = 0.0001
-"""seconds of applying an alert, assumed until this process has measured a pass"""
-"""seconds between looks for held groups whose wait is over and for a backlog a replica left"""
+COST = 0.00004
+REQUEST_COST = 0.00015
+"""seconds of applying an alert and a request, assumed until this process has measured a pass (about what
+this machine measured): a flood of single alerts cannot tell the two apart, so the split it keeps is this one's,
+and a batch of a hundred is not taken for a hundred single alerts"""
 
 
 class Stored(Exception):
@@ -166,13 +173,18 @@ class Costs:
     HOLD = 1e-3
     """how strongly a direction the passes cannot resolve stays where it was, relative to what they say"""
 
-    def __init__(self, per_alert: float = COST, per_request: float = 0.0) -> None:
+    def __init__(self, per_alert: float = COST, per_request: float = REQUEST_COST) -> None:
         self.per_alert = per_alert
         self.per_request = per_request
         self._sums = (0.0, 0.0, 0.0, 0.0, 0.0)
         """decayed sums of R², RA, A², Rt, At"""
+        self._cold = True
+        """no pass measured yet: the first one also pays for the process's warm-up and is not counted"""
 
     def ran(self, requests: int, alerts: int, seconds: float) -> None:
+        if self._cold:
+            self._cold = False
+            return
         d = self.DECAY
         rr, ra, aa, rt, at = (x * d for x in self._sums)
         rr, ra, aa = rr + requests * requests, ra + requests * alerts, aa + alerts * alerts
@@ -191,6 +203,15 @@ class Costs:
         elif per_alert < 0:  # all of it per request
             per_request, per_alert = rt / rr, 0.0
         self.per_request, self.per_alert = per_request, max(per_alert, 1e-7)
+
+    @property
+    def fitted(self) -> bool:
+        """Some pass of this process has been measured."""
+        return self._sums[2] > 0
+
+    def adopt(self, per_alert: float, per_request: float) -> None:
+        """Take another replica's measured costs (this one has not applied anything lately)."""
+        self.per_alert, self.per_request = max(per_alert, 1e-7), max(per_request, 0.0)
 
     def seconds(self, requests: int, alerts: int) -> float:
         """How long applying this many requests and alerts takes, at full speed."""
@@ -240,7 +261,11 @@ class Writer:
         """alerts (and requests) accepted and not applied yet: counted here as they come and go, read again
         every HOUSEKEEPING"""
         self.costs = Costs()
-        """seconds of applying a request and an alert, as the last passes measured them"""
+        """seconds of applying a request and an alert, as the last passes measured them (this replica's, or
+        the applying replica's: `share_costs`)"""
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._shared_passes = 0
+        """this process's passes when it last recorded its costs"""
         self._size = float(START_PASS)
         """alerts a quiet server's pass takes, steered towards PASS_SECONDS (`pass_size`)"""
         self._seen = Backlog()
@@ -697,6 +722,10 @@ class Writer:
             except Exception as exc:  # tidying can wait for the next round
                 log.warning("tidying alert intake failed: %s", exc)
         try:
+            self.share_costs()
+        except Exception as exc:  # the costs are shared again next round
+            log.warning("sharing the cost of applying failed: %s", exc)
+        try:
             with self.ctx.db.read() as session:
                 requests, self._backlog = inbox.backlog(session)
                 self._backlog_requests = requests
@@ -708,6 +737,24 @@ class Writer:
                 run(self.ctx, lambda session, now: ingest.release_held(session, self.ctx, now, self.cfg))
         except Exception as exc:  # the database may be away for a moment; try again shortly
             log.warning("releasing held alert groups failed: %s", exc)
+
+    def share_costs(self) -> None:
+        """Record this replica's measured costs if it applied since the last round; else take those of the
+        replica that applied most recently (within SHARED_FOR), so the lag every replica bounds is the same.
+
+        On PostgreSQL one replica applies at a time: another one's own figure is whatever its last pass, long
+        ago and maybe its first (the most costly), measured, and it would push back webhooks the applying
+        replica could take.
+        """
+        if self.stats.passes != self._shared_passes and self.costs.fitted:
+            self._shared_passes = self.stats.passes
+            per_alert, per_request = self.costs.per_alert, self.costs.per_request
+            run(self.ctx, lambda session, now: inbox.record_costs(session, self.worker, per_alert, per_request, now))
+            return
+        with self.ctx.db.read() as session:
+            found = inbox.applying_costs(session, self.worker, self.ctx.clock.now() - SHARED_FOR)
+        if found is not None:
+            self.costs.adopt(*found)
 
 
 def _outcomes(future: asyncio.Future[list[list[int] | Exception]], chunks: int) -> list[list[int] | Exception]:

@@ -172,3 +172,18 @@ Index(
     sqlite_where=text("processed_at IS NULL"),
     postgresql_where=text("processed_at IS NULL"),
 )
+
+
+class IntakeCost(Base):
+    """What applying costs, as one replica's intake writer last measured it (the backlog's lag in seconds).
+
+    Every replica bounds its backlog in seconds of applying; on PostgreSQL one replica applies at a time,
+    so the others read the cost the applying one measured instead of keeping the one they last saw.
+    """
+
+    __tablename__ = "intake_costs"
+
+    worker: Mapped[str] = mapped_column(String(120), primary_key=True)
+    per_alert: Mapped[float] = mapped_column(Float)
+    per_request: Mapped[float] = mapped_column(Float)
+    measured_at: Mapped[datetime]
