@@ -182,7 +182,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
                 more = more or not last
             sub = Submission(row.integration, row.received_at, items)
             applied += len(items)
-        except (PayloadError, orjson.JSONDecodeError, KeyError) as exc:  # accepted by an older parser
+        except UNPARSABLE as exc:  # accepted by an older parser
             refused.append((row.id, _refusal(row.source, row.integration, row.received_at, bodies[row.id], exc)))
             sub = None
         order.append((row.id, sub, earlier, last))
@@ -301,17 +301,25 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
     return out, known, seen.urgent(covered)
 
 
+UNPARSABLE = (PayloadError, orjson.JSONDecodeError, KeyError)
+"""what a stored body that its parser no longer takes raises (a parser changed under it)"""
+
+
+def read_alerts(source: str, body: bytes, headers: Mapping[str, str]) -> list[Incoming] | None:
+    """A request's alerts, or None when its body no longer parses (applying it dead-letters it)."""
+    try:
+        return parse_body(source, body, headers)
+    except UNPARSABLE:
+        return None
+
+
 def classify(policy: Policy, seen: Backlog, rid: int, alerts: int, source: str, body: bytes,
              headers: Mapping[str, str]) -> bool:  # fmt: skip
     """Read a pending request for its priority (`priority.shape_of`) into `seen`, its alerts kept for applying.
 
     True when, as far as the last look at the open incidents tells (`Backlog.cover`), it can page someone.
     """
-    items: list[Incoming] | None
-    try:
-        items = parse_body(source, body, headers)
-    except (PayloadError, orjson.JSONDecodeError, KeyError):
-        items = None  # applying it dead-letters it
+    items = read_alerts(source, body, headers)
     shape, keys = shape_of(policy, items)
     seen.add(rid, alerts, shape, keys, items, advance=False)
     return seen.cover is not None and not seen.cover.routine(shape)

@@ -29,15 +29,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from warroom.intake import inbox, ingest
 from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted, Processed
 from warroom.intake.ingest import Refused
-from warroom.intake.normal import Incoming, PayloadError
-from warroom.intake.parsers import parse_body
+from warroom.intake.normal import Incoming
 from warroom.intake.priority import Backlog, Shape, cover, shape_of
 from warroom.store.unit import Context, run
 
@@ -319,12 +317,8 @@ class Writer:
     def can_page(self, source: str, body: bytes, headers: Mapping[str, str]) -> bool:
         """Whether a webhook's alerts can page someone, as far as the last look at the open incidents tells
         (`priority.Cover.routine`: the last pass's, else one for this shape, kept for a second); a body that
-        does not parse is let through, to be refused with its reason."""
-        try:
-            items = parse_body(source, body, headers)
-        except (PayloadError, orjson.JSONDecodeError, KeyError, UnicodeDecodeError):
-            return True
-        shape = shape_of(self.ctx.policy, items)[0]
+        does not parse has the shape that is never routine, and is let through to be refused with its reason."""
+        shape = shape_of(self.ctx.policy, inbox.read_alerts(source, body, headers))[0]
         now = time.monotonic()
         if self._seen.cover is not None and self._seen.covered_at > now - 1.0:
             return not self._seen.cover.routine(shape)
