@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import BACKENDS, Server, fresh_database
-from tests.intake.conftest import PROBLEM, Intake, start_server, unique
+from tests.conftest import BACKENDS, Server
+from tests.intake.conftest import PROBLEM, Intake, own_server, unique
 from warroom.store.db import Database
 
 SENDERS = 16
@@ -31,16 +31,7 @@ TINY = {"WARROOM_INTAKE_MAX_LAG": "0.0005"}
 
 @pytest.fixture(params=BACKENDS)
 def tight(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
-    gen = fresh_database(request.param, request, tmp_path)
-    url = next(gen)
-    srv, tokens = start_server(url, "nself", **TINY)
-    client = Intake(srv, tokens)
-    try:
-        yield client
-    finally:
-        client.close()
-        srv.stop()
-        next(gen, None)
+    yield from own_server(request, tmp_path, "nself", **TINY)
 
 
 class Burst:
@@ -168,16 +159,7 @@ def test_the_lag_bound_is_a_setting_with_a_default_of_two_seconds() -> None:
 @pytest.fixture(params=BACKENDS)
 def tight_but_paging(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
     """The tiny bound, with a backlog of a minute still taking work that can page someone."""
-    gen = fresh_database(request.param, request, tmp_path)
-    url = next(gen)
-    srv, tokens = start_server(url, "nself", **TINY, WARROOM_INTAKE_URGENT_LAG="60")
-    client = Intake(srv, tokens)
-    try:
-        yield client
-    finally:
-        client.close()
-        srv.stop()
-        next(gen, None)
+    yield from own_server(request, tmp_path, "nself", **TINY, WARROOM_INTAKE_URGENT_LAG="60")
 
 
 def test_an_alert_that_can_page_is_taken_while_the_flood_is_pushed_back(tight_but_paging: Intake) -> None:
