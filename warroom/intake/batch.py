@@ -38,6 +38,12 @@ COLUMNS = (
     "details", "metric", "value", "threshold", "links", "starts_at", "ends_at", "received_at", "first_seen",
     "last_seen", "resolved_at", "count", "raw", "group_id", "incident_id", "silence_id",
 )  # fmt: skip
+CHANGING = {
+    "count": "integer", "last_seen": "timestamptz", "value": "double precision", "status": "text",
+    "resolved_at": "timestamptz", "ends_at": "timestamptz", "group_id": "bigint", "incident_id": "text",
+    "silence_id": "bigint", "id": "bigint",
+}  # fmt: skip
+"""the columns a batch changes on a stored alert, with their PostgreSQL types (for `json_to_recordset`)"""
 JSON_COLUMNS = frozenset({"labels", "details", "links", "raw"})
 TIME_COLUMNS = frozenset({"starts_at", "ends_at", "received_at", "first_seen", "last_seen", "resolved_at"})
 LEAN_GROUP = (defer(AlertGroup.history), defer(AlertGroup.triage), defer(AlertGroup.runbook))
@@ -86,7 +92,6 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.storm_rule = cls.storm
         self.hold = timedelta(seconds=cfg.storm_hold_seconds) if cls.storm else timedelta(0)
         self.pg = session.get_bind().dialect.name == "postgresql"
-        self.mark = "%s" if self.pg else "?"
         self.stats = {}
         self.found = {}
         self.checked = set()
@@ -285,8 +290,18 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 by_shape.setdefault(shape, []).append((*(self._db(c, r.changes[c]) for c in shape), r.id))
         conn = self.session.connection()
         for shape, params in by_shape.items():
-            sets = ", ".join(f"{c} = {self.mark}" for c in shape)
-            conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = {self.mark}", params)
+            if self.pg:  # one statement over one JSON document: an executemany is still one UPDATE per row
+                named = (*shape, "id")
+                document = orjson.dumps([dict(zip(named, p, strict=True)) for p in params], option=orjson.OPT_NAIVE_UTC)
+                sets = ", ".join(f"{c} = m.{c}" for c in shape)
+                types = ", ".join(f"{c} {CHANGING[c]}" for c in named)
+                conn.exec_driver_sql(
+                    f"UPDATE alerts AS a SET {sets} FROM json_to_recordset(%s::json) AS m({types}) WHERE a.id = m.id",
+                    (document.decode(),),
+                )
+            else:
+                sets = ", ".join(f"{c} = ?" for c in shape)
+                conn.exec_driver_sql(f"UPDATE alerts SET {sets} WHERE id = ?", params)
         new = [r for r in self.rows if r.item is not None]
         if new:
             # Ids are taken up front so the rows go in as one executemany (RETURNING would go row by row).

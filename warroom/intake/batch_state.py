@@ -67,7 +67,6 @@ class BatchState(ABC):
     storm_rule: StormRule | None
     hold: timedelta
     pg: bool
-    mark: str
     stats: dict[int, list[Any]]
     """per group (by object id): [group, alerts added, latest alert time], applied in one go"""
     found: dict[str, AlertGroup]
