@@ -236,8 +236,14 @@ def _count(value: str) -> int | None:
     return n.count(value, "annotations.users_affected")
 
 
-_UNCLEAN = re.compile(rb"[^\x00-\x7e]|\\[ubfnrt]")
-"""DEL, non-ASCII, or a JSON escape of a control or non-ASCII character (else only quotes and slashes are escaped)"""
+_ESCAPE = re.compile(rb"\\[ubfnrt]")
+"""a JSON escape of a control or non-ASCII character (else only quotes and slashes are escaped)"""
+
+
+def _clean(body: bytes) -> bool:
+    """ASCII without DEL or an escape that could stand for a control or non-ASCII character: three scans in C,
+    each a memchr-like pass (one alternation over every byte took 8 µs an alert, most of a fast parse)."""
+    return body.isascii() and b"\x7f" not in body and _ESCAPE.search(body) is None
 
 
 def _short(text: str) -> str:
@@ -257,7 +263,7 @@ def fast(body: bytes, source: str = "alertmanager") -> list[Incoming] | None:
         return None
     # ASCII without DEL or an escape that could stand for a control or non-ASCII character holds no
     # character `scrub` would change: it is skipped, and a summary only has its spaces collapsed.
-    clean = _UNCLEAN.search(body) is None
+    clean = _clean(body)
     group_status = hook.status or "firing"
     common = hook.commonLabels or {}
     common_ann = hook.commonAnnotations or {}
