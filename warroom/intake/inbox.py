@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
@@ -40,6 +40,8 @@ LOOKAHEAD_ALERTS = 10_000
 """newly committed requests (and alerts) read per pass for their priority (the rest are read by the next passes)"""
 TABLE = cast(Table, IntakeRequest.__table__)
 COLUMNS = "id, received_at, source, integration, alerts, headers, body"
+ROW_COLUMNS = "id, source, integration, received_at, headers, outcomes"
+"""what applying a request reads of its row besides the body (`_chosen`)"""
 
 
 @dataclass(slots=True)
@@ -151,12 +153,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     refused: list[tuple[int, Refused]] = []
     order: list[tuple[int, Submission | None, list[dict[str, Any]], bool]] = []
     """per request: its slice, the outcomes of its earlier slices, and whether this slice is its last"""
-    rows = session.execute(
-        select(*(TABLE.c[name] for name in ("id", "source", "integration", "received_at", "headers", "outcomes")))
-        .where(TABLE.c.id.in_(chosen), TABLE.c.processed_at.is_(None))
-        .order_by(TABLE.c.id)
-    )
-    by_id = {row.id: row for row in rows}
+    by_id = _chosen(session, chosen)
     if seen is not None and len(by_id) < len(chosen):  # applied meanwhile by another replica
         seen.forget([rid for rid in chosen if rid not in by_id])
     known: dict[int, list[Incoming]] = {}
@@ -241,6 +238,38 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         seen.forget(finished)
     return Processed(len(order), applied, more, finished, sliced=bool(partial),
                      urgent=len(urgent - set(finished)))  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    source: str
+    integration: str
+    received_at: datetime
+    headers: dict[str, str]
+    outcomes: list[dict[str, Any]] | None
+
+
+def _chosen(session: Session, ids: list[int]) -> dict[int, _Row]:
+    """The chosen requests still pending, in id order, read at the driver: a pass of 2,000 single alerts spent a
+    twentieth of its time in the ORM types' row processing (the same few times and empty documents over again)."""
+    conn = session.connection()
+    sql = f"SELECT {ROW_COLUMNS} FROM intake_requests WHERE processed_at IS NULL"
+    out: dict[int, _Row] = {}
+    if conn.dialect.name == "postgresql":  # psycopg hands back aware times and decoded JSON
+        for r in conn.exec_driver_sql(f"{sql} AND id = ANY(%s) ORDER BY id", (ids,)):
+            out[r[0]] = _Row(r[0], r[1], r[2], r[3].astimezone(UTC), r[4] or {}, r[5])
+        return out
+    times: dict[str, datetime] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for r in conn.exec_driver_sql(f"{sql} AND id IN ({', '.join('?' * len(chunk))}) ORDER BY id", tuple(chunk)):
+            when = times.get(r[3])
+            if when is None:
+                when = times[r[3]] = datetime.fromisoformat(r[3]).replace(tzinfo=UTC)
+            headers = {} if r[4] in (None, "{}") else orjson.loads(r[4])
+            out[r[0]] = _Row(r[0], r[1], r[2], when, headers, None if r[5] is None else orjson.loads(r[5]))
+    return out
 
 
 def _bodies(session: Session, ids: list[int]) -> dict[int, bytes]:
