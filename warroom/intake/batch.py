@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -345,20 +345,19 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
 
     def _insert(self, rows: list[Rec]) -> None:
         """The rows in one statement at the driver (PostgreSQL: COPY; SQLite: one executemany), each row's
-        values taken straight from its alert and record."""
-        if self.pg:
+        values taken straight from its alert and record.
 
-            def when(t: datetime | None) -> Any:
-                return t
-        else:
-            stamps: dict[datetime | None, str | None] = {None: None}
+        Times go as text, each distinct one formatted once (a batch's alerts share a few): psycopg's COPY
+        formatted every time of every row again, two thirds of its work."""
+        stamp = _iso if self.pg else sqlite_time
+        stamps: dict[datetime | None, str | None] = {None: None}
 
-            def when(t: datetime | None) -> Any:
-                found = stamps.get(t, "")
-                if found == "":
-                    assert t is not None
-                    found = stamps[t] = sqlite_time(t)
-                return found
+        def when(t: datetime | None) -> str | None:
+            found = stamps.get(t, "")
+            if found == "":
+                assert t is not None
+                found = stamps[t] = stamp(t)
+            return found
 
         dumps, as_json = orjson.dumps, self._json
         params = []
@@ -425,6 +424,11 @@ def active_silences(session: Session, ctx: Context, now: datetime) -> list[sil.A
 
 def forget_silences() -> None:
     _silences.clear()
+
+
+def _iso(t: datetime) -> str:
+    """A time as PostgreSQL reads a timestamptz in COPY's text format (a naive one taken as UTC, as stored)."""
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).isoformat()
 
 
 def _details(item: Incoming) -> dict[str, Any]:
