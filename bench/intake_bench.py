@@ -15,7 +15,8 @@ Phases (`--phases`, all by default):
   Accepted means answered 2xx: a webhook pushed back with 503 counts in the 503s, not in the rate.
   Per round also: alerts **applied** per second (rows in the database over the time from the first
   send until the last was applied, beside Alertmanager's batched rate), the backlog's peak in
-  seconds of applying (polled from /api/v1/intake) and the 503s the load got.
+  seconds of applying (polled from /api/v1/intake) and the 503s the load got. After each SQLite round,
+  the rate at which SQLite alone writes the round's alert rows again (`sqlite_floor`): applied's ceiling.
 - postgresql: the same rounds on a fresh PostgreSQL database (127.0.0.1:5432, dropped afterwards)
   with two `warroom serve` processes, the load's connections spread over both.
 - latency: one alert at a time, each for a new service, against the nself policy with an on-call
@@ -42,6 +43,7 @@ import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -441,6 +443,8 @@ class Round:
     single_rows: int = 0
     peak_single: float = 0.0
     peak_batch: float = 0.0
+    floor: float = 0.0
+    """SQLite: rows/s at which SQLite alone takes the same alert rows (`sqlite_floor`)"""
 
     @property
     def pushed_back(self) -> int:
@@ -493,10 +497,54 @@ async def throughput(tmp: Path, r: int, singles: int, batches: int, backend: str
         finally:
             w.stop()
         stored = count(w.url, "SELECT count(*) FROM alerts")[0][0]
+        floor = sqlite_floor(w.url, tmp / f"floor-{r}.db") if backend == "sqlite" else 0.0
     finally:
         w.drop()
     return Round(am_single, am_batch, wr_single, wr_batch, single_applied, batch_applied, stored,
-                 singles + batches * 100, stats, single_rows, single_lag.peak, batch_lag.peak)  # fmt: skip
+                 singles + batches * 100, stats, single_rows, single_lag.peak, batch_lag.peak, floor)  # fmt: skip
+
+
+FLOOR_CHUNK = 2000
+
+
+def sqlite_floor(url: str, scratch: Path) -> float:
+    """Rows/s at which SQLite alone writes the alert rows the round stored: the same table, indexes and foreign
+    keys, the same pragmas as `warroom serve`, one executemany and commit per FLOOR_CHUNK rows, nothing decided.
+
+    What applying can reach at best on this machine with this row; the rest of applied's time is warroom's."""
+    src = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        schema = [
+            sql
+            for (sql,) in src.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'alerts' AND sql IS NOT NULL ORDER BY type DESC"
+            )
+        ]
+        rows = src.execute("SELECT * FROM alerts ORDER BY id").fetchall()
+        groups = [g for (g,) in src.execute("SELECT DISTINCT group_id FROM alerts WHERE group_id IS NOT NULL")]
+        incidents = [i for (i,) in src.execute("SELECT DISTINCT incident_id FROM alerts WHERE incident_id IS NOT NULL")]
+    finally:
+        src.close()
+    dst = sqlite3.connect(scratch, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            dst.execute(f"PRAGMA {pragma}")
+        dst.execute("CREATE TABLE alert_groups (id INTEGER PRIMARY KEY)")
+        dst.execute("CREATE TABLE incidents (id VARCHAR(40) PRIMARY KEY)")
+        dst.executemany("INSERT INTO alert_groups VALUES (?)", [(g,) for g in groups])
+        dst.executemany("INSERT INTO incidents VALUES (?)", [(i,) for i in incidents])
+        for sql in schema:
+            dst.execute(sql)
+        insert = f"INSERT INTO alerts VALUES ({', '.join('?' * len(rows[0]))})" if rows else ""
+        started = time.perf_counter()
+        for at in range(0, len(rows), FLOOR_CHUNK):
+            dst.execute("BEGIN")
+            dst.executemany(insert, rows[at : at + FLOOR_CHUNK])
+            dst.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+    finally:
+        dst.close()
+    return len(rows) / elapsed if rows and elapsed else 0.0
 
 
 # --- a million stored alerts --------------------------------------------------------------------
@@ -647,6 +695,7 @@ def round_figures(prefix: str, done: list[Round]) -> dict[str, Any]:
         f"{prefix}batch_applied_ratio": med(
             d.batch_applied_rate / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0.0 for d in done
         ),
+        **({f"{prefix}sqlite_floor_alerts_per_s": med(d.floor for d in done)} if all(d.floor for d in done) else {}),
         f"{prefix}backlog_peak_s": max(max(d.peak_single, d.peak_batch) for d in done),
         f"{prefix}pushed_back_503": sum(d.pushed_back for d in done),
         f"{prefix}stored": sum(d.stored for d in done),
@@ -671,6 +720,11 @@ def round_rows(label: str, done: list[Round]) -> list[tuple[str, str, str, str]]
                      f"{fmt(d.single_applied_rate)} / {fmt(d.batch_applied_rate)}",
                      f"{d.batch_applied_rate / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0:.2f}x batched; "
                      f"{pushed}"))  # fmt: skip
+        if d.floor:
+            rows.append((f"{label} {i}: the same rows written by SQLite alone",
+                         f"{fmt(d.am_batch.ok_rate * 100)} (batched)", f"{fmt(d.floor)} rows/s",
+                         f"{d.floor / (d.am_batch.ok_rate * 100) if d.am_batch.ok_rate else 0:.2f}x batched; "
+                         f"applying reached {d.batch_applied_rate / d.floor:.2f} of it"))  # fmt: skip
         rows.append((f"{label} {i}: backlog peak, single / batches", "",
                      f"{d.peak_single:.2f} s / {d.peak_batch:.2f} s of applying",
                      f"bound {d.stats.get('max_lag_seconds', '?')} s; "

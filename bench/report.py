@@ -117,6 +117,8 @@ def intake_rows(prefix: str) -> list[Row | Section]:
           f"{prefix}am_batch_alerts_per_s", AMB, f"{prefix}single_applied_ratio", Target(">=", 1.0, "ratio")),
         R(b, f"{prefix}batch_applied_alerts_per_s", "batched alerts applied", "alerts/s",
           f"{prefix}am_batch_alerts_per_s", AMB, f"{prefix}batch_applied_ratio", Target(">=", 1.0, "ratio")),
+        *([R(b, f"{prefix}sqlite_floor_alerts_per_s", "the same alert rows written by SQLite alone (applied's ceiling)",
+             "rows/s", f"{prefix}am_batch_alerts_per_s", AMB)] if prefix == "intake_" else []),
         R(b, f"{prefix}single_p99_ms", "single-alert webhook answered, p99", "ms", f"{prefix}am_single_p99_ms", AM),
         R(b, f"{prefix}batch_p99_ms", "batch of 100 answered, p99", "ms", f"{prefix}am_batch_p99_ms", AM),
         R(b, f"{prefix}backlog_peak_s", "backlog's peak, seconds of applying (bound 2 s)", "s"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,34 @@ def test_notifications_api(
 
     refused = client.post(f"/api/v1/incidents/{iid}/customer-email", json={"by": "carol"})
     assert refused.status_code == 409
+
+
+def test_notifications_page_by_cursor(client: TestClient, nctx: Context) -> None:
+    """Newest first, `Link: <...>; rel="next"` for the older ones, the filters kept; a cursor this list did not
+    give out is a 422 naming it."""
+    iid = service.declare(nctx, DeclareRequest(severity="P3", title="Many pages", by="mon")).id
+    with nctx.db.unit() as s:
+        messages = [Message(f"paged:{n}", "#incidents", "test", f"Hi {n}", "there", incident_id=iid) for n in range(5)]
+        enqueue(s, messages, nctx.clock.now())
+    whole = client.get("/api/v1/notifications", params={"incident": iid})
+    assert "link" not in whole.headers
+    ids = [n["id"] for n in whole.json()]
+    assert len(ids) >= 5 and ids == sorted(ids, reverse=True)  # the five, and what declaring it sent
+    pages: list[list[int]] = []
+    resp = client.get("/api/v1/notifications", params={"incident": iid, "limit": 2})
+    while True:
+        assert resp.status_code == 200, resp.text
+        pages.append([n["id"] for n in resp.json()])
+        following = resp.links.get("next", {}).get("url")
+        if not following:
+            break
+        assert following.startswith("/api/v1/notifications?") and f"incident={iid}" in following
+        resp = client.get(following)
+    assert pages == [ids[at : at + 2] for at in range(0, len(ids), 2)]
+    alerts_cursor = base64.urlsafe_b64encode(b'["alerts", 12]').decode()
+    for cursor in ("not a cursor", alerts_cursor):
+        bad = client.get("/api/v1/notifications", params={"cursor": cursor})
+        assert bad.status_code == 422 and bad.json()["field"] == "cursor", bad.text
 
 
 # --- CLI ----------------------------------------------------------------------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.api.guards import Id
+from warroom.api.paging import Cursor, link_next
+from warroom.domain.cursor import newest_first as by_id
 from warroom.domain.view import WHO
 from warroom.notify import contacts, customer, views
 from warroom.notify.contacts import (
@@ -53,6 +55,8 @@ class CustomerEmailRequest(BaseModel):
 @router.get("/notifications", response_model=list[NotificationView], responses=ERRORS, tags=["notifications"])
 def list_notifications(
     c: Ctx,
+    request: Request,
+    response: Response,
     state: str | None = Query(
         None,
         description="pending, sending, sent, failed, dead, unknown, coalesced (comma-separated); "
@@ -61,9 +65,19 @@ def list_notifications(
     incident: str | None = None,
     log: bool = Query(False, description="include every attempt"),
     limit: int = Query(100, ge=1, le=1000),
+    cursor: Cursor = None,
 ) -> list[NotificationView]:
-    """Every notification with its state and timestamps, newest first."""
-    return views.list_notifications(c, state=state, incident=incident, limit=limit, with_log=log)
+    """Every notification with its state and timestamps, newest first; `Link: <...>; rel="next"` names the
+    next (older) page when there is one."""
+    rows, following = by_id(
+        "notifications",
+        lambda n, before: views.list_notifications(c, state, incident, n, log, before),
+        limit,
+        cursor,
+        lambda v: v.id,
+    )
+    link_next(request, response, following)
+    return rows
 
 
 @router.get(

@@ -67,9 +67,11 @@ def list_notifications(
     incident: str | None = None,
     limit: int = 100,
     with_log: bool = False,
+    before: int | None = None,
 ) -> list[NotificationView]:
-    """Newest first. `state` is one state, a comma-separated list, or `failed` for failed+dead+unknown."""
-    stmt = select(Outbox)
+    """Newest first, older than the notification `before` when given (the API's pages). `state` is one state,
+    a comma-separated list, or `failed` for failed+dead+unknown."""
+    stmt = select(Outbox) if before is None else select(Outbox).where(Outbox.id < before)
     if state:
         wanted = list(TROUBLE) if state == "failed" else [s.strip() for s in state.split(",") if s.strip()]
         bad = [s for s in wanted if s not in STATES]
@@ -79,7 +81,7 @@ def list_notifications(
     if incident:
         stmt = stmt.where(Outbox.incident_id == incident.strip().upper())
     with ctx.db.unit() as session:
-        rows = list(session.scalars(stmt.order_by(Outbox.id.desc()).limit(max(1, min(limit, 1000)))))
+        rows = list(session.scalars(stmt.order_by(Outbox.id.desc()).limit(max(1, min(limit, 1001)))))
         logs: dict[int, list[Attempt]] = {}
         if with_log and rows:
             for a in session.scalars(
