@@ -28,7 +28,7 @@ from warroom.intake.grouping import GroupingMixin
 from warroom.intake.linking import LinkingMixin, count_alerts
 from warroom.intake.normal import Incoming
 from warroom.intake.storms import STORM_KEY, StormMixin
-from warroom.store.db import sqlite_time
+from warroom.store.db import chunks, sqlite_time
 from warroom.store.intake_models import Alert, AlertGroup, Silence
 from warroom.store.models import Incident
 from warroom.store.unit import Context
@@ -134,7 +134,7 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             found = [conn.exec_driver_sql(f"{columns} WHERE status = 'firing' AND key = ANY(%s)", (keys,))]
         else:
             found = (conn.exec_driver_sql(f"{columns} WHERE status = 'firing' AND key IN ({', '.join('?' * len(c))})",
-                                          tuple(c)) for c in _chunks(keys, 500))  # fmt: skip
+                                          tuple(c)) for c in chunks(keys))  # fmt: skip
         for rows in found:
             for r in rows:
                 rec = Rec(r[0], r[1], "firing", r[2], r[3], r[4], r[5], r[6], r[7])
@@ -146,7 +146,7 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         if self.storm_rule is not None:
             gkeys.add(STORM_KEY)
         self.preloaded = set(gkeys)
-        for chunk in _chunks(sorted(gkeys), 500):
+        for chunk in chunks(sorted(gkeys)):
             for g in self.session.scalars(
                 select(AlertGroup)
                 .where(AlertGroup.key.in_(chunk), AlertGroup.status == "open")
@@ -160,12 +160,12 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.storm_loaded = self.storm_rule is not None
         groups = [*self.groups.values(), *([self.storm] if self.storm is not None else [])]
         merged = sorted({g.merged_into for g in groups if g.outcome == "merged" and g.merged_into is not None})
-        for chunk in _chunks(merged, 500):  # into the identity map: `_lookup` gets them without a query each
-            groups += self.session.scalars(select(AlertGroup).where(AlertGroup.id.in_(chunk)).options(*LEAN_GROUP))
+        for ids in chunks(merged):  # into the identity map: `_lookup` gets them without a query each
+            groups += self.session.scalars(select(AlertGroup).where(AlertGroup.id.in_(ids)).options(*LEAN_GROUP))
         # The incidents these alerts may join or count on, locked in one statement (in id order) instead of
         # one query each as they are met.
         wanted = {g.incident_id for g in groups if g.incident_id} | {r.incident_id for r in self.rows if r.incident_id}
-        for chunk in _chunks(sorted(wanted), 500):
+        for chunk in chunks(sorted(wanted)):
             for inc in self.session.scalars(
                 select(Incident).where(Incident.id.in_(chunk)).order_by(Incident.id).with_for_update()
             ):
@@ -442,8 +442,3 @@ def _details(item: Incoming) -> dict[str, Any]:
 
 def _ghost(item: Incoming) -> Rec:
     return Rec(None, item.key, item.status, 0, item.service, item.summary, None, None, None)
-
-
-def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

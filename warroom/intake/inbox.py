@@ -27,7 +27,7 @@ from warroom.intake.normal import Incoming, PayloadError
 from warroom.intake.parsers import parse_body
 from warroom.intake.priority import Backlog, cover, shape_of
 from warroom.policy.model import Policy
-from warroom.store.db import sqlite_time
+from warroom.store.db import chunks, sqlite_time
 from warroom.store.intake_models import IntakeCost, IntakeRequest
 from warroom.store.unit import Context, recorded
 
@@ -261,8 +261,7 @@ def _chosen(session: Session, ids: list[int]) -> dict[int, _Row]:
             out[r[0]] = _Row(r[0], r[1], r[2], r[3].astimezone(UTC), r[4] or {}, r[5])
         return out
     times: dict[str, datetime] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunks(ids):
         for r in conn.exec_driver_sql(f"{sql} AND id IN ({', '.join('?' * len(chunk))}) ORDER BY id", tuple(chunk)):
             when = times.get(r[3])
             if when is None:
@@ -275,8 +274,7 @@ def _chosen(session: Session, ids: list[int]) -> dict[int, _Row]:
 def _bodies(session: Session, ids: list[int]) -> dict[int, bytes]:
     """The stored bodies of these requests (only those not parsed already are read)."""
     out: dict[int, bytes] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
+    for chunk in chunks(ids, 1000):
         rows = session.execute(select(TABLE.c.id, TABLE.c.body).where(TABLE.c.id.in_(chunk)))
         out.update({rid: body for rid, body in rows})
     return out
@@ -311,10 +309,8 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
     taken = set(wanted)
     wanted += [rid for rid, _ in oldest if rid not in seen and rid not in taken]
     cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
-    for start in range(0, len(wanted), 1000):
-        rows = session.execute(
-            select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(wanted[start : start + 1000]))
-        )
+    for chunk in chunks(wanted, 1000):
+        rows = session.execute(select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(chunk)))
         for row in rows:
             if row.id not in seen:
                 classify(ctx.policy, seen, row.id, row.alerts, row.source, row.body, row.headers or {})

@@ -24,6 +24,7 @@ from warroom.intake.normal import Incoming
 from warroom.intake.storms import STORM_KEY
 from warroom.policy import triage as tri
 from warroom.policy.model import Policy
+from warroom.store.db import chunks
 from warroom.store.intake_models import AlertGroup
 from warroom.store.models import Incident
 
@@ -214,11 +215,11 @@ def cover(session: Session, policy: Policy, shapes: list[Shape], now: datetime) 
     wanted = sorted({g for s in shapes for g in s.groups})
     joins: dict[str, tuple[str, str]] = {}
     own: set[str] = set()
-    for start in range(0, len(wanted), 500):
+    for chunk in chunks(wanted):
         rows = session.execute(
             select(AlertGroup.key, Incident.id, Incident.severity, Incident.status)
             .outerjoin(Incident, Incident.id == AlertGroup.incident_id)
-            .where(AlertGroup.status == "open", AlertGroup.key.in_(wanted[start : start + 500]))
+            .where(AlertGroup.status == "open", AlertGroup.key.in_(chunk))
         )
         for key, incident, severity, status in rows:
             own.add(key)

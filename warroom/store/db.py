@@ -7,10 +7,10 @@ import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Engine, create_engine, event
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("warroom.store")
+T = TypeVar("T")
 CHECKPOINT_SECONDS = 0.1
 CONNECT_TIMEOUT_SECONDS = 5
 SQLITE_UNAVAILABLE = (
@@ -33,6 +34,12 @@ SQLITE_UNAVAILABLE = (
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`: one statement's parameters (SQLite binds at most 32,766)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def sqlite_time(t: datetime) -> str:
