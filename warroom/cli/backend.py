@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter
 
 from warroom.cli.http import ApiClient
+from warroom.domain.cursor import MOST as PAGE
 from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     DeclareRequest,
@@ -25,7 +26,7 @@ class Backend(Protocol):
     def declare(self, req: DeclareRequest) -> IncidentView: ...
     def get(self, incident_id: str) -> IncidentView: ...
     def search(
-        self, status: str, severity: str | None, service_name: str | None, q: str | None
+        self, status: str, severity: str | None, service_name: str | None, q: str | None, most: int
     ) -> list[IncidentSummary]: ...
     def command(self, incident_id: str, verb: str, body: dict[str, Any]) -> IncidentView: ...
     def update(self, incident_id: str, body: dict[str, Any]) -> UpdateView: ...
@@ -56,11 +57,11 @@ class Remote:
         return IncidentView.model_validate(self._call("GET", f"/{incident_id}"))
 
     def search(
-        self, status: str, severity: str | None, service_name: str | None, q: str | None
+        self, status: str, severity: str | None, service_name: str | None, q: str | None, most: int
     ) -> list[IncidentSummary]:
         wanted = {"status": status, "severity": severity, "service": service_name, "q": q}
-        params = {k: v for k, v in wanted.items() if v}
-        return TypeAdapter(list[IncidentSummary]).validate_python(self._call("GET", "", params=params))
+        params: dict[str, Any] = {k: v for k, v in wanted.items() if v} | {"limit": min(most, PAGE)}
+        return TypeAdapter(list[IncidentSummary]).validate_python(self.api.every_page("/incidents", params, most))
 
     def command(self, incident_id: str, verb: str, body: dict[str, Any]) -> IncidentView:
         method = "PUT" if verb.startswith("roles/") else "POST"

@@ -439,18 +439,21 @@ def list_cmd(
     severity_filter: str = typer.Option(None, "--severity"),
     service: str = typer.Option(None, "--service"),
     q: str = typer.Option(None, "--q", help="text in title or summary"),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="show at most this many"),
     as_json: bool = JSON,
 ) -> None:
     """Open incidents by severity then age, with the nearest SLA deadline."""
-    rows = backend().search(status_filter, severity_filter, service, q)
-    if emit(rows, as_json):
-        return
-    table = Table("sev", "status", "title", "service", "IC", "next deadline")
-    table.columns.insert(0, Column("id", no_wrap=True))
-    for r in rows:
-        nd = f"{r.next_deadline.name}: {r.next_deadline.display}" if r.next_deadline else "—"
-        table.add_row(r.id, r.severity, r.status, r.title, r.service or "", r.commander or "", nd)
-    console.print(table)
+    rows = backend().search(status_filter, severity_filter, service, q, limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    if not emit(rows, as_json):
+        table = Table("sev", "status", "title", "service", "IC", "next deadline")
+        table.columns.insert(0, Column("id", no_wrap=True))
+        for r in rows:
+            nd = f"{r.next_deadline.name}: {r.next_deadline.display}" if r.next_deadline else "—"
+            table.add_row(r.id, r.severity, r.status, r.title, r.service or "", r.commander or "", nd)
+        console.print(table)
+    if more:  # never a silently short list
+        err_console.print(f"more incidents match: these are the first {limit} (--limit {limit * 10} shows more)")
 
 
 @app.command("draft")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from warroom.compose import build_context
+from warroom.domain.cursor import MOST as PAGE
 from warroom.incidents import drafts, service
 from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
@@ -31,9 +32,16 @@ class Local:
         return service.get(self.ctx, incident_id)
 
     def search(
-        self, status: str, severity: str | None, service_name: str | None, q: str | None
+        self, status: str, severity: str | None, service_name: str | None, q: str | None, most: int
     ) -> list[IncidentSummary]:
-        return service.search(self.ctx, status=status, severity=severity, service=service_name, q=q)
+        rows: list[IncidentSummary] = []
+        cursor = None
+        while True:  # the same pages the API serves, so both faces list the same incidents
+            page = service.search_page(self.ctx, status, severity, service_name, q, min(most - len(rows), PAGE), cursor)
+            rows += page.items
+            if page.next is None or len(rows) >= most:
+                return rows
+            cursor = page.next
 
     def command(self, incident_id: str, verb: str, body: dict[str, Any]) -> IncidentView:
         c, i, by = self.ctx, incident_id, body.get("by", "cli")

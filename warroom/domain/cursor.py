@@ -22,6 +22,8 @@ from warroom.domain.inputs import INT_MAX
 T = TypeVar("T")
 MAX_LENGTH = 400
 """a cursor is a few ids and a time; anything longer was not made here"""
+MOST = 1000
+"""the most rows one page of a list carries"""
 
 
 @dataclass

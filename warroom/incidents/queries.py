@@ -96,7 +96,7 @@ def search_page(
 ) -> Page[IncidentSummary]:
     """One page of incidents, most severe first, then oldest first; `cursor` continues after the last page."""
     after = cursor_key.decode(LIST, cursor, int, datetime, str) if cursor else None
-    limit = max(1, min(limit, 1000))
+    limit = max(1, min(limit, cursor_key.MOST))
     with domain_errors(), ctx.db.read() as session:
         stmt = select(Incident)
         if status == "open":
