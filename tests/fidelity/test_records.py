@@ -14,11 +14,11 @@ from sqlalchemy import select
 from tests.conftest import make_context
 from tests.engine.conftest import advance, loop_for
 from warroom.domain.clock import FakeClock
-from warroom.domain.errors import Conflict
+from warroom.domain.errors import Conflict, PolicyError
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
 from warroom.policy import load_policy
-from warroom.policy.loader import PolicyError, parse_policy
+from warroom.policy.loader import parse_policy
 from warroom.store.engine_models import Timer
 from warroom.store.models import Mitigation, RoleAssignment
 from warroom.store.unit import Context

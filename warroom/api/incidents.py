@@ -13,11 +13,11 @@ from warroom.api.deps import ctx
 from warroom.api.guards import Id
 from warroom.api.paging import PAGED, Cursor, link_next
 from warroom.incidents import drafts, service
-from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     ActorRequest,
     DecisionRequest,
     DeclareRequest,
+    Draft,
     DraftPostRequest,
     FlagRequest,
     HypothesisRequest,

@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import TypeAdapter
@@ -24,7 +25,9 @@ from warroom.cli.root import app, console, fail
 from warroom.compose import build_context
 from warroom.domain.durations import DurationError, parse_fixed
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 user_app = typer.Typer(help="People who sign in, and their roles (viewer, responder, admin).", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for the CLI's remote mode and for scripts.", no_args_is_help=True)

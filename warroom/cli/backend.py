@@ -11,9 +11,9 @@ from pydantic import TypeAdapter
 
 from warroom.cli.http import ApiClient
 from warroom.domain.cursor import MOST as PAGE
-from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     DeclareRequest,
+    Draft,
     IncidentSummary,
     IncidentView,
     TimelineView,

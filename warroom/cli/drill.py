@@ -23,11 +23,11 @@ def drill(
     check: bool = typer.Option(False, "--check", help="compare with the scenario's expect: list; exit 1 if different"),
 ) -> None:
     """Run a scenario on a simulated clock and print every action the engine takes."""
+    from warroom.domain.errors import PolicyError
     from warroom.drill import report
     from warroom.drill.runner import run
     from warroom.drill.scenario import ScenarioError, load_scenario
     from warroom.policy import load_policy
-    from warroom.policy.loader import PolicyError
 
     started = time.perf_counter()
     try:

@@ -6,7 +6,7 @@ import signal
 import threading
 from datetime import UTC, date, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -19,12 +19,14 @@ from warroom.domain.errors import ServiceError
 from warroom.engine.views import PageView, TimerView
 from warroom.oncall.schemas import LayerRequest, OnCallView, OverrideRequest, OverrideView, ScheduleView
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 
 def _context() -> Context:
     from warroom.compose import build_context
-    from warroom.policy.loader import PolicyError
+    from warroom.domain.errors import PolicyError
 
     try:
         return build_context(get_settings())

@@ -19,9 +19,8 @@ from warroom.cli.paging import paging_warning
 from warroom.cli.root import app, console, err_console, fail
 from warroom.commands import grammar
 from warroom.domain.clock import hhmm_utc
-from warroom.domain.errors import ServiceError
+from warroom.domain.errors import PolicyError, ServiceError
 from warroom.incidents.schemas import DeclareRequest, IncidentView, TimelineView
-from warroom.policy import PolicyError
 from warroom.settings import get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])

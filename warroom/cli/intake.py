@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter
@@ -18,7 +18,9 @@ from warroom.cli.http import ApiClient
 from warroom.cli.incidents import BY, JSON, default_actor, handled
 from warroom.cli.root import app, console, fail
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 integration_app = typer.Typer(help="Alert senders and their secrets.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts, alert groups and their triage, dead letters.", no_args_is_help=True)

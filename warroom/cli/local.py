@@ -7,9 +7,9 @@ from typing import Any
 from warroom.compose import build_context
 from warroom.domain.cursor import MOST as PAGE
 from warroom.incidents import drafts, service
-from warroom.incidents.drafts import Draft
 from warroom.incidents.schemas import (
     DeclareRequest,
+    Draft,
     ImpactRequest,
     IncidentSummary,
     IncidentView,

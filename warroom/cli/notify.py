@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
@@ -30,12 +30,14 @@ from warroom.notify.contacts import (
 )
 from warroom.notify.views import NotificationView
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 
 def _context() -> Context:
     from warroom.compose import build_context
-    from warroom.policy.loader import PolicyError
+    from warroom.domain.errors import PolicyError
 
     try:
         return build_context(get_settings())

@@ -5,7 +5,7 @@ the same calls to the server at WARROOM_URL. Shared by `warroom postmortem`, `wa
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 
@@ -13,7 +13,9 @@ from warroom.cli.http import ApiClient
 from warroom.cli.root import console
 from warroom.postmortems.schemas import ActionItemView, DiffView, PostmortemView
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 
 def context() -> Context:

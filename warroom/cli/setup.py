@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
 from warroom.cli.root import app, console, err_console, fail
 from warroom.settings import get_settings
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 CHANNEL_HINT = "an Apprise URL, e.g. slack://T000/B000/XXXX, discord://id/token, json://host/path"
 METHOD_HINT = "an Apprise URL such as mailto://user:pass@mail.example.com?to=you@example.com or ntfy://ntfy.sh/topic"
@@ -49,7 +52,7 @@ def _method_url(text: str) -> tuple[str, str]:
 
 def _context() -> Context:
     from warroom.compose import build_context
-    from warroom.policy.loader import PolicyError
+    from warroom.domain.errors import PolicyError
 
     if get_settings().url:
         fail("warroom setup works on the local database; unset WARROOM_URL and run it where the server runs")

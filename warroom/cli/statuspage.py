@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
@@ -31,7 +31,9 @@ from warroom.statuspage.schemas import (
     PostView,
 )
 from warroom.statuspage.subscribers import DeliveryView, SubscriberRequest, SubscriberView
-from warroom.store.unit import Context
+
+if TYPE_CHECKING:
+    from warroom.store.unit import Context  # annotations only: remote mode never loads the database layer
 
 status_app = typer.Typer(
     help="The public status page: posts, components, maintenance, a static export.", no_args_is_help=True
@@ -56,7 +58,7 @@ def _by(by: str | None) -> str:
 
 def _context() -> Context:
     from warroom.compose import build_context
-    from warroom.policy.loader import PolicyError
+    from warroom.domain.errors import PolicyError
 
     try:
         return build_context(get_settings())

@@ -45,3 +45,12 @@ class Throttled(ServiceError):
     def __init__(self, detail: str, retry_after: int, field: str | None = None) -> None:
         super().__init__(detail, field)
         self.retry_after = retry_after
+
+
+class PolicyError(ValueError):
+    """A policy file that does not load: where it came from and each problem found in it."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))

@@ -6,9 +6,7 @@ A human edits and posts; posting records the text as an update for the draft's a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,14 +14,12 @@ from warroom.domain.errors import Conflict, Invalid
 from warroom.incidents import context as template_context
 from warroom.incidents.keytimes import key_times
 from warroom.incidents.record import load
-from warroom.incidents.schemas import UpdateView
+from warroom.incidents.schemas import Audience, Draft, UpdateView
 from warroom.incidents.updates import post_update
 from warroom.policy.model import Policy
 from warroom.policy.templates import render
 from warroom.store.models import Incident, Update
 from warroom.store.unit import Context
-
-Audience = Literal["internal", "external", "executive"]
 
 KINDS: dict[str, Audience | None] = {
     "ack": "internal",
@@ -43,13 +39,6 @@ KINDS: dict[str, Audience | None] = {
 """Each kind of draft and the audience its posting counts for (None: a document, not a post)."""
 
 DEFAULT_NEXT_UPDATE = timedelta(minutes=15)
-
-
-class Draft(BaseModel):
-    kind: str
-    audience: Audience | None
-    subject: str | None = None
-    text: str
 
 
 def _next_update_at(policy: Policy, inc: Incident, now: datetime) -> datetime:

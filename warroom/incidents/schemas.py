@@ -258,3 +258,12 @@ class PostmortemDoneRequest(ActorRequest):
         json_schema_extra={"examples": [{"by": "alice", "link": "https://wiki.example.com/pm/1"}]}
     )
     link: str = ""
+
+
+class Draft(BaseModel):
+    """A message drafted from the policy's template, before anyone posts it."""
+
+    kind: str
+    audience: Audience | None
+    subject: str | None = None
+    text: str

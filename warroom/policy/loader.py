@@ -10,16 +10,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from warroom.domain.errors import PolicyError
 from warroom.policy.model import Policy
 
 PRESET_DIR = Path(__file__).parent / "presets"
-
-
-class PolicyError(ValueError):
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
 
 
 def list_presets() -> list[str]:
