@@ -30,6 +30,11 @@ from warroom.store.db import Database
 from warroom.store.migrate import upgrade
 from warroom.store.unit import Context
 
+# rich fixes a console's width for good when COLUMNS is set as the console is made, and the CLI makes its
+# consoles at import; a pytest-xdist worker starts with COLUMNS=80. Unset, each test's own COLUMNS applies.
+for _fixed in ("COLUMNS", "LINES"):
+    os.environ.pop(_fixed, None)
+
 PG_ADMIN = os.environ.get("WARROOM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "postgresql"]
