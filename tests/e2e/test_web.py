@@ -136,6 +136,30 @@ def test_open_pages_follow_changes_made_elsewhere_without_a_reload(browser: obje
     incident.close()
 
 
+def test_what_is_typed_while_a_live_update_is_on_its_way_is_kept(browser: object, server: Server) -> None:
+    """A change arrives, the page starts fetching its newer self, the responder starts typing, the fetch lands:
+    the form they are filling is not replaced by an empty one (the newer page waits, and says so)."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(15_000)
+    sign_in(page, server, "alice")
+    held: list[Any] = []
+    page.route(
+        server.base + "/", lambda route: held.append(route)
+    )  # the live refresh's fetch of this page, held until released
+    with server.client() as api:
+        api.post("/api/v1/incidents", json={"severity": "P3", "title": "Changed elsewhere", "by": "bob"})
+    deadline = time.monotonic() + 15
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the change reached the page and it began fetching itself"
+    page.locator("#declare-title").fill("Typed while the page was being fetched")
+    page.locator("#declare-service").focus()
+    held[0].continue_()
+    page.locator("#live-note").wait_for(state="visible")
+    assert page.locator("#declare-title").input_value() == "Typed while the page was being fetched"
+    page.close()
+
+
 def test_the_api_docs_render_with_no_network(browser: object, server: Server) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(15_000)

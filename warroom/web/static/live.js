@@ -57,17 +57,19 @@
   }
 
   let pending = false;
+  function hold() {  // a newer page waits until the viewer leaves the form; a note says it does
+    pending = true;
+    const note = document.getElementById("live-note");
+    if (note) note.hidden = false;
+  }
+
   async function refresh() {
-    if (typing()) {
-      pending = true;
-      const note = document.getElementById("live-note");
-      if (note) note.hidden = false;
-      return;
-    }
+    if (typing()) return hold();
     pending = false;
     const resp = await fetch(location.href, {headers: {"accept": "text/html"}, credentials: "same-origin"});
     if (!resp.ok || resp.redirected) return;
     const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+    if (typing()) return hold();  // they began typing while the page was fetched: what they typed stays
     const fresh = doc.querySelector("main");
     const main = document.querySelector("main");
     if (fresh && main) {
