@@ -4,6 +4,7 @@ that sign requests the way Slack does (written here, independently of the server
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import BACKENDS, PASSWORD, START, Server, _session_database, free_port, token_for
+from tests.conftest import BACKENDS, PASSWORD, START, Server, _session_database, free_port, http_receiver, token_for
 from warroom.auth import users
 from warroom.chat import identities
 from warroom.compose import context
@@ -68,9 +69,8 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.running = contextlib.ExitStack()
+        self.port = self.running.enter_context(http_receiver(Handler))
         return self
 
     def url(self, path: str) -> str:
@@ -90,7 +90,7 @@ class Receiver:
         raise AssertionError(f"{count} post(s) to {path} did not arrive within {timeout}s; got {self.posts}")
 
     def stop(self) -> None:
-        self.server.shutdown()
+        self.running.close()
 
 
 def slack_headers(body: bytes, secret: str = SLACK_SECRET, timestamp: int | None = None) -> dict[str, str]:

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, free_port
+from tests.conftest import IN_CI, free_port, http_receiver
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -104,15 +104,11 @@ def _handler(rx: Receiver) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rx = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rx))
-    server.daemon_threads = True
-    rx.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield rx
-    rx.released.set()
-    server.shutdown()
-    server.server_close()
+    with http_receiver(_handler(rx)) as rx.port:
+        try:
+            yield rx
+        finally:
+            rx.released.set()  # before the server stops: its hung handlers return
 
 
 # --- a PostgreSQL cluster of the test's own ----------------------------------------------------------

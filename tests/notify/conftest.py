@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import START, free_port, fresh_database, make_context
+from tests.conftest import START, free_port, fresh_database, http_receiver, make_context
 from warroom.domain.clock import FakeClock
 from warroom.notify import contacts, routing
 from warroom.notify.settings import NotifySettings
@@ -159,15 +159,11 @@ def _handler(sink: WebhookSink) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def webhook() -> Iterator[WebhookSink]:
     sink = WebhookSink()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(sink))
-    server.daemon_threads = True
-    sink.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield sink
-    sink.stopping.set()
-    server.shutdown()
-    server.server_close()
+    with http_receiver(_handler(sink)) as sink.port:
+        try:
+            yield sink
+        finally:
+            sink.stopping.set()
 
 
 # --- contexts -----------------------------------------------------------------------------------
