@@ -12,6 +12,7 @@ from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.api.guards import Id
 from warroom.api.paging import PAGED, Cursor, link_next
+from warroom.domain.cursor import MOST
 from warroom.incidents import drafts, service
 from warroom.incidents.schemas import (
     ActorRequest,
@@ -63,7 +64,7 @@ def list_incidents(
     severity: str | None = None,
     service_name: str | None = Query(None, alias="service"),
     q: str | None = Query(None, max_length=200),
-    limit: int = Query(200, ge=1, le=1000),
+    limit: int = Query(200, ge=1, le=MOST),
     cursor: Cursor = None,
 ) -> Response:
     """Incidents sorted by severity then age, each with its nearest SLA deadline; a `Link: <...>; rel="next"`
@@ -165,7 +166,7 @@ def timeline(
     c: Ctx,
     request: Request,
     response: Response,
-    limit: int = Query(1000, ge=1, le=1000),
+    limit: int = Query(MOST, ge=1, le=MOST),
     cursor: Cursor = None,
 ) -> list[TimelineView]:
     """Oldest first; past `limit` entries, `Link: <...>; rel="next"` names the next page."""

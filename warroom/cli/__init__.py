@@ -55,14 +55,18 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     verb = sys.argv[1] if len(sys.argv) > 1 else None
-    if verb in VERBS and not os.environ.get("WARROOM_URL"):  # remote, the server audits the request
+    if verb in VERBS:
         _audit_as_operator(sys.argv[1:])
     load(verb)()
 
 
 def _audit_as_operator(args: list[str]) -> None:
     """A verb run on the database itself is audited as the operator who ran it (the first change it
-    commits writes the row)."""
+    commits writes the row). In remote mode the server audits the request, and the database layer is not loaded."""
+    from warroom.settings import get_settings
+
+    if get_settings().url:
+        return
     from warroom.store.unit import AuditNote, auditing
 
     words = [a for a in args[:3] if not a.startswith("-")][:2]

@@ -32,6 +32,8 @@ def default_actor() -> str:
 
 BY = typer.Option(None, "--by", help="who is doing this (default: $WARROOM_USER or $USER)")
 JSON = typer.Option(False, "--json", help="print JSON for machines")
+LIST_MOST = 100_000
+"""the most incidents `warroom list` shows"""
 
 
 def handled(fn: F) -> F:
@@ -438,7 +440,7 @@ def list_cmd(
     severity_filter: str = typer.Option(None, "--severity"),
     service: str = typer.Option(None, "--service"),
     q: str = typer.Option(None, "--q", help="text in title or summary"),
-    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="show at most this many"),
+    limit: int = typer.Option(200, "--limit", min=1, max=LIST_MOST, help="show at most this many"),
     as_json: bool = JSON,
 ) -> None:
     """Open incidents by severity then age, with the nearest SLA deadline."""
@@ -452,7 +454,8 @@ def list_cmd(
             table.add_row(r.id, r.severity, r.status, r.title, r.service or "", r.commander or "", nd)
         console.print(table)
     if more:  # never a silently short list
-        err_console.print(f"more incidents match: these are the first {limit} (--limit {limit * 10} shows more)")
+        wider = f"--limit {limit * 10} shows more" if limit * 10 <= LIST_MOST else "narrow it with --q or --service"
+        err_console.print(f"more incidents match: these are the first {limit} ({wider})")
 
 
 @app.command("draft")
