@@ -75,6 +75,39 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
     page.close()
 
 
+def test_a_long_timeline_shows_its_newest_entries_and_all_on_request(browser: object, server: Server) -> None:
+    """Past 200 entries the page shows the newest 200 and says so, with a link to all; the checklist's ticks
+    still show however old they are; on a phone each entry is a block inside the screen, its outcome too."""
+    with server.client() as api:
+        iid = api.post("/api/v1/incidents", json={"severity": "P2", "title": "A long night"}).json()["id"]
+        tick = "Checklist (triage): Overall health check (nself health)"
+        api.post(f"/api/v1/incidents/{iid}/timeline", json={"what": tick, "outcome": "done"}).raise_for_status()
+        for i in range(205):
+            api.post(f"/api/v1/incidents/{iid}/timeline",
+                     json={"what": f"Step {i}", "outcome": f"outcome of step {i}"}).raise_for_status()  # fmt: skip
+        total = len(api.get(f"/api/v1/incidents/{iid}/timeline").json())
+    page = browser.new_page(viewport={"width": 390, "height": 800})  # type: ignore[attr-defined]
+    sign_in(page, server, "alice")
+    page.goto(f"{server.base}/incidents/{iid}")
+    rows = page.locator("#timeline tbody tr")
+    assert rows.count() == 200
+    assert "Step 204" in rows.last.inner_text()
+    assert page.locator("#timeline td:text-is('Step 4')").count() == 0, "older entries wait behind the link"
+    assert f"The newest 200 of {total} entries" in page.locator("#timeline-window").inner_text()
+    assert page.locator("#tick-triage-0").count() == 0, "the tick, older than the 200 shown, still counts"
+    assert "Overall health check" in page.locator("#checklist .met").first.locator("..").inner_text()
+    last = rows.last.locator("td[data-label=outcome]")
+    box = last.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("#timeline-all").click()
+    page.wait_for_load_state()
+    assert page.locator("#timeline tbody tr").count() == total
+    assert tick in page.locator("#timeline").inner_text()
+    assert page.locator("#timeline td:text-is('Step 4')").count() == 1
+    page.close()
+
+
 def test_bad_declare_shows_the_reason(browser: object, server: Server) -> None:
     page = browser.new_page()  # type: ignore[attr-defined]
     sign_in(page, server, "alice")

@@ -43,6 +43,29 @@ def timeline(ctx: Context, incident_id: str) -> list[TimelineView]:
         return [TimelineView.model_validate(r) for r in rows]
 
 
+def timeline_tail(ctx: Context, incident_id: str, limit: int | None) -> tuple[list[TimelineView], int]:
+    """The newest `limit` entries of the timeline (every entry when None), oldest first, and how many it has."""
+    with ctx.db.read() as session:
+        inc = load(session, incident_id)
+        mine = TimelineEntry.incident_id == inc.id
+        total = int(session.scalar(select(func.count(TimelineEntry.id)).where(mine)) or 0)
+        stmt = select(TimelineEntry).where(mine).order_by(TimelineEntry.id.desc())
+        rows = list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+        return [TimelineView.model_validate(r) for r in reversed(rows)], total
+
+
+def timeline_starting(ctx: Context, incident_id: str, prefix: str) -> list[TimelineView]:
+    """The entries whose text starts with `prefix`, oldest first (the checklist's ticks, however old)."""
+    with ctx.db.read() as session:
+        inc = load(session, incident_id)
+        rows = session.scalars(
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == inc.id, TimelineEntry.what.startswith(prefix, autoescape=True))
+            .order_by(TimelineEntry.id)
+        )
+        return [TimelineView.model_validate(r) for r in rows]
+
+
 TIMELINE = "timeline"
 
 

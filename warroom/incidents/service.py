@@ -19,7 +19,17 @@ from warroom.incidents.lifecycle import (
     set_status,
     signals_cleared,
 )
-from warroom.incidents.queries import brief, changes_since, get, search, search_page, timeline, timeline_page
+from warroom.incidents.queries import (
+    brief,
+    changes_since,
+    get,
+    search,
+    search_page,
+    timeline,
+    timeline_page,
+    timeline_starting,
+    timeline_tail,
+)
 from warroom.incidents.record import entry, get_for_update
 from warroom.incidents.roles import assign_role
 from warroom.incidents.updates import log, post_update
@@ -60,4 +70,6 @@ __all__ = [
     "signals_cleared",
     "timeline",
     "timeline_page",
+    "timeline_starting",
+    "timeline_tail",
 ]

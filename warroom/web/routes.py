@@ -252,16 +252,22 @@ def quiet_until(policy: Policy, inc: IncidentView) -> datetime | None:
     return inc.watch_started_at + window.as_timedelta() if window else None
 
 
-def incident_data(ctx: Context, incident_id: str) -> dict[str, Any]:
-    """Everything the incident page shows that is the same for every viewer."""
+TIMELINE_SHOWN = 200
+"""timeline entries the incident page shows unless asked for all: the newest, where the work is"""
+
+
+def incident_data(ctx: Context, incident_id: str, whole: bool = False) -> dict[str, Any]:
+    """Everything the incident page shows that is the same for every viewer (`whole`: every timeline entry)."""
     inc = service.get(ctx, incident_id)
-    entries = service.timeline(ctx, inc.id)
-    ticked = {e.what: e for e in entries if e.what.startswith("Checklist (")}
+    entries, entry_count = service.timeline_tail(ctx, inc.id, None if whole else TIMELINE_SHOWN)
+    ticked = {e.what: e for e in service.timeline_starting(ctx, inc.id, TICK_PREFIX)}
     sent = notifications.list_notifications(ctx, incident=inc.id, limit=50)
     sent.sort(key=lambda n: (n.state not in RETRYABLE, -n.id))
     return {
         "inc": inc,
         "timeline": entries,
+        "entry_count": entry_count,
+        "timeline_shown": TIMELINE_SHOWN,
         "checklist": [
             (phase, [(n, item, ticked.get(tick_text(phase, item))) for n, item in enumerate(items)])
             for phase, items in checklist(ctx, inc)
@@ -288,12 +294,13 @@ AUDIENCES = ("internal", "external", "executive")
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
-def incident(request: Request, incident_id: str, audience: str = "internal") -> HTMLResponse:
+def incident(request: Request, incident_id: str, audience: str = "internal", timeline: str = "") -> HTMLResponse:
     ctx = _ctx(request)
     memo = cache.of(request.app.state)
     wanted = incident_id.strip().upper()
+    whole = timeline == "all"
     try:
-        data = memo.get(("incident", wanted), lambda: incident_data(ctx, wanted))
+        data = memo.get(("incident", wanted, whole), lambda: incident_data(ctx, wanted, whole))
     except ServiceError as exc:
         return page(request, "missing.html", exc.status, error=exc.detail)
     inc = data["inc"]
@@ -302,7 +309,7 @@ def incident(request: Request, incident_id: str, audience: str = "internal") -> 
     return page(
         request,
         "incident.html",
-        shared=(inc.id, user, audience),  # the drafted update is signed by the viewer
+        shared=(inc.id, user, audience, whole),  # the drafted update is signed by the viewer
         **data,
         kinds=drafts.KINDS,
         template=memo.get(("draft", inc.id, user), lambda: _template(ctx, inc, user)),
@@ -354,8 +361,11 @@ def checklist(ctx: Context, inc: IncidentView) -> list[tuple[str, list[str]]]:
     return [*out, ("decision", steps)] if steps else out
 
 
+TICK_PREFIX = "Checklist ("
+
+
 def tick_text(phase: str, item: str) -> str:
-    return f"Checklist ({phase}): {item}"
+    return f"{TICK_PREFIX}{phase}): {item}"
 
 
 def _tick(c: Context, i: str, f: dict[str, str], by: str) -> object:
