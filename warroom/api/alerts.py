@@ -30,6 +30,7 @@ from warroom.api.deps import ctx
 from warroom.api.guards import Id, OptionalId
 from warroom.api.paging import Cursor, link_next
 from warroom.auth.principal import Role
+from warroom.domain.cursor import MOST
 from warroom.domain.cursor import newest_first as by_id
 from warroom.domain.errors import Forbidden
 from warroom.intake import inbox, service, silences
@@ -359,7 +360,7 @@ def list_alerts(
     source: str | None = None,
     incident_id: str | None = None,
     group_id: OptionalId = None,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=MOST),
     cursor: Cursor = None,
 ) -> list[AlertView]:
     """Newest first; `Link: <...>; rel="next"` names the next (older) page when there is one."""
@@ -387,7 +388,7 @@ def list_groups(
     response: Response,
     outcome: str | None = Query(None, description="incident, ticket, none, pending, merged or dismissed"),
     status: str | None = Query(None, description="open or closed"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=MOST),
     cursor: Cursor = None,
 ) -> list[GroupView]:
     """Alert groups with their triage decision (severity, confidence, reasons, outcome, runbook), newest
@@ -433,7 +434,7 @@ def dismiss_group(group_id: Id, body: GroupAction, c: Ctx, who: Who) -> GroupDet
 
 
 @router.get("/incidents/{incident_id}/alerts", response_model=IncidentAlerts, tags=["alerts"], responses=ERRORS)
-def incident_alerts(incident_id: str, c: Ctx, limit: int = Query(100, ge=1, le=1000)) -> IncidentAlerts:
+def incident_alerts(incident_id: str, c: Ctx, limit: int = Query(100, ge=1, le=MOST)) -> IncidentAlerts:
     """The alerts behind an incident: count, still firing, distinct services, groups."""
     return service.incident_alerts(c, incident_id, limit)
 
@@ -461,7 +462,7 @@ def expire_silence(silence_id: Id, body: ActorBody, c: Ctx, who: Who) -> Silence
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterView], tags=["alerts"])
-def list_dead_letters(c: Ctx, limit: int = Query(100, ge=1, le=1000)) -> list[DeadLetterView]:
+def list_dead_letters(c: Ctx, limit: int = Query(100, ge=1, le=MOST)) -> list[DeadLetterView]:
     """Requests refused after authentication, newest first (the table keeps WARROOM_DEAD_LETTERS_KEEP)."""
     return service.list_dead_letters(c, limit)
 

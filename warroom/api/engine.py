@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.api.guards import INT_MIN, When
+from warroom.domain.cursor import MOST
 from warroom.domain.inputs import INT_MAX
 from warroom.engine import views
 from warroom.engine.views import EngineView, PageView, TimerView
@@ -79,7 +80,7 @@ def pages(
     incident: str | None = None,
     delivery: str | None = Query(None, description="pending, sent or failed"),
     after: int = Query(0, ge=0, le=INT_MAX, description="only pages with a larger id, oldest first"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=MOST),
 ) -> list[PageView]:
     """Pages recorded by the engine: the hand-off point to notification delivery."""
     return views.pages(c, incident=incident, limit=limit, delivery=delivery, after=after)
@@ -90,7 +91,7 @@ def engine_timers(
     c: Ctx,
     incident: str | None = None,
     state: str = Query("live", description="live (pending or claimed), all, or one state"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=MOST),
 ) -> list[TimerView]:
     """Durable timers: what the engine will do, and when."""
     return views.timers(c, incident=incident, state=state, limit=limit)

@@ -11,6 +11,7 @@ from warroom.access.gate import Who
 from warroom.api.deps import ctx
 from warroom.api.guards import Id
 from warroom.api.paging import Cursor, link_next
+from warroom.domain.cursor import MOST
 from warroom.domain.cursor import newest_first as by_id
 from warroom.domain.view import WHO
 from warroom.notify import contacts, customer, views
@@ -64,7 +65,7 @@ def list_notifications(
     ),
     incident: str | None = None,
     log: bool = Query(False, description="include every attempt"),
-    limit: int = Query(100, ge=1, le=1000),
+    limit: int = Query(100, ge=1, le=MOST),
     cursor: Cursor = None,
 ) -> list[NotificationView]:
     """Every notification with its state and timestamps, newest first; `Link: <...>; rel="next"` names the

@@ -18,6 +18,7 @@ from warroom.access.gate import Who
 from warroom.access.middleware import ALWAYS, CSP
 from warroom.api.deps import ctx
 from warroom.api.guards import Id
+from warroom.domain.cursor import MOST
 from warroom.statuspage import components, maintenance, pages, posts, subscribers
 from warroom.statuspage.cache import Rendered, StatusCache
 from warroom.statuspage.schemas import (
@@ -428,7 +429,7 @@ def get_subscriber(subscriber_id: Id, c: Ctx) -> SubscriberView:
 
 @admin.get("/subscribers/{subscriber_id}/deliveries", response_model=list[DeliveryView], responses=ERRORS)
 def subscriber_deliveries(
-    subscriber_id: Id, c: Ctx, limit: int = Query(subscribers.DELIVERIES, ge=1, le=1000)
+    subscriber_id: Id, c: Ctx, limit: int = Query(subscribers.DELIVERIES, ge=1, le=MOST)
 ) -> list[DeliveryView]:
     """The subscriber's delivery log, newest first: each message, its state, and every attempt with its error."""
     return subscribers.deliveries(c, subscriber_id, limit)
