@@ -136,7 +136,15 @@ def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
     iid = page.url.rsplit("/", 1)[-1]
     page.locator("#log-what").fill("x" * 120)
     submit(page, "#log")
-    others = ("/alerts", "/oncall", "/silences?preview=service%3Dpayments", "/notifications", "/policy", "/admin/users")
+    others = (
+        "/alerts",
+        "/oncall",
+        "/silences?preview=service%3Dpayments",
+        "/notifications",
+        "/policy",
+        "/admin/users",
+        "/reports",
+    )
     for path in ("/", f"/incidents/{iid}", f"/incidents/{iid}/drafts/internal_update", *others):
         page.goto(server.base + path)
         width = page.evaluate("document.documentElement.scrollWidth")

@@ -58,6 +58,20 @@ def test_report_charts_parse_and_count_what_the_report_says(ctx: Context, clock:
     ET.fromstring(charts.compliance(rep.sla))
 
 
+def test_the_trend_axis_labels_are_distinct_under_a_few_minutes() -> None:
+    """An axis that peaks at a minute is labelled in quarters, not 0, 0, 0, 1, 1; past 4 minutes, whole ones."""
+    from warroom.reports import charts
+    from warroom.reports.schemas import WeekRow
+
+    def labels(seconds: float) -> list[str]:
+        week = WeekRow(week="2026-11-30", by_severity={}, mtta=seconds, mttm=None, mttr=None)
+        root = ET.fromstring(charts.trend([week]))
+        return [t.text or "" for t in root.iter(SVG + "text") if t.get("text-anchor") == "end"]
+
+    assert labels(30) == ["0", "0.25", "0.5", "0.75", "1"]
+    assert labels(40 * 60) == ["0", "10", "20", "30", "40"]
+
+
 def _families(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
     out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
     for fam in text_string_to_metric_families(text):

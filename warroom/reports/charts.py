@@ -53,6 +53,11 @@ def _rect(parent: ET.Element, x: float, y: float, w: float, h: float, fill: str,
     )
 
 
+def _minutes(value: float, peak: float) -> str:
+    """An axis label: whole minutes, or quarters of one on an axis that peaks under 4 (not 0, 0, 0, 1, 1)."""
+    return f"{value:.0f}" if peak >= 4 else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def render(root: ET.Element) -> str:
     return ET.tostring(root, encoding="unicode")
 
@@ -100,7 +105,7 @@ def trend(weeks: Sequence[WeekRow]) -> str:
         ET.SubElement(
             root, "line", {"x1": str(left), "x2": str(width - 10), "y1": f"{y:.1f}", "y2": f"{y:.1f}", "stroke": "#ddd"}
         )
-        _text(root, left - 6, y + 4, f"{peak * n / 4:.0f}", **{"text-anchor": "end"})
+        _text(root, left - 6, y + 4, _minutes(peak * n / 4, peak), **{"text-anchor": "end"})
     for f, colour in FIGURE_COLOURS.items():
         points = [
             (left + i * step, top + plot_h - plot_h * (getattr(w, f) / 60) / peak)
