@@ -365,13 +365,15 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             i = r.item
             assert i is not None
             hint, threshold, raw = i.severity_hint, i.threshold, i.raw
+            first = when(r.first)  # received, first and (unless it repeated in this batch) last seen
             params.append((
                 r.id, r.key, i.source, r.integration, i.fingerprint, r.status, i.service, i.summary,
                 hint[:40] if hint else None, dumps(i.labels).decode(),
                 as_json(_details(i)) if i.description or i.users is not None else "{}",
                 i.metric, r.value, threshold[:100] if threshold else None,
                 dumps(i.links).decode() if i.links else "[]",
-                when(i.starts_at), when(r.ends_at), when(r.first), when(r.first), when(r.last), when(r.resolved_at),
+                when(i.starts_at), when(r.ends_at), first, first, first if r.last is r.first else when(r.last),
+                when(r.resolved_at),
                 r.count, raw.decode() if isinstance(raw, bytes) else as_json(raw), r.group_id, r.incident_id,
                 r.silence_id,
             ))  # fmt: skip

@@ -272,11 +272,15 @@ def _chosen(session: Session, ids: list[int]) -> dict[int, _Row]:
 
 
 def _bodies(session: Session, ids: list[int]) -> dict[int, bytes]:
-    """The stored bodies of these requests (only those not parsed already are read)."""
+    """The stored bodies of these requests (only those not parsed already are read), read at the driver as
+    `_chosen` reads their rows: for single-alert requests the ORM's statement and rows were a twentieth of a pass."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return dict(conn.exec_driver_sql("SELECT id, body FROM intake_requests WHERE id = ANY(%s)", (ids,)).all())
     out: dict[int, bytes] = {}
-    for chunk in chunks(ids, 1000):
-        rows = session.execute(select(TABLE.c.id, TABLE.c.body).where(TABLE.c.id.in_(chunk)))
-        out.update({rid: body for rid, body in rows})
+    for chunk in chunks(ids):
+        sql = f"SELECT id, body FROM intake_requests WHERE id IN ({', '.join('?' * len(chunk))})"
+        out.update(conn.exec_driver_sql(sql, tuple(chunk)).all())
     return out
 
 
