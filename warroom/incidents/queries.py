@@ -48,9 +48,11 @@ def timeline_tail(ctx: Context, incident_id: str, limit: int | None) -> tuple[li
     with ctx.db.read() as session:
         inc = load(session, incident_id)
         mine = TimelineEntry.incident_id == inc.id
-        total = int(session.scalar(select(func.count(TimelineEntry.id)).where(mine)) or 0)
         stmt = select(TimelineEntry).where(mine).order_by(TimelineEntry.id.desc())
         rows = list(session.scalars(stmt if limit is None else stmt.limit(limit)))
+        total = len(rows)
+        if limit is not None and total == limit:  # a full window: there may be more
+            total = int(session.scalar(select(func.count(TimelineEntry.id)).where(mine)) or 0)
         return [TimelineView.model_validate(r) for r in reversed(rows)], total
 
 

@@ -260,7 +260,9 @@ def incident_data(ctx: Context, incident_id: str, whole: bool = False) -> dict[s
     """Everything the incident page shows that is the same for every viewer (`whole`: every timeline entry)."""
     inc = service.get(ctx, incident_id)
     entries, entry_count = service.timeline_tail(ctx, inc.id, None if whole else TIMELINE_SHOWN)
-    ticked = {e.what: e for e in service.timeline_starting(ctx, inc.id, TICK_PREFIX)}
+    # The ticks are read on their own only when some entries are outside the window shown.
+    every = entries if entry_count == len(entries) else service.timeline_starting(ctx, inc.id, TICK_PREFIX)
+    ticked = {e.what: e for e in every if e.what.startswith(TICK_PREFIX)}
     sent = notifications.list_notifications(ctx, incident=inc.id, limit=50)
     sent.sort(key=lambda n: (n.state not in RETRYABLE, -n.id))
     return {
