@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from warroom.intake import inbox
 from warroom.intake.config import IntakeSettings
 from warroom.intake.inbox import Accepted
-from warroom.intake.writer import Writer
-from warroom.store.unit import Context
+from warroom.intake.writer import COST, Writer
+from warroom.store.unit import Context, run
 
 REQUESTS = 200
 
@@ -80,3 +81,29 @@ def test_a_replica_that_is_not_applying_bounds_its_backlog_with_the_applying_rep
     assert waiting.costs.per_request == pytest.approx(applying.costs.per_request)
     applying.share_costs()  # no pass since it recorded: it takes the newest other figure, and there is none newer
     assert applying.costs.per_alert == pytest.approx(waiting.costs.per_alert)
+
+
+def test_a_pass_that_read_more_ahead_than_it_applied_is_not_taken_for_the_cost_of_applying(ctx: Context) -> None:
+    """Requests another replica committed are read for their priority by the pass that finds them, up to 2,000
+    alerts ahead of its own. A pass of 10 that read 30 more is mostly that reading (done once: the alerts are kept
+    for the passes to come), so it says nothing of what applying costs; a pass that read nothing ahead does."""
+    tag = uuid.uuid4().hex[:8]
+    other = Writer(ctx, IntakeSettings())  # the replica that committed them: this one has not read them
+    other._store([request(tag, n) for n in range(40)])
+    writer = Writer(ctx, IntakeSettings())
+    cfg = IntakeSettings()
+    first = run(ctx, lambda s, now: inbox.process(s, ctx, now, cfg, 10, seen=writer._seen))
+    assert first is not None and first.alerts == 10 and first.more
+    assert first.read >= 30, "the pass read the rest of the backlog for its priority"
+    for _ in range(3):
+        writer._after(first, 0.05)
+    assert not writer.costs.fitted and writer.costs.per_alert == COST
+    second = run(ctx, lambda s, now: inbox.process(s, ctx, now, cfg, 10, seen=writer._seen))
+    assert second is not None and second.alerts == 10 and second.read == 0, "what it read is not read again"
+    for _ in range(3):
+        writer._after(second, 0.05)
+    assert writer.costs.fitted
+    while (done := run(ctx, lambda s, now: inbox.process(s, ctx, now, cfg, 100, seen=writer._seen))) and done.more:
+        pass
+    with ctx.db.read() as session:
+        assert session.scalar(text("SELECT count(*) FROM alerts WHERE service = :s"), {"s": f"svc-{tag}"}) == 40

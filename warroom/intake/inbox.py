@@ -73,6 +73,8 @@ class Processed:
     """a request larger than the pass had a slice applied and has more to go"""
     urgent: int = 0
     """requests left pending that can page someone (`priority`): the next pass should not wait long"""
+    read: int = 0
+    """alerts of requests not in this pass that it parsed ahead for their priority (kept for the passes to come)"""
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -130,10 +132,11 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     stmt = stmt.where(TABLE.c.id == only) if only is not None else stmt.limit(limit + 1)
     candidates: list[tuple[int, int]] = [(rid, count) for rid, count in session.execute(stmt)]
     urgent: set[int] = set()
+    read: dict[int, int] = {}
     fits = len(candidates) <= limit and sum(count for _, count in candidates) <= limit
     """everything pending goes in this pass: the order among them changes nothing, so it is not read"""
     if seen is not None and only is None and candidates and not fits:
-        candidates, ahead, urgent = _prioritised(session, ctx, seen, candidates, max(2 * limit, 2000))
+        candidates, ahead, urgent, read = _prioritised(session, ctx, seen, candidates, max(2 * limit, 2000))
         if urgent_only:  # the order puts urgent work first: up to the last of it
             last = max((i for i, (rid, _) in enumerate(candidates) if rid in urgent), default=-1)
             candidates = candidates[: last + 1]
@@ -147,7 +150,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         chosen.append(rid)
         total += count
     if not chosen:
-        return Processed(0, 0, False, [])
+        return Processed(0, 0, False, [], read=sum(read.values()))
     more = len(chosen) < ahead
     subs: list[Submission] = []
     refused: list[tuple[int, Refused]] = []
@@ -237,7 +240,8 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     if seen is not None:
         seen.forget(finished)
     return Processed(len(order), applied, more, finished, sliced=bool(partial),
-                     urgent=len(urgent - set(finished)))  # fmt: skip
+                     urgent=len(urgent - set(finished)),
+                     read=sum(n for rid, n in read.items() if rid not in by_id))  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -285,8 +289,9 @@ def _bodies(session: Session, ids: list[int]) -> dict[int, bytes]:
 
 
 def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tuple[int, int]],
-                 ahead: int) -> tuple[list[tuple[int, int]], int, set[int]]:  # fmt: skip
-    """The pending requests in the order to apply them, how many are known to be pending, and the urgent ones.
+                 ahead: int) -> tuple[list[tuple[int, int]], int, set[int], dict[int, int]]:  # fmt: skip
+    """The pending requests in the order to apply them, how many are known to be pending, the urgent ones, and
+    the requests read here (id → alerts).
 
     This process reads the requests it commits for their shape as it commits them (`classify`).
     Pending requests it has not read (another replica committed them, or it forgot) are read here,
@@ -313,11 +318,13 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
     taken = set(wanted)
     wanted += [rid for rid, _ in oldest if rid not in seen and rid not in taken]
     cols = (TABLE.c.id, TABLE.c.alerts, TABLE.c.source, TABLE.c.headers, TABLE.c.body)
+    read: dict[int, int] = {}
     for chunk in chunks(wanted, 1000):
         rows = session.execute(select(*cols).where(TABLE.c.processed_at.is_(None), TABLE.c.id.in_(chunk)))
         for row in rows:
             if row.id not in seen:
                 classify(ctx.policy, seen, row.id, row.alerts, row.source, row.body, row.headers or {})
+                read[row.id] = row.alerts
     seen.frontier = max(seen.frontier, looked)
     covered = seen.cover = cover(session, ctx.policy, list(seen.buckets), ctx.clock.now())
     seen.covered_at = time.monotonic()
@@ -327,7 +334,7 @@ def _prioritised(session: Session, ctx: Context, seen: Backlog, oldest: list[tup
         out.append((rid, seen.sizes[rid]))
         if len(out) > len(oldest):  # as many as a pass may take, and one more
             break
-    return out, known, seen.urgent(covered)
+    return out, known, seen.urgent(covered), read
 
 
 UNPARSABLE = (PayloadError, orjson.JSONDecodeError, KeyError)

@@ -63,6 +63,10 @@ RETRY = 0.05
 """seconds before looking again when another replica is applying requests, or the database was away"""
 HOUSEKEEPING = 1.0
 """seconds between looks for held groups whose wait is over and for a backlog a replica left"""
+RECOUNT = 0.25
+"""seconds between reads of the backlog every replica shares, on PostgreSQL while webhooks come fast: between
+reads a replica counts only what it accepted itself, and at HOUSEKEEPING it took the other replicas' last second
+of webhooks (over a second of applying, in a flood of batches) past the bound"""
 SHARED_FOR = timedelta(seconds=30)
 """how long another replica's recorded cost of applying is taken for this one's"""
 URGENT_WAIT = 0.02
@@ -164,7 +168,10 @@ class Costs:
     spread over both at the sizes passes run at). A flood of single alerts costs per request, one of
     batches per alert; a backlog in seconds (`Writer.lag`) needs both. Least squares over the passes'
     sums, each pass weighing a little more than the one before, held towards the last fit where the
-    passes so far cannot tell the two apart (every pass the same mix).
+    passes so far cannot tell the two apart (every pass the same mix). The hold is relative: each cost is held in
+    proportion to its own size, so passes that all cost more than the last fit (a busy machine) scale both costs,
+    rather than add the same microseconds to each (which took a flood of single alerts on a busy machine for a
+    costly alert, and a batch that came after it for several times its real cost).
     """
 
     DECAY = 0.9
@@ -188,9 +195,13 @@ class Costs:
         rr, ra, aa = rr + requests * requests, ra + requests * alerts, aa + alerts * alerts
         rt, at = rt + requests * seconds, at + alerts * seconds
         self._sums = (rr, ra, aa, rt, at)
-        hold = self.HOLD * (rr + aa)
-        m11, m12, m22 = rr + hold, ra, aa + hold
-        v1, v2 = rt + hold * self.per_request, at + hold * self.per_alert
+        # Ridge towards the last fit, each cost weighed by 1/its size: the penalty's gradient moves both costs in
+        # proportion to their sizes (HOLD * (rr + aa) is the weight where the two are equal).
+        mean = (self.per_request + self.per_alert) / 2
+        hold_r = self.HOLD * (rr + aa) * mean / max(self.per_request, mean / 10)  # a cost at 0 can grow again
+        hold_a = self.HOLD * (rr + aa) * mean / max(self.per_alert, mean / 10)
+        m11, m12, m22 = rr + hold_r, ra, aa + hold_a
+        v1, v2 = rt + hold_r * self.per_request, at + hold_a * self.per_alert
         det = m11 * m22 - m12 * m12
         if det <= 0:
             return
@@ -232,6 +243,7 @@ class Writer:
         self._step_at = 0.0
         """the next look at what is pending, when one is due"""
         self._housekeeping: asyncio.TimerHandle | None = None
+        self._recounting: asyncio.TimerHandle | None = None
         self._pending = True
         """requests may be waiting to be applied (a backlog from before a restart is looked for at once)"""
         self.pacer = Pacer(cfg.intake_process_share)
@@ -282,12 +294,14 @@ class Writer:
         self._loop = asyncio.get_running_loop()
         self._arm(0)
         self._housekeeping = self._loop.call_later(0, self._housekeep)
+        if self._threaded:
+            self._recounting = self._loop.call_later(RECOUNT, self._recount)
 
     def stop(self) -> None:
-        for handle in (self._step, self._housekeeping):
+        for handle in (self._step, self._housekeeping, self._recounting):
             if handle is not None:
                 handle.cancel()
-        self._step = self._housekeeping = None
+        self._step = self._housekeeping = self._recounting = None
         self._loop = None
         for conn in self._connection:
             conn.close()
@@ -624,7 +638,8 @@ class Writer:
         if done is None:
             return False
         if done.more and done.alerts >= 10 and not urgent_only:  # a pass that took all it could: a short one is
-            self.costs.ran(done.requests, done.alerts, seconds)  # mostly its fixed cost
+            if done.read <= done.alerts:  # mostly its fixed cost; one that read more ahead than it applied is
+                self.costs.ran(done.requests, done.alerts, seconds)  # mostly that reading, done once for later
             self._steer(done, seconds if held is None else held, busy)
         self._pending = done.more
         self._large = done.sliced
@@ -731,6 +746,18 @@ class Writer:
                 run(self.ctx, lambda session, now: ingest.release_held(session, self.ctx, now, self.cfg))
         except Exception as exc:  # the database may be away for a moment; try again shortly
             log.warning("releasing held alert groups failed: %s", exc)
+
+    def _recount(self) -> None:
+        """The backlog every replica shares, read again while webhooks come fast (PostgreSQL: RECOUNT)."""
+        assert self._loop is not None
+        self._recounting = self._loop.call_later(RECOUNT, self._recount)
+        if not self.pacer.busy(time.monotonic()):
+            return
+        try:
+            with self.ctx.db.read() as session:
+                self._backlog_requests, self._backlog = inbox.backlog(session)
+        except Exception as exc:  # the database may be away for a moment; the next look reads it
+            log.warning("reading the alert backlog failed: %s", exc)
 
     def share_costs(self) -> None:
         """Record this replica's measured costs if it applied since the last round; else take those of the
