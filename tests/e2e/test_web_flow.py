@@ -127,7 +127,7 @@ def test_a_p1_from_declaration_to_published_postmortem(browser: Any, server: Ser
 
 
 def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page = browser.new_page(viewport={"width": 390, "height": 844}, timezone_id="UTC")
     page.set_default_timeout(15_000)
     sign_in(page, server, "carol")
     page.locator("#declare-title").fill("A rather long incident title that has to wrap on a phone screen somewhere")
@@ -150,10 +150,12 @@ def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width}px wide on a 390px screen"
         shot(page, "phone" + path.split("?")[0].replace("/", "-"))
+    for cell in page.locator("td time").all():  # the viewer's zone is UTC: each time once, not "07:59 UTC (07:59 UTC)"
+        assert "(" not in cell.inner_text(), cell.inner_text()
     folder = os.environ.get("WARROOM_SCREENSHOTS")
     for part in ("#lifecycle", "#notifications", "#timeline-panel") if folder else ():
         page.goto(f"{server.base}/incidents/{iid}")
-        page.locator(part).screenshot(path=str(Path(str(folder)) / f"flow-phone-{part[1:]}.png"))
+        page.locator(part).screenshot(path=str(Path(str(folder)) / f"flow-phone-incident-{part[1:]}.png"))
     page.close()
 
 

@@ -1,5 +1,6 @@
 // A live war room: pages follow every change made anywhere (Server-Sent Events from /api/v1/events),
-// SLA countdowns tick, and every time shows the viewer's own zone, with the date when it is not today.
+// SLA countdowns tick, and every time shows the viewer's own zone (unless it is UTC), with the date when it
+// is not today.
 (function () {
   "use strict";
 
@@ -11,13 +12,14 @@
       if (el.querySelector(".local")) continue;
       const d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) continue;
+      el.title = d.toString();
+      if (d.getTimezoneOffset() === 0) continue;  // the viewer's zone is UTC then: the time already says so
       const opts = {hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short"};
       if (d.toDateString() !== today) { opts.month = "short"; opts.day = "numeric"; }
       const span = document.createElement("span");
       span.className = "local";
       span.textContent = "(" + d.toLocaleString([], opts) + ")";
       el.appendChild(span);
-      el.title = d.toString();
     }
   }
 
