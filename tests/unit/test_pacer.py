@@ -57,3 +57,33 @@ def test_a_storm_is_applied_at_once_then_paced_and_at_full_speed_when_it_ends() 
     assert pacer.wait(0.12) == pytest.approx(0.1), "then it waits until its share has paid for that pass"
     assert pacer.wait(0.22) == pytest.approx(0, abs=1e-9)
     assert not pacer.busy(0.25), "200 ms after the last webhook the server is quiet again"
+
+
+@pytest.mark.parametrize(("pressure", "waits"), [(0.0, 0.19 / 0.2), (0.5, 0.07 / 0.6), (1.0, 0.0), (3.0, 0.0)])
+def test_applying_takes_more_of_the_time_as_the_backlog_nears_its_bound(pressure: float, waits: float) -> None:
+    pacer = Pacer(0.2)
+    for i in range(200):  # 200 webhooks in 20 ms
+        pacer.arrived(i / 10_000)
+    assert pacer.wait(0.02, pressure) == 0
+    pacer.ran(0.3, 0.32, busy=True)  # a pass of 300 ms: 250 ms past the burst
+    # The share is 0.2 with no backlog, 0.2 + 0.8 / 2 at half the bound, and all of the time at the bound and
+    # past it, where the pass has paid for itself as it ran.
+    assert pacer.wait(0.32, pressure) == pytest.approx(waits, abs=1e-9)
+
+
+@pytest.mark.parametrize("pressure", [0.0, 0.5, 1.0])
+def test_under_pressure_applying_gets_its_grown_share(pressure: float) -> None:
+    pacer = Pacer(0.2)
+    now, applied, arrival = 0.0, 0.0, 0.0
+    while now < 5.0:
+        while arrival <= now:
+            pacer.arrived(arrival)
+            arrival += 1 / 10_000
+        if pacer.wait(now, pressure) == 0:
+            pacer.ran(0.005, now + 0.005, True)
+            applied += 0.005
+            now += 0.005
+        else:
+            now += 0.00025
+    share = 0.2 + 0.8 * pressure
+    assert share * 5.0 - 0.01 <= applied <= share * 5.0 + BURST + 0.005 + 1e-6

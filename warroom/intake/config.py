@@ -29,8 +29,8 @@ class IntakeSettings(BaseSettings):
         default=0.2,
         gt=0,
         le=1,
-        description="while webhooks keep arriving, the largest share of the writer's time that applying them "
-        "takes; the rest commits new requests (a burst is accepted first and applied as it allows)",
+        description="while webhooks keep arriving, the share of the writer's time that applying them takes with no "
+        "backlog, growing with the backlog to all of it at intake_max_lag; the rest commits new requests",
     )
     intake_requests_keep_seconds: float = Field(
         default=3600.0, ge=0, description="how long a processed request's record stays for GET /api/v1/intake/requests"

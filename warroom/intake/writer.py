@@ -8,9 +8,9 @@ request, so one poisoned request cannot sink the others.
 
 The stored requests are applied (`inbox.process`: dedup, silences, grouping, storms, triage) in
 passes between turns: at full speed while webhooks come at about a hundred a second or fewer, and
-while more keep coming in short passes that take at most `intake_process_share` of the time (see
-`Pacer`), so a burst is accepted first and applied as fast as that share allows. Running both on the loop keeps
-them from fighting over the interpreter lock with each other; the loop reads new requests between
+while more keep coming in short passes that take `intake_process_share` of the time, more as the backlog
+nears its bound (see `Pacer`), so a burst is accepted first and a flood is applied as it comes. Running
+both on the loop keeps them from fighting over the interpreter lock with each other; the loop reads new requests between
 any two passes. A request the pipeline cannot apply is marked failed and dead-lettered; nothing
 accepted is ever dropped. Past `intake_max_lag` seconds of backlog (`lag`) new webhooks are pushed
 back (503) instead of accepted, and passes take the work that can page someone first (`priority`).
@@ -146,11 +146,16 @@ class Pacer:
             return self._count >= BUSY_REQUESTS
         return self._previous + self._count >= BUSY_REQUESTS
 
-    def wait(self, now: float) -> float:
-        """Seconds before a busy server's next pass may start (0: now)."""
-        self._credit = min(BURST, self._credit + (now - self._credit_at) * self.share)
+    def wait(self, now: float, pressure: float = 0.0) -> float:
+        """Seconds before a busy server's next pass may start (0: now).
+
+        `pressure` is the backlog as a share of its bound: applying's share of the time grows with it, from
+        `share` with no backlog to all of it at the bound, so a flood the server can absorb fills the backlog
+        slowly instead of running into the bound (and its 503s) at `share`'s pace."""
+        share = self.share + (1 - self.share) * min(1.0, max(0.0, pressure))
+        self._credit = min(BURST, self._credit + (now - self._credit_at) * share)
         self._credit_at = now
-        return max(0.0, -self._credit / self.share)
+        return max(0.0, -self._credit / share)
 
     def ran(self, spent: float, ended: float, busy: bool) -> None:
         """A pass that ended at `ended` took `spent` seconds of the server's time: a busy server pays for it;
@@ -539,8 +544,9 @@ class Writer:
             return
         now = time.monotonic()
         # Over the lag bound new webhooks are already held off at their senders: apply at full speed.
-        busy = self.pacer.busy(now) and self.lag() <= self.cfg.intake_max_lag
-        wait = self.pacer.wait(now) if busy else 0.0
+        pressure = self.lag() / self.cfg.intake_max_lag
+        busy = self.pacer.busy(now) and pressure <= 1
+        wait = self.pacer.wait(now, pressure) if busy else 0.0
         urgent_only = False
         if self._urgent and wait > 0:  # work that can page someone goes now, alone; the flood waits its turn
             soon = max(0.0, self._last_pass + URGENT_WAIT - now)
