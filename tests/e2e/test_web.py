@@ -48,6 +48,10 @@ def test_declare_ack_log_mitigate_in_the_browser(browser: object, server: Server
     page.wait_for_load_state()
     rows = page.locator("#timeline tbody tr")
     assert "Restarted the checkout pods" in rows.last.inner_text()
+    # A viewer in Berlin sees each time in UTC and, after it, in their own zone.
+    local = rows.last.locator("time .local")
+    local.wait_for()
+    assert local.inner_text().startswith("(") and local.inner_text().endswith(")"), local.inner_text()
 
     page.locator("#mitigate").click()
     page.wait_for_load_state()

@@ -145,13 +145,19 @@ def test_a_phone_never_scrolls_sideways(browser: Any, server: Server) -> None:
         "/admin/users",
         "/reports",
     )
+    times_seen = 0
     for path in ("/", f"/incidents/{iid}", f"/incidents/{iid}/drafts/internal_update", *others):
         page.goto(server.base + path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width}px wide on a 390px screen"
         shot(page, "phone" + path.split("?")[0].replace("/", "-"))
-    for cell in page.locator("td time").all():  # the viewer's zone is UTC: each time once, not "07:59 UTC (07:59 UTC)"
-        assert "(" not in cell.inner_text(), cell.inner_text()
+        # The viewer's zone is UTC: each time once, not "07:59 UTC (07:59 UTC)" (once live.js has given every
+        # time its title, it has looked at them all).
+        page.wait_for_function("() => [...document.querySelectorAll('td time')].every(t => t.title)")
+        for cell in page.locator("td time").all():
+            assert "(" not in cell.inner_text(), f"{path}: {cell.inner_text()}"
+            times_seen += 1
+    assert times_seen, "no page showed a time in a table"
     folder = os.environ.get("WARROOM_SCREENSHOTS")
     for part in ("#lifecycle", "#notifications", "#timeline-panel") if folder else ():
         page.goto(f"{server.base}/incidents/{iid}")
