@@ -53,3 +53,31 @@ def test_passes_of_both_shapes_resolve_the_two_costs() -> None:
         costs.ran(20, 2000, 20 * 300e-6 + 2000 * 60e-6)
     assert costs.per_request == pytest.approx(300e-6, rel=0.05)
     assert costs.per_alert == pytest.approx(60e-6, rel=0.05)
+
+
+def batches(costs: Costs, seconds_each: float, passes: int) -> None:
+    for _ in range(passes):
+        costs.ran(20, 2000, 2000 * seconds_each)  # passes of twenty batches of a hundred
+
+
+def test_one_slow_pass_does_not_swing_the_backlog_in_seconds() -> None:
+    """A process's first passes decide its costs alone: one that waited on a busy machine (3.6 times the cost)
+    put a backlog of 50,000 alerts at 7.6 s of applying where it took 2.4, and every replica pushed back."""
+    costs = Costs()
+    costs.ran(1, 1, 1.0)
+    before = costs.seconds(500, 50_000)
+    batches(costs, 3.6 * COST, 1)
+    assert costs.seconds(500, 50_000) <= before * Costs.STEP * 1.001, "one pass moves the costs a step at most"
+    batches(costs, 47e-6, 30)
+    assert costs.per_alert == pytest.approx(47e-6, rel=0.05), "the passes after it decide"
+
+
+def test_a_machine_ten_times_slower_is_followed_within_a_few_dozen_passes() -> None:
+    """Passes of 20 to 40 ms: half the way in about half a second, all of it in two."""
+    costs = Costs()
+    costs.ran(1, 1, 1.0)
+    batches(costs, COST, 20)
+    batches(costs, 10 * COST, 16)
+    assert costs.per_alert > 4.5 * COST
+    batches(costs, 10 * COST, 50)
+    assert costs.per_alert == pytest.approx(10 * COST, rel=0.05)
