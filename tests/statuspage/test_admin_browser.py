@@ -160,3 +160,73 @@ def test_components_posts_maintenance_and_subscribers_from_the_browser(
         Path(keep).mkdir(parents=True, exist_ok=True)
         for p in shots:
             shutil.copy(p, Path(keep) / p.name)
+
+
+def test_an_external_update_from_the_incident_page_sets_the_public_status_name_and_components(
+    site: Server, browser: Any, tmp_path: Path
+) -> None:
+    """The comms officer stays on the incident: its update form posts to the status page with a public status,
+    name and components; the page then says what the public reads. Status page fields on an internal update are
+    refused, naming the field, with everything typed kept; the public page shows the post."""
+    shots: list[Path] = []
+    with site.client() as api:
+        for name, group in (("API", None), ("Billing", "Payments")):
+            answer = api.post("/api/v1/status/components", json={"name": name, "group": group, "by": "adele"})
+            assert answer.status_code == 201, answer.text
+        inc = api.post(
+            "/api/v1/incidents", json={"severity": "P1", "title": "db-primary-7 failover", "by": "adele"}
+        ).json()["id"]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, timezone_id="America/New_York")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, site, "adele")
+    page.goto(f"{site.base}/incidents/{inc}")
+    assert "Not on the status page yet" in page.locator("#public-story").inner_text()
+    assert page.locator("#update-public").get_attribute("open") is None  # an internal update is the default
+    page.locator("#update-public summary").click()
+    assert page.locator("#update-components select").count() == 2  # API and Billing; not the Payments group
+    default = page.locator("#update-public-status option").first.text_content()
+    assert default == "from the incident's stage (Investigating)", "what a post without a status says publicly"
+
+    page.locator("#update-audience").select_option("internal")
+    page.locator("#update-text").fill("Failing over to the replica.")
+    page.locator("#update-public-status").select_option("identified")
+    page.locator("#post-update").click()
+    page.wait_for_url(f"**/incidents/{inc}**")
+    assert "choose audience external to set public_status" in page.locator("#error").inner_text()
+    assert page.locator("#update-text").input_value() == "Failing over to the replica."
+    assert page.locator("#update-public-status").input_value() == "identified"
+    assert page.locator("#update-public").get_attribute("open") is not None
+
+    page.locator("#update-audience").select_option("external")
+    page.locator("#update-text").fill("Card payments fail for some customers; we are failing over.")
+    page.locator("#update-next").fill("confirm replica lag is under a second")
+    page.locator("#update-public-title").fill("Payment failures")
+    billing = page.locator("#update-components label", has_text="Billing").locator("select")
+    billing.select_option("major_outage")
+    page.locator("#post-update").click()
+    page.wait_for_url(f"**/incidents/{inc}")
+    story = page.locator("#public-story").inner_text()
+    assert "Payment failures" in story and "Identified" in story and "Billing: Major outage" in story, story
+    assert "API" not in story and "1 post," in story
+    assert page.locator("#update-public-title").count() == 0, "the public name is set by the first post only"
+    assert billing.locator("option").first.text_content() == "unchanged (Major outage)"
+    assert "Card payments fail for some customers" in page.locator("#timeline").inner_text()
+    external = f"{site.base}/incidents/{inc}?audience=external"  # the form as it opens for an external update
+    page.goto(external)
+    assert page.locator("#update-public").get_attribute("open") is not None
+    assert page.locator("#update-audience").input_value() == "external"
+    page.locator("#update-public").scroll_into_view_if_needed()
+    _shoot(browser, page, external, "incident-status-post", tmp_path, shots)
+
+    page.locator("#public-story a").click()
+    page.wait_for_url("**/status/incidents/*")
+    public = page.locator("body").inner_text()
+    assert "Payment failures" in public and "Card payments fail for some customers" in public
+    assert "replica lag" not in public and "db-primary-7" not in public, "the next step and title stay inside"
+    context.close()
+    keep = os.environ.get("WARROOM_SHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for p in shots:
+            shutil.copy(p, Path(keep) / p.name)

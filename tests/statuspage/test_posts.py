@@ -11,7 +11,7 @@ from tests.statuspage.helpers import SECRETS, built, secret_incident, setup_comp
 from warroom.domain.clock import FakeClock
 from warroom.domain.errors import Conflict, Invalid, NotFound
 from warroom.incidents import service
-from warroom.statuspage import components, posts
+from warroom.statuspage import admin, components, posts
 from warroom.statuspage.schemas import ComponentChange, ComponentRequest
 from warroom.store.unit import Context
 
@@ -137,3 +137,31 @@ def test_nothing_internal_reaches_any_public_answer(ctx: Context) -> None:
         for secret in (*SECRETS, "Checkout errors"):
             assert secret not in text, f"{secret} leaked"
     assert b"Payment failures" in b.files["/status"].body
+
+
+def test_an_incidents_own_page_reads_its_public_story_and_what_its_posts_say_of_each_component(
+    ctx: Context, clock: FakeClock
+) -> None:
+    """What the incident page shows beside its update form (`admin.on_the_page`): nothing posted yet, then the
+    public name, status and posts, and each component as this incident's posts left it (others: not named)."""
+    setup_components(ctx)
+    inc = secret_incident(ctx)
+    before = admin.on_the_page(ctx, inc)
+    assert before.story is None
+    assert [(c.name, c.status) for c in before.components] == [
+        ("API", None), ("Web app", None), ("Billing", None), ("Invoices", None)
+    ]  # the leaves only (Payments is a group), in the page's order
+    posts.post(ctx, inc, "Some payments fail.", "alice", status="investigating", components={"Billing": "major_outage"},
+               title="Payment failures", next_step="roll back the deploy")  # fmt: skip
+    clock.advance(timedelta(minutes=5))
+    posts.post(ctx, inc, "We know why.", "alice", status="identified", components={"API": "degraded_performance"})
+    after = admin.on_the_page(ctx, inc)
+    assert after.story is not None
+    assert (after.story.name, after.story.status) == ("Payment failures", "identified")
+    assert [p.body for p in after.story.posts] == ["We know why.", "Some payments fail."]  # newest first
+    assert {c.name: c.status for c in after.components} == {
+        "API": "degraded_performance", "Web app": None, "Billing": "major_outage", "Invoices": None
+    }
+    first = next(u for u in service.get(ctx, inc).updates if u.audience == "external" and u.number == 1)
+    assert first.next_step == "roll back the deploy"  # the responders' part of the update, kept on it
+    assert admin.on_the_page(ctx, secret_incident(ctx, "Another")).story is None

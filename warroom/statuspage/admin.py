@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from warroom.statuspage import snapshot
+from warroom.statuspage.posts import current_components
 from warroom.statuspage.snapshot import Incident, Snapshot
-from warroom.store.status_models import StatusComponent, StatusIncident
+from warroom.store.status_models import StatusComponent, StatusIncident, StatusPost
 from warroom.store.unit import Context
 
 RECENT = 20
@@ -80,3 +81,46 @@ def overview(ctx: Context, recent: int = RECENT) -> Overview:
             stories=[Story(i, internal.get(i.code, "")) for i in s.incidents[:recent]],
             snapshot=s,
         )
+
+
+@dataclass
+class Affected:
+    code: str
+    name: str
+    status: str | None
+    """what this incident's posts say of it now, or None if none of them named it"""
+
+
+@dataclass
+class OnThePage:
+    """An incident as the status page tells it, for its own page: its public story (None until the first post)
+    and each component a post may change, with what this incident's posts say of it so far."""
+
+    story: Incident | None
+    components: list[Affected]
+
+
+def on_the_page(ctx: Context, incident_id: str) -> OnThePage:
+    with ctx.db.read() as session:
+        rows = list(
+            session.scalars(
+                select(StatusComponent)
+                .where(StatusComponent.is_group.is_(False))
+                .order_by(StatusComponent.position, StatusComponent.id)
+            )
+        )
+        names = {r.code: r.name for r in rows}
+        si = session.scalar(select(StatusIncident).where(StatusIncident.incident_id == incident_id))
+        if si is None:
+            return OnThePage(None, [Affected(r.code, r.name, None) for r in rows])
+        said = current_components(session, si)
+        found = session.scalars(
+            select(StatusPost).where(StatusPost.status_incident_id == si.id).order_by(StatusPost.id)
+        )
+        told = [snapshot.make_post(p.code, p.status, p.body, p.at, p.components, names) for p in found]
+        story = Incident(
+            code=si.code, name=si.name, status=si.status, impact=si.impact, created_at=si.created_at,
+            updated_at=si.updated_at, monitoring_at=si.monitoring_at, resolved_at=si.resolved_at,
+            posts=told[::-1], components=[c for c in said if c in names],
+        )  # fmt: skip
+        return OnThePage(story, [Affected(r.code, r.name, said.get(r.code)) for r in rows])

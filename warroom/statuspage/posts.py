@@ -47,8 +47,10 @@ def post(
     status: str | None = None,
     components: dict[str, str] | None = None,
     title: str | None = None,
+    next_step: str = "",
 ) -> PostView:
-    """Publish a status update for an incident: its external update, with a public status and components."""
+    """Publish a status update for an incident: its external update, with a public status and components
+    (`next_step` is the update's, for the responders; the public does not read it)."""
     details = PostDetails(
         status=vocab.incident_status(status) if status else None,
         components={k: vocab.component_status(v, f"components.{k}") for k, v in (components or {}).items()},
@@ -56,7 +58,7 @@ def post(
     )
     token = pending.set(details)
     try:
-        update = incidents.post_update(ctx, incident_id, "external", text, by)
+        update = incidents.post_update(ctx, incident_id, "external", text, by, next_step)
     finally:
         pending.reset(token)
     with ctx.db.read() as session:

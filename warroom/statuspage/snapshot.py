@@ -176,7 +176,7 @@ def load(session: Session, now: datetime, days: bool = True) -> Snapshot:
                 updated_at=si.updated_at,
                 monitoring_at=si.monitoring_at,
                 resolved_at=si.resolved_at,
-                posts=[_post(p.code, p.status, p.body, p.at, p.components, names) for p in reversed(posts[si.id])],
+                posts=[make_post(p.code, p.status, p.body, p.at, p.components, names) for p in reversed(posts[si.id])],
                 components=[c for c in touched if c in names],
             )
         )
@@ -187,7 +187,7 @@ def load(session: Session, now: datetime, days: bool = True) -> Snapshot:
         if status in ("in_progress", "verifying"):
             for code in m.components:
                 live[code].append("under_maintenance")
-        ups = [_post(u.code, u.status, u.body, u.at, [], names) for u in reversed(mposts[m.id])]
+        ups = [make_post(u.code, u.status, u.body, u.at, [], names) for u in reversed(mposts[m.id])]
         out_maint.append(
             Maintenance(
                 code=m.code,
@@ -252,7 +252,7 @@ def load(session: Session, now: datetime, days: bool = True) -> Snapshot:
     )
 
 
-def _post(
+def make_post(
     code: str, status: str, body: str, at: datetime, changes: list[dict[str, str]], names: dict[str, str]
 ) -> Post:
     return Post(

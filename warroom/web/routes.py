@@ -31,6 +31,8 @@ from warroom.notify import views as notifications
 from warroom.oncall.service import paging_readiness, who_is_on_call
 from warroom.policy.model import Policy
 from warroom.reports import service as reports
+from warroom.statuspage import admin as status_admin
+from warroom.statuspage import posts, vocab
 from warroom.store import memo as cache
 from warroom.store.unit import Context
 
@@ -279,6 +281,11 @@ def incident_data(ctx: Context, incident_id: str, whole: bool = False) -> dict[s
         "alerts": intake.incident_alerts(ctx, inc.id, limit=50),
         "sent": sent,
         "timeline_svg": Markup(reports.timeline_svg(ctx, inc.id)),
+        "public": status_admin.on_the_page(ctx, inc.id),
+        "component_statuses": [s for s in vocab.COMPONENT_STATUSES if s != "under_maintenance"],
+        "public_statuses": vocab.INCIDENT_STATUSES,
+        "stage_status": vocab.FROM_LIFECYCLE.get(inc.status, "investigating"),
+        "label": lambda s: vocab.LABEL.get(s, s),
     }
 
 
@@ -323,6 +330,26 @@ def incident(request: Request, incident_id: str, audience: str = "internal", tim
 
 
 Action = Callable[[Context, str, dict[str, str], str], object]
+
+
+def components_of(form: dict[str, str]) -> dict[str, str]:
+    """`c.CODE` fields of a status post's form: each component it names, and the status the post gives it."""
+    return {k[2:]: v for k, v in form.items() if k.startswith("c.") and v.strip()}
+
+
+def _update(c: Context, i: str, f: dict[str, str], by: str) -> object:
+    """An update; an external one that sets a public status, name or components is posted as the status page's
+    post form posts it (the same external update, with those riding along)."""
+    audience, text, next_step = f.get("audience", "internal"), f.get("text", ""), f.get("next", "")
+    status, title, changes = f.get("public_status", "").strip(), f.get("public_title", "").strip(), components_of(f)
+    if not (status or title or changes):
+        return service.post_update(c, i, audience, text, by, next_step)
+    if audience.strip().lower() != "external":
+        field = "public_status" if status else "public_title" if title else f"c.{next(iter(changes))}"
+        raise Invalid(f"the status page reads only external updates: choose audience external to set {field}, "
+                      "or leave the status page's fields empty", field=field)  # fmt: skip
+    return posts.post(c, i, text, by, status=status or None, components=changes, title=title or None,
+                      next_step=next_step)  # fmt: skip
 
 
 def _opt_int(value: str, field: str) -> int | None:
@@ -395,9 +422,7 @@ ACTIONS: dict[str, Action] = {
     "reopen": lambda c, i, f, by: service.reopen(c, i, by, f.get("reason", "")),
     "close": lambda c, i, f, by: service.close(c, i, by),
     "postmortem": lambda c, i, f, by: service.complete_postmortem(c, i, by, f.get("link", "")),
-    "update": lambda c, i, f, by: service.post_update(
-        c, i, f.get("audience", "internal"), f.get("text", ""), by, f.get("next", "")
-    ),
+    "update": _update,
     "log": lambda c, i, f, by: service.log(
         c, i, f.get("what", ""), by, f.get("outcome", ""), _opt_int(f.get("corrects", ""), "corrects")
     ),

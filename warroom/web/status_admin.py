@@ -19,7 +19,7 @@ from warroom.incidents import service as incidents
 from warroom.statuspage import admin, components, maintenance, posts, subscribers, vocab
 from warroom.statuspage.schemas import ComponentChange, ComponentRequest, MaintenanceRequest, MaintenanceStep
 from warroom.statuspage.subscribers import SubscriberRequest
-from warroom.web.routes import _by, _ctx, _int, done, form_of, invalid, page, refuse
+from warroom.web.routes import _by, _ctx, _int, components_of, done, form_of, invalid, page, refuse
 
 router = APIRouter(include_in_schema=False)
 HOME = "/statuspage"
@@ -45,11 +45,6 @@ def status_home(request: Request) -> HTMLResponse:
     return page(request, "statuspage_admin.html", view=view, open_incidents=open_incidents, **_common())
 
 
-def _components(form: dict[str, str]) -> dict[str, str]:
-    """`c.CODE` fields of a post's form: each component it names, and the status the post gives it."""
-    return {k[2:]: v for k, v in form.items() if k.startswith("c.") and v.strip()}
-
-
 @router.post("/statuspage/posts")
 async def status_post(request: Request) -> Response:
     form = await form_of(request)
@@ -64,7 +59,7 @@ async def status_post(request: Request) -> Response:
             form.get("text", ""),
             by,
             status=form.get("status") or None,
-            components=_components(form),
+            components=components_of(form),
             title=form.get("title", "").strip() or None,
         )
     except ServiceError as exc:
