@@ -213,8 +213,12 @@ def test_an_external_update_from_the_incident_page_sets_the_public_status_name_a
     assert billing.locator("option").first.text_content() == "unchanged (Major outage)"
     assert "Card payments fail for some customers" in page.locator("#timeline").inner_text()
     external = f"{site.base}/incidents/{inc}?audience=external"  # the form as it opens for an external update
-    page.goto(external)
+    page.goto(f"{site.base}/incidents/{inc}")
+    page.locator("#draft-external").click()  # the runbook's status page template for the incident's stage
+    page.wait_for_url(external + "#updates")
     assert page.locator("#update-public").get_attribute("open") is not None
+    assert "status investigating template" in page.locator("#updates").inner_text()
+    assert page.locator("#update-text").input_value().startswith("[Investigating] ")
     assert page.locator("#update-audience").input_value() == "external"
     page.locator("#update-public").scroll_into_view_if_needed()
     _shoot(browser, page, external, "incident-status-post", tmp_path, shots)

@@ -289,12 +289,21 @@ def incident_data(ctx: Context, incident_id: str, whole: bool = False) -> dict[s
     }
 
 
-def _template(ctx: Context, inc: IncidentView, user: str) -> str:
-    """The internal update drafted from the policy's template, signed by the viewer."""
+def draft_kind(audience: str, stage: str) -> str:
+    """The runbook's template an update for `audience` starts from: the status page's for the incident's stage
+    when external, the executive brief, else the internal update."""
+    if audience == "external":
+        return f"status_{vocab.FROM_LIFECYCLE.get(stage, 'investigating')}"
+    return "executive_brief" if audience == "executive" else "internal_update"
+
+
+def _template(ctx: Context, inc: IncidentView, user: str, audience: str) -> str:
+    """The update for `audience` drafted from the policy's template, signed by the viewer ('' where the policy
+    has no such template, or the runbook does not allow telling that audience yet)."""
     if inc.status == "closed":
         return ""
     try:
-        return drafts.draft(ctx, inc.id, "internal_update", user).text
+        return drafts.draft(ctx, inc.id, draft_kind(audience, inc.status), user).text
     except ServiceError:
         return ""
 
@@ -321,8 +330,9 @@ def incident(request: Request, incident_id: str, audience: str = "internal", tim
         shared=(inc.id, user, audience, whole),  # the drafted update is signed by the viewer
         **data,
         kinds=drafts.KINDS,
-        template=memo.get(("draft", inc.id, user), lambda: _template(ctx, inc, user)),
+        template=memo.get(("draft", inc.id, user, audience), lambda: _template(ctx, inc, user, audience)),
         audience=audience,
+        template_kind=draft_kind(audience, inc.status),
         retryable=RETRYABLE,
         live=True,
         live_incident=inc.id,
