@@ -66,10 +66,10 @@ def test_requests_one_turn_apart_are_committed_once_each_and_all_applied(ctx: Co
 
 
 def test_a_replica_that_is_not_applying_bounds_its_backlog_with_the_applying_replicas_cost(ctx: Context) -> None:
-    """One replica applies at a time; the other's own figure is its first, costly pass. Each second the
-    applying one records what it measured and the other takes it, so both push back at the same lag."""
+    """One replica applies at a time; the other's own figure is from its last passes, long ago and slow. Each
+    second the applying one records what it measured and the other takes it, so both push back at the same lag."""
     applying, waiting = Writer(ctx, IntakeSettings()), Writer(ctx, IntakeSettings())
-    for _ in range(2):  # its passes: a cold start (not counted), then 1.2 ms an alert
+    for _ in range(30):  # its passes: a cold start (not counted), then 1.2 ms an alert (a pass moves it 1.25x)
         waiting.costs.ran(5, 500, 0.6)
     for _ in range(20):
         applying.costs.ran(5, 500, 0.02)  # 40 µs an alert, pass after pass

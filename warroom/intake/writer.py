@@ -299,9 +299,9 @@ class Writer:
         self._seen = Backlog()
         """pending requests already read for their priority (see `inbox.process`)"""
         self._urgent = False
+        """the last pass left work that can page someone: the next one borrows from the flood's share"""
         self._last_pass = 0.0
         """when the last pass ended (monotonic)"""
-        """the last pass left work that can page someone: the next one borrows from the flood's share"""
 
     # --- the request side -------------------------------------------------------------------------
 
