@@ -172,3 +172,38 @@ def test_sign_in_switched_off_says_so_at_start_up_and_on_every_page(tmp_path: Pa
             assert named.json()["declared_by"] == "gail"
     finally:
         srv.stop()
+
+
+def test_the_first_admins_sign_in_address_is_where_serve_listens(tmp_path: Path) -> None:
+    """`warroom serve --port` (no WARROOM_PORT): the printed address is that port, not the default 8080; on a
+    database not migrated yet, serve says what to run instead of starting and failing at every turn."""
+    from tests.conftest import free_port
+
+    port, log = free_port(), tmp_path / "serve.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("WARROOM_PORT", "WARROOM_HOST", "WARROOM_PUBLIC_URL")}
+    env.update(WARROOM_DATABASE_URL=f"sqlite:///{tmp_path / 'w.db'}", WARROOM_POLICY="nself")
+    refused = subprocess.run([sys.executable, "-m", "warroom", "serve", "--port", str(port)], env=env,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "revision none (empty)" in refused.stderr and "warroom db upgrade" in refused.stderr
+    subprocess.run([sys.executable, "-m", "warroom", "db", "upgrade"], env=env, check=True, capture_output=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "warroom", "serve", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "/login" not in log.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        printed = log.read_text()
+        assert f"sign in at http://127.0.0.1:{port}/login" in printed, printed
+        while time.monotonic() < deadline:  # the address is printed as it starts: then it answers there
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/login", timeout=1).status_code == 200
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError(f"nothing answered on port {port}: {log.read_text()}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
-from warroom.cli.root import app, console, fail
+from warroom.cli.root import app, console, err_console, fail
 from warroom.settings import get_settings
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -63,13 +64,34 @@ def serve(
 ) -> None:
     """Run the HTTP API, web UI and the engine loop."""
     import uvicorn
+    from sqlalchemy.exc import DBAPIError
 
+    from warroom.store.db import unavailable
+    from warroom.store.migrate import current, head
+
+    url = get_settings().database_url
+    try:
+        at, needed = current(url), head()
+        if at != needed:
+            fail(f"the database is at revision {at or 'none (empty)'}, this warroom needs {needed}; "
+                 "run `warroom db upgrade` first")  # fmt: skip
+    except DBAPIError as exc:
+        if (down := unavailable(exc)) is None:
+            raise
+        err_console.print(f"serve: the database cannot be reached ({down}); starting anyway, serving once it answers")
+    # The options are the settings the application reads (its workers too): the first admin's sign-in
+    # address, printed at start, is where this server listens.
+    if host:
+        os.environ["WARROOM_HOST"] = host
+    if port:
+        os.environ["WARROOM_PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "warroom.app:serving_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         workers=workers,
         log_level="info",
         access_log=False,
