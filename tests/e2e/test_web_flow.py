@@ -201,6 +201,9 @@ def test_forms_work_with_javascript_off(browser: Any, server: Server) -> None:
     assert "dig first" in page.locator("#decision").inner_text()
     submit(page, "#tick-decision-0")
     assert "✓ Snapshot logs and evidence" in page.locator("#checklist").inner_text(), "a tick is kept"
+    assert page.locator("#ticked-decision").inner_text().startswith("· 1 of "), "and counted in its phase"
+    assert page.locator("#tick-decision-0").count() == 0
+    assert page.locator("#checklist button.tick").first.inner_text() == "mark done", "what is left says what it does"
     assert "Checklist (decision): Snapshot logs" in page.locator("#timeline").inner_text(), "and is on the record"
     if os.environ.get("WARROOM_SCREENSHOTS"):
         page.locator("#checklist").screenshot(path=str(Path(os.environ["WARROOM_SCREENSHOTS"]) / "flow-checklist.png"))
