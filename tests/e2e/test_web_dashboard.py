@@ -71,6 +71,9 @@ def test_web_lists_link_to_the_next_page(server: Server, api: httpx.Client) -> N
     everything = [i["id"] for i in api.get("/api/v1/incidents", params={"status": "all", "limit": 1000}).json()]
     assert seen[: len(everything)] == everything[: len(seen)] and len(set(seen)) == len(seen)
 
+    typed = api.get("/incidents", follow_redirects=False)
+    assert typed.status_code == 303 and typed.headers["location"] == "/?status=all", typed.text
+
     bad = api.get("/?status=all&cursor=nonsense")
     assert bad.status_code == 422 and "cursor" in bad.text and 'id="incidents"' in bad.text
 

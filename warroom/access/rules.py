@@ -151,6 +151,7 @@ RULES: dict[tuple[str, str], Need] = {
     ("POST", "/statuspage/subscribers/{subscriber_id}/remove"): R,
     # The responders' pages.
     ("GET", "/"): V,
+    ("GET", "/incidents"): V,
     ("POST", "/incidents"): R,
     ("GET", "/incidents/{incident_id}"): V,
     ("GET", "/incidents/{incident_id}/drafts/{kind}"): V,

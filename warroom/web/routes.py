@@ -208,6 +208,12 @@ def index(
     return page(request, "index.html", shared=key, status=status, cursor=cursor, limit=limit, live=True, **data)
 
 
+@router.get("/incidents")
+def all_incidents() -> RedirectResponse:
+    """Where a typed /incidents goes: the list of every incident (the dashboard's "all incidents")."""
+    return RedirectResponse("/?status=all", status_code=303)
+
+
 @router.post("/incidents")
 async def declare(request: Request) -> Response:
     form = await form_of(request)
