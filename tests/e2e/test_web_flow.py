@@ -271,6 +271,7 @@ def test_the_other_pages_and_their_forms(browser: Any, server: Server) -> None:
     page.goto(server.base + "/alerts")
     box = page.locator(f"#group-{group}")
     assert "queue depth high" in page.locator("#alert-list").inner_text()
+    assert "1 alert · " in box.inner_text(), "a count reads as a person would say it"
     box.locator("input[name=reason]").last.fill("known noisy queue")
     with page.expect_navigation():
         box.locator("button", has_text="Dismiss").click()
@@ -283,6 +284,7 @@ def test_the_other_pages_and_their_forms(browser: Any, server: Server) -> None:
     with page.expect_navigation():
         page.locator(f"#group-{group} a[href^='/incidents/']").click()
     linked = page.locator("#alerts").inner_text()
+    assert "1 alert: 1 firing" in linked, linked
     assert "queue depth high" in linked and "the sender rates it 'warning'" in linked
 
     page.goto(server.base + "/alerts")

@@ -39,6 +39,14 @@ from warroom.store.unit import Context
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.filters["span"] = format_seconds
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 alert', '2 alerts', '12,000 alerts' (a page says a count the way a person would)."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+templates.env.filters["counted"] = counted
 NAME_COOKIE = "warroom_user"
 """with sign-in off only: the name a browser last acted under"""
 FLASH_COOKIE = "warroom_flash"
