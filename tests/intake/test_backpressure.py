@@ -37,8 +37,11 @@ def tight(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
 class Burst:
     """SENDERS threads each posting PER_SENDER generic batches of BATCH alerts with their own fingerprints."""
 
-    def __init__(self, base: str, token: str, service: str) -> None:
+    def __init__(self, base: str, token: str, service: str, *, until_gone: bool = False) -> None:
         self.base, self.token, self.service = base, token, service
+        self.until_gone = until_gone
+        """each sender goes on past PER_SENDER until the server stops answering (60 s at most): a kill always
+        comes while the burst is being sent, however fast the server answers"""
         self.accepted: list[str] = []
         """fingerprints of alerts answered 202"""
         self.refused: list[httpx.Response] = []
@@ -53,14 +56,19 @@ class Burst:
 
     def send(self, sender: int) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
+        deadline = time.monotonic() + 60
         with httpx.Client(base_url=self.base, timeout=10) as http:
-            for n in range(PER_SENDER):
+            n = 0
+            while n < PER_SENDER or (self.until_gone and time.monotonic() < deadline):
                 alerts = self.batch(sender, n)
+                n += 1
                 try:
                     resp = http.post("/api/v1/alerts/generic", json={"alerts": alerts}, headers=headers)
                 except httpx.HTTPError:
                     with self.lock:
                         self.lost += 1
+                    if self.until_gone:
+                        return
                     continue
                 with self.lock:
                     self.answers += 1
@@ -118,7 +126,7 @@ def test_a_burst_past_the_lag_bound_is_pushed_back_and_every_202_is_stored(tight
 
 def test_a_sigkill_in_the_middle_of_a_pushed_back_burst_loses_no_202(tight: Intake) -> None:
     service = unique("killed")
-    burst = Burst(tight.server.base, tight.tokens["generic"], service)
+    burst = Burst(tight.server.base, tight.tokens["generic"], service, until_gone=True)
     server = tight.server
     assert server.proc is not None
 
