@@ -83,6 +83,32 @@ def test_a_replica_that_is_not_applying_bounds_its_backlog_with_the_applying_rep
     assert applying.costs.per_alert == pytest.approx(waiting.costs.per_alert)
 
 
+def test_between_reads_of_the_shared_backlog_a_replica_counts_the_others_at_the_rate_they_added_to_it(
+    ctx: Context,
+) -> None:
+    """Webhooks another replica accepts reach this one's count only when it reads the shared backlog again: from
+    one read to the next (RECOUNT apart) they are what the backlog grew by beyond its own count, and until the
+    next read they count at that rate (half a second of it at most), so the bound holds for the sum of both."""
+    tag = uuid.uuid4().hex[:8]
+    this, other = Writer(ctx, IntakeSettings()), Writer(ctx, IntakeSettings())
+    with ctx.db.read() as session:
+        before = this.read_backlog(session, 100.0)
+    plain = this.lag(100.0)
+    other._store([request(tag, n) for n in range(40)])  # the other replica's webhooks: 40 of one alert
+    this._store([request(tag, 100 + n) for n in range(10)])  # and this one's, counted as it commits them
+    this._backlog, this._backlog_requests = this._backlog + 10, this._backlog_requests + 10
+    with ctx.db.read() as session:
+        assert this.read_backlog(session, 100.25) == before + 50
+    assert this._others == pytest.approx((160.0, 160.0)), "the other's 40 in a quarter of a second; not this one's"
+    read = this.costs.seconds(before + 50, this._backlog)
+    assert this.lag(100.25) == pytest.approx(read) and read > plain
+    assert this.lag(100.5) == pytest.approx(this.costs.seconds(before + 90, this._backlog + 40))
+    assert this.lag(110.0) == pytest.approx(this.costs.seconds(before + 130, this._backlog + 80)), "half a second"
+    with ctx.db.read() as session:
+        this.read_backlog(session, 112.0)  # two seconds on: no rate to go on
+    assert this._others == (0.0, 0.0) and this.lag(112.5) == pytest.approx(read)
+
+
 def test_a_pass_that_read_more_ahead_than_it_applied_is_not_taken_for_the_cost_of_applying(ctx: Context) -> None:
     """Requests another replica committed are read for their priority by the pass that finds them, up to 2,000
     alerts ahead of its own. A pass of 10 that read 30 more is mostly that reading (done once: the alerts are kept

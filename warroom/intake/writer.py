@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from warroom.intake import inbox, ingest
 from warroom.intake.config import IntakeSettings
@@ -240,7 +241,7 @@ class Costs:
         """Take another replica's measured costs (this one has not applied anything lately)."""
         self.per_alert, self.per_request = max(per_alert, 1e-7), max(per_request, 0.0)
 
-    def seconds(self, requests: int, alerts: int) -> float:
+    def seconds(self, requests: float, alerts: float) -> float:
         """How long applying this many requests and alerts takes, at full speed."""
         return requests * self.per_request + alerts * self.per_alert
 
@@ -288,6 +289,11 @@ class Writer:
         self._backlog_requests = 0
         """alerts (and requests) accepted and not applied yet: counted here as they come and go, read again
         every HOUSEKEEPING"""
+        self._others = (0.0, 0.0)
+        """requests and alerts a second that other replicas added to the shared backlog between its last two
+        reads (RECOUNT apart), counted into `lag` until the next read"""
+        self._read_at = 0.0
+        """when the shared backlog was last read (monotonic)"""
         self.costs = Costs()
         """seconds of applying a request and an alert, as the last passes measured them (this replica's, or
         the applying replica's: `share_costs`)"""
@@ -325,9 +331,28 @@ class Writer:
             conn.close()
         self._connection.clear()
 
-    def lag(self) -> float:
-        """Seconds of applying the backlog would take at the measured cost per alert."""
-        return self.costs.seconds(self._backlog_requests, self._backlog)
+    def lag(self, now: float | None = None) -> float:
+        """Seconds of applying the backlog would take at the measured cost per alert: the backlog as last read
+        and counted since, with what the other replicas add at the rate they added it between the last reads."""
+        per_request, per_alert = self._others
+        since = 0.0
+        if per_request or per_alert:
+            since = min((time.monotonic() if now is None else now) - self._read_at, 2 * RECOUNT)
+        return self.costs.seconds(self._backlog_requests + per_request * since, self._backlog + per_alert * since)
+
+    def read_backlog(self, session: Session, now: float) -> int:
+        """The shared backlog read again (`now` monotonic): what it grew by beyond this replica's own count is
+        the other replicas' doing, a rate until the next read if the last one was at most RECOUNT x 2 ago.
+        Returns the pending requests."""
+        requests, alerts = inbox.backlog(session)
+        elapsed = now - self._read_at
+        if 0 < elapsed <= 2 * RECOUNT:  # reads RECOUNT apart: PostgreSQL's replicas while webhooks come fast
+            self._others = (max(0, requests - self._backlog_requests) / elapsed,
+                            max(0, alerts - self._backlog) / elapsed)  # fmt: skip
+        else:
+            self._others = (0.0, 0.0)
+        self._backlog_requests, self._backlog, self._read_at = requests, alerts, now
+        return requests
 
     def pushback(self, can_page: Callable[[], bool] | None = None) -> int | None:
         """Seconds a new webhook's sender should wait (503 with Retry-After) while the backlog is over the bound.
@@ -755,8 +780,7 @@ class Writer:
             log.warning("sharing the cost of applying failed: %s", exc)
         try:
             with self.ctx.db.read() as session:
-                requests, self._backlog = inbox.backlog(session)
-                self._backlog_requests = requests
+                requests = self.read_backlog(session, time.monotonic())
                 if not self._pending and requests:
                     self._pending = True
                     self._arm(0)
@@ -771,10 +795,11 @@ class Writer:
         assert self._loop is not None
         self._recounting = self._loop.call_later(RECOUNT, self._recount)
         if not self.pacer.busy(time.monotonic()):
+            self._others = (0.0, 0.0)  # webhooks come slowly again: the next read starts a rate afresh
             return
         try:
             with self.ctx.db.read() as session:
-                self._backlog_requests, self._backlog = inbox.backlog(session)
+                self.read_backlog(session, time.monotonic())
         except Exception as exc:  # the database may be away for a moment; the next look reads it
             log.warning("reading the alert backlog failed: %s", exc)
 
