@@ -46,6 +46,8 @@ class Shape:
 
 @dataclass(slots=True)
 class Bucket:
+    shape: Shape
+    """the one instance of its shape that the backlog keeps (a flood's requests each make an equal one)"""
     rids: list[int] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
 
@@ -95,7 +97,11 @@ class Backlog:
         if items is not None and self.kept + len(items) <= KEEP_PARSED:
             self.parsed[rid] = items
             self.kept += len(items)
-        bucket = self.buckets.setdefault(shape, Bucket())
+        bucket = self.buckets.get(shape)
+        if bucket is None:
+            bucket = self.buckets[shape] = Bucket(shape)
+        # The bucket's instance from here on: sets find it by identity instead of comparing its group keys.
+        shape = bucket.shape
         if not bucket.rids or bucket.rids[-1] < rid:
             bucket.rids.append(rid)
         else:  # a request committed late by another replica, with a lower id
