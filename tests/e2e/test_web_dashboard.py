@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Server, make_context
+from tests.conftest import Server, make_context, token_for
 from tests.e2e.test_web import sign_in
 from warroom.domain.clock import FakeClock
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
+from warroom.intake import integrations
 
 
 def declared_ago(server: Server, minutes: int, severity: str, title: str) -> str:
@@ -100,3 +101,37 @@ def test_the_overdue_list_follows_changes_live(browser: Any, server: Server) -> 
     page.goto(server.base + "/")
     assert page.locator(f"#overdue-updates a[href='/incidents/{late}']").count() == 0
     page.close()
+
+
+def test_the_alerts_page_shows_intake_and_the_latest_dead_letters(server: Server, api: httpx.Client) -> None:
+    """The backlog, this server's counters and the refused requests a responder asks about ("why is my alert
+    not here?"): a body that is not the sender's shape is a dead letter, listed with the field at fault."""
+    ctx = make_context(server.db_url, "nself", FakeClock(datetime.now(UTC)))
+    try:
+        secret = integrations.add(ctx, "generic", f"intake-{uuid.uuid4().hex[:6]}", "tests").token
+    finally:
+        ctx.db.dispose()
+    headers = {"Authorization": f"Bearer {secret}"}
+    marker = uuid.uuid4().hex[:8]
+    sent = api.post("/api/v1/alerts/generic", headers=headers,
+                    json={"summary": f"queue depth high {marker}", "service": f"svc-{marker}"})  # fmt: skip
+    assert sent.status_code == 202, sent.text
+    api.get(f"/api/v1/intake/requests/{sent.json()['request']}", params={"wait": 15})
+    refused = api.post("/api/v1/alerts/generic", headers=headers, json={"service": f"svc-{marker}"})
+    assert refused.status_code == 422 and refused.json()["field"] == "summary", refused.text
+    letter = refused.json()["dead_letter"]
+
+    page = api.get("/alerts").text
+    panel = section(page, "intake")
+    assert "Nothing waiting to be applied; past 2 s new webhooks are pushed back." in panel, panel
+    assert "pushing-back" not in page
+    counts = re.search(r"This server since <time[^>]*>[^<]+</time>: ([0-9,]+) webhooks? accepted", panel)
+    assert counts and int(counts.group(1).replace(",", "")) >= 1, panel
+    rows = re.findall(r"<tr><td class=\"meta num\">(\d+)</td>.*?</tr>", panel, re.S)
+    assert rows and int(rows[0]) == letter, "the newest dead letter first"
+    assert "<code>summary</code>: " in panel and "generic" in panel
+    with httpx.Client(
+        base_url=server.base, headers={"Authorization": f"Bearer {token_for(server.db_url, 'vic', 'viewer')}"}
+    ) as viewer:
+        seen = section(viewer.get("/alerts").text, "intake")
+    assert "webhook" in seen and 'id="dead-letters"' not in seen, "dead letters are for responders, as in the API"

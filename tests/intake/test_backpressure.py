@@ -8,6 +8,7 @@ middle of the burst and another one starts on the same database (both backends).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS, Server
 from tests.intake.conftest import PROBLEM, Intake, own_server, unique
+from warroom.intake.inbox import PROCESS_LOCK
 from warroom.store.db import Database
 
 SENDERS = 16
@@ -198,3 +201,43 @@ def test_an_alert_that_can_page_is_taken_while_the_flood_is_pushed_back(tight_bu
     for service, _ in others:
         alerts = api.get("/api/v1/alerts", service=service)
         assert len(alerts) == 1 and alerts[0]["incident_id"], f"{service} declared its own incident"
+
+
+@pytest.fixture(params=["postgresql"])
+def tight_pg(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Intake]:
+    yield from own_server(request, tmp_path, "nself", **TINY)
+
+
+def test_the_alerts_page_says_while_webhooks_are_pushed_back(tight_pg: Intake) -> None:
+    """While another replica holds the applying lock, this one accepts up to the bound and then pushes back:
+    the alerts page says so, with the backlog; once the lock is let go and the backlog applied, it says
+    nothing waits. (PostgreSQL: the only backend with replicas that take turns applying.)"""
+    api = tight_pg
+    service = unique("held")
+    headers = {"Authorization": f"Bearer {api.tokens['generic']}"}
+    with psycopg.connect(api.server.db_url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (PROCESS_LOCK,))
+        codes = [
+            api.http.post("/api/v1/alerts/generic", headers=headers, json={"alerts": [
+                {"summary": f"disk full {n}-{i}", "service": service, "fingerprint": f"{service}-{n}-{i}"}
+                for i in range(BATCH)]}).status_code
+            for n in range(20)
+        ]  # fmt: skip
+        assert 202 in codes and 503 in codes, codes
+        page = api.http.get("/alerts").text
+        assert 'id="pushing-back"' in page and "Intake is pushing back now" in page, page
+        held = section(page, "intake")
+        assert re.search(r"[0-9,]+ alerts in [0-9,]+ webhooks? waiting to be applied", held), held
+        refused = codes.count(503)
+        assert f"{refused} webhook{'s' if refused > 1 else ''} pushed back" in held, held
+    drained(api)
+    page = api.http.get("/alerts").text
+    after = section(page, "intake")
+    assert "pushing-back" not in page and "Nothing waiting to be applied" in after, after
+    assert f"{codes.count(202) * BATCH:,} alerts applied" in after, after
+
+
+def section(html: str, ident: str) -> str:
+    found = re.search(rf'<section class="panel" id="{ident}">(.*?)</section>', html, re.S)
+    assert found, f"no section {ident}"
+    return found.group(1)

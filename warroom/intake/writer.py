@@ -26,7 +26,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -308,6 +308,8 @@ class Writer:
         """the last pass left work that can page someone: the next one borrows from the flood's share"""
         self._last_pass = 0.0
         """when the last pass ended (monotonic)"""
+        self.started_at: datetime | None = None
+        """when this process's writer attached to its event loop: what its counters (`Stats`) count since"""
 
     # --- the request side -------------------------------------------------------------------------
 
@@ -316,6 +318,7 @@ class Writer:
         if self._loop is not None:
             return
         self._loop = asyncio.get_running_loop()
+        self.started_at = self.ctx.clock.now()
         self._arm(0)
         self._housekeeping = self._loop.call_later(0, self._housekeep)
         if self._threaded:
@@ -739,6 +742,7 @@ class Writer:
             pending, alerts = inbox.backlog(session)
         return {
             "running": self._loop is not None,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
             "batches": s.batches,
             "requests": s.requests,
             "quick_checked": s.quick,

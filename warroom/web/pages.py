@@ -54,6 +54,7 @@ def alerts_page(
     return page(
         request,
         "alerts.html",
+        **intake_health(request),
         groups=groups,
         alerts=alerts,
         older_groups=older_groups,
@@ -61,6 +62,23 @@ def alerts_page(
         paged=bool(groups_cursor or alerts_cursor),
         limit=limit,
     )
+
+
+def intake_health(request: Request) -> dict[str, Any]:
+    """What the alerts page says of intake: the backlog every replica shares, whether webhooks are being pushed
+    back, this server's counters since it started (`Writer.status`), and for responders the latest dead letters."""
+    found = getattr(request.app.state, "intake", None)  # made at start-up by the API's webhooks (`intake_of`)
+    writer = found.writer if found is not None else None
+    principal = getattr(request.state, "principal", None)
+    responder = principal is not None and principal.allows(Role.RESPONDER)  # as GET /api/v1/dead-letters asks
+    return {
+        "intake": writer.status() if writer is not None else None,
+        "intake_since": writer.started_at if writer is not None else None,
+        "dead_letters": intake.list_dead_letters(_ctx(request), DEAD_LETTERS_SHOWN) if responder else [],
+    }
+
+
+DEAD_LETTERS_SHOWN = 5
 
 
 @router.post("/alerts/groups/{group_id}/{action}")

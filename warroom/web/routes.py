@@ -47,6 +47,14 @@ def counted(n: int, noun: str) -> str:
 
 
 templates.env.filters["counted"] = counted
+
+
+def seconds(value: float) -> str:
+    """A short span the way a person reads it: '2 s', '1.84 s', '550 ms', '0.5 ms'."""
+    return f"{value:.3g} s" if value >= 1 or value == 0 else f"{value * 1000:.3g} ms"
+
+
+templates.env.filters["seconds"] = seconds
 NAME_COOKIE = "warroom_user"
 """with sign-in off only: the name a browser last acted under"""
 FLASH_COOKIE = "warroom_flash"
