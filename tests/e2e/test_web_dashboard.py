@@ -130,6 +130,7 @@ def test_the_alerts_page_shows_intake_and_the_latest_dead_letters(server: Server
     rows = re.findall(r"<tr><td class=\"meta num\">(\d+)</td>.*?</tr>", panel, re.S)
     assert rows and int(rows[0]) == letter, "the newest dead letter first"
     assert "<code>summary</code>: " in panel and "generic" in panel
+    assert "<code>GET /api/v1/dead-letters</code>" in panel and api.get("/api/v1/dead-letters").status_code == 200
     with httpx.Client(
         base_url=server.base, headers={"Authorization": f"Bearer {token_for(server.db_url, 'vic', 'viewer')}"}
     ) as viewer:

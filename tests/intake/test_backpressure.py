@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import BACKENDS, Server
+from tests.e2e.test_web_dashboard import section
 from tests.intake.conftest import PROBLEM, Intake, own_server, unique
 from warroom.intake.inbox import PROCESS_LOCK
 from warroom.store.db import Database
@@ -235,9 +236,3 @@ def test_the_alerts_page_says_while_webhooks_are_pushed_back(tight_pg: Intake) -
     after = section(page, "intake")
     assert "pushing-back" not in page and "Nothing waiting to be applied" in after, after
     assert f"{codes.count(202) * BATCH:,} alerts applied" in after, after
-
-
-def section(html: str, ident: str) -> str:
-    found = re.search(rf'<section class="panel" id="{ident}">(.*?)</section>', html, re.S)
-    assert found, f"no section {ident}"
-    return found.group(1)
