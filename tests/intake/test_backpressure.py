@@ -216,6 +216,8 @@ def test_the_alerts_page_says_while_webhooks_are_pushed_back(tight_pg: Intake) -
     api = tight_pg
     service = unique("held")
     headers = {"Authorization": f"Bearer {api.tokens['generic']}"}
+    bad = api.http.post("/api/v1/alerts/generic", headers=headers, json={"service": service})  # no summary
+    assert bad.status_code == 422 and bad.json()["dead_letter"], bad.text
     with psycopg.connect(api.server.db_url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (PROCESS_LOCK,))
         codes = [
@@ -231,6 +233,10 @@ def test_the_alerts_page_says_while_webhooks_are_pushed_back(tight_pg: Intake) -
         assert re.search(r"[0-9,]+ alerts in [0-9,]+ webhooks? waiting to be applied", held), held
         refused = codes.count(503)
         assert f"{refused} webhook{'s' if refused > 1 else ''} pushed back" in held, held
+        taken = codes.count(202)
+        assert f": {taken} webhook{'s' if taken > 1 else ''} accepted ({taken * BATCH} alerts)" in held, (
+            "a dead letter is committed too, but not accepted"
+        )
     drained(api)
     page = api.http.get("/alerts").text
     after = section(page, "intake")

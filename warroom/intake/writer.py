@@ -94,8 +94,12 @@ class Stored(Exception):
 class Stats:
     batches: int = 0
     requests: int = 0
+    """jobs committed: accepted requests and dead letters alike"""
     quick: int = 0
     alerts: int = 0
+    accepted: int = 0
+    accepted_alerts: int = 0
+    """requests answered 202, and their alerts (`requests` and `alerts` count dead letters too)"""
     largest: int = 0
     failures: int = 0
     passes: int = 0
@@ -521,6 +525,8 @@ class Writer:
                 self._backlog_requests += 1
                 self._large = self._large or job.alerts > LARGE
                 s.quick += job.quick
+                s.accepted += 1
+                s.accepted_alerts += job.alerts
                 if self._away is not None:  # a pass in a worker thread is using the backlog's memory
                     self._unread.append((result, job))
                 elif job.alerts <= LARGE:
@@ -747,6 +753,8 @@ class Writer:
             "requests": s.requests,
             "quick_checked": s.quick,
             "alerts": s.alerts,
+            "accepted_requests": s.accepted,
+            "accepted_alerts": s.accepted_alerts,
             "largest_batch": s.largest,
             "median_batch": sizes[len(sizes) // 2] if sizes else 0,
             "applied_requests": s.applied_requests,
