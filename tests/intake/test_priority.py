@@ -137,3 +137,21 @@ def test_the_order_follows_alerts_groups_and_incidents_shared_with_earlier_routi
     assert order[1:5] == [2, 3, 4, 6], "the resolve follows the routine work of its incident (storm-joined b too)"
     assert order[5:8] == [1, 8, 9], "the worse alert follows its group's earlier flood, not the other incident's"
     assert order == [5, 2, 3, 4, 6, 1, 8, 9, 7], "then the rest of the flood, oldest first"
+
+
+def test_a_request_read_twice_is_held_once_and_forgotten_once() -> None:
+    """A pass in a worker thread reads a request its own server committed meanwhile; the server then reads it
+    for its priority too. Held twice, forgetting it left it in its bucket without a size, and every later pass
+    that ordered the backlog failed (KeyError) and fell back to one request per transaction."""
+    policy = load_policy("so1")
+    flood = Shape(True, frozenset({"service=a"}), frozenset())
+    other = Shape(True, frozenset({"service=b"}), frozenset())
+    backlog = Backlog()
+    backlog.add(1, 1, flood, {"a1"})
+    backlog.add(2, 1, flood, {"a2"})
+    backlog.add(2, 1, flood, {"a2"}, advance=False)
+    backlog.add(1, 1, other, {"b1"}, advance=False)
+    assert len(backlog) == 2 and backlog.buckets[flood].rids == [1, 2] and other not in backlog.buckets
+    backlog.forget([1, 2])
+    backlog.add(3, 1, flood, {"a3"})
+    assert list(backlog.order(Cover(policy, {}))) == [3], "nothing forgotten is left behind to be ordered"

@@ -91,7 +91,10 @@ class Backlog:
     def add(self, rid: int, alerts: int, shape: Shape, keys: set[str], items: list[Incoming] | None = None,
             advance: bool = True) -> None:  # fmt: skip
         """A pending request read; `advance` moves the frontier (a request read as it was committed does not:
-        another replica's may lie below it, unread)."""
+        another replica's may lie below it, unread). One already held stays as it is: held twice, forgetting
+        it would leave it in a bucket with no size, and the next pass that orders the backlog would fail."""
+        if rid in self.where:
+            return
         if len(self.where) >= LIMIT:
             self.__init__()  # type: ignore[misc]
         if items is not None and self.kept + len(items) <= KEEP_PARSED:

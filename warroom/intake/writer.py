@@ -659,7 +659,7 @@ class Writer:
             if rid in applied:
                 continue
             self._pending = True  # the pass may have looked before it was committed
-            if job.alerts <= LARGE and self._classify(rid, job):
+            if job.alerts <= LARGE and rid not in self._seen and self._classify(rid, job):  # the pass may have read it
                 self._urgent = True
         self.pacer.ran(spent, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
@@ -676,7 +676,7 @@ class Writer:
             return run(self.ctx, lambda s, now: inbox.process(s, self.ctx, now, self.cfg, limit, parsed=self._parsed,
                                                               seen=self._seen, urgent_only=urgent_only))  # fmt: skip
         except Exception as exc:
-            log.warning("applying accepted alerts failed (%s); trying them one request at a time", exc)
+            log.warning("applying accepted alerts failed (%r); trying them one request at a time", exc, exc_info=True)
             self.stats.failures += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
             self._parsed.clear()
