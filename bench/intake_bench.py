@@ -26,6 +26,8 @@ Phases (`--phases`, all by default):
   at the maximum rate 16 connections reach carries 20 unrelated alerts spread over it, each a new
   service, retried after Retry-After when pushed back: the time from each one's first send until its
   request was applied, its incident declared.
+- pg-unrelated: the same on PostgreSQL with two `warroom serve` processes, the flood and the 20 alerts
+  spread over both.
 - storm: a storm of alerts for 50 services on so1 at a steady rate: how many incidents and pages.
 - rss: 1,000,000 alerts bulk-loaded into a SQLite file (SQL, in seconds), then a `warroom serve` on it
   answering reads (alert lists, groups, the /alerts page, the intake status) and a few webhooks: its
@@ -78,7 +80,7 @@ from bench.common import (
 from bench.intake_load import Result, percentile, run
 from warroom.store.db import normalise_url
 
-PHASES = ("sqlite", "postgresql", "latency", "unrelated", "storm", "rss")
+PHASES = ("sqlite", "postgresql", "latency", "unrelated", "pg-unrelated", "storm", "rss")
 
 
 @dataclass
@@ -384,14 +386,16 @@ SENT_AT: dict[int, float] = {}
 async def unrelated(w: Warroom, count_: int, every: float, first: float) -> list[int]:
     """`count_` alerts of new services during a flood, `every` seconds apart after `first`: their request ids.
 
-    A pushed-back one is sent again after its Retry-After, as a retrying sender would; its first send's
-    time is kept in SENT_AT, so its latency includes the wait."""
+    They go to each serve in turn, as the flood does. A pushed-back one is sent again after its Retry-After,
+    as a retrying sender would; its first send's time is kept in SENT_AT, so its latency includes the wait."""
     headers = {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}
     ids: list[int] = []
     await asyncio.sleep(first)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{w.port}", timeout=30) as client:
+    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) for port in w.ports]
+    try:
 
         async def one(n: int) -> None:
+            client = clients[n % len(clients)]
             body = webhook_body(n, 1, services=10_000_000).replace(b'"svc-', b'"unrelated-')
             started = time.time()
             while True:
@@ -410,6 +414,9 @@ async def unrelated(w: Warroom, count_: int, every: float, first: float) -> list
             tasks.append(asyncio.create_task(one(9_000_000 + i)))
             await asyncio.sleep(every)
         await asyncio.gather(*tasks)
+    finally:
+        for client in clients:
+            await client.aclose()
     return ids
 
 
@@ -812,40 +819,45 @@ async def main(quick: bool, phases: set[str], json_path: Path | None) -> int:
                          f"{fmt(percentile(recorded, 99) * 1000, ' ms')}",
                          f"{len(recorded)}/{probes} probes paged"))  # fmt: skip
 
-        async def unrelated_in_flood() -> None:
+        async def unrelated_in_flood(backend: str = "sqlite", serves: int = 1) -> None:
             # An unrelated outage during a flood: nself has no storm rule, so a new service's alert declares
             # its own incident (under so1 it would join the storm's). The flood's 20 services each have
             # their incident after their first alert; the rest of the flood is more of the same.
-            w = start_warroom(tmp, "nself", "unrelated")
+            prefix = "unrelated_" if backend == "sqlite" else "pg2_unrelated_"
+            w = start_warroom(tmp, "nself", f"unrelated-{backend}", backend=backend, serves=serves)
             try:
                 hdr = {"Authorization": f"Bearer {w.token}"}
                 t0 = time.perf_counter()
                 with LagWatch(w) as flood_lag:  # the 20 spread over the flood, the first after half a second
                     others = asyncio.create_task(unrelated(w, 20, (flood_seconds - 1.0) / 20, 0.5))
-                    flood = await run("127.0.0.1", w.port, "/api/v1/alerts/alertmanager",
+                    flood = await run("127.0.0.1", w.ports, "/api/v1/alerts/alertmanager",
                                       lambda i: webhook_body(7_000_000 + i, 1), total=10_000_000, headers=hdr,
                                       seconds=flood_seconds)  # fmt: skip
                     await drained(w, t0)
                     probe_ids = await others
             finally:
                 w.stop()
-            late = applied_after(w.url, probe_ids)
-            declared = count(w.url, "SELECT count(*) FROM alerts WHERE service LIKE 'unrelated-%' "
-                                    "AND incident_id IS NOT NULL")[0][0]  # fmt: skip
+            try:
+                late = applied_after(w.url, probe_ids)
+                declared = count(w.url, "SELECT count(*) FROM alerts WHERE service LIKE 'unrelated-%' "
+                                        "AND incident_id IS NOT NULL")[0][0]  # fmt: skip
+            finally:
+                w.drop()
             figures.update({
-                "unrelated_flood": flood.requests,
-                "unrelated_flood_seconds": flood.elapsed,
-                "unrelated_sent": 20,
-                "unrelated_applied": len(late),
-                "unrelated_declared": declared,
-                "unrelated_p50_ms": percentile(late, 50) * 1000,
-                "unrelated_p99_ms": percentile(late, 99) * 1000,
-                "unrelated_flood_503": flood.statuses.get(503, 0),
-                "unrelated_flood_backlog_peak_s": flood_lag.peak,
+                f"{prefix}flood": flood.requests,
+                f"{prefix}flood_seconds": flood.elapsed,
+                f"{prefix}sent": 20,
+                f"{prefix}applied": len(late),
+                f"{prefix}declared": declared,
+                f"{prefix}p50_ms": percentile(late, 50) * 1000,
+                f"{prefix}p99_ms": percentile(late, 99) * 1000,
+                f"{prefix}flood_503": flood.statuses.get(503, 0),
+                f"{prefix}flood_backlog_peak_s": flood_lag.peak,
             })  # fmt: skip
             p50, p99 = fmt(percentile(late, 50) * 1000, " ms"), fmt(percentile(late, 99) * 1000, " ms")
-            rows.append((f"unrelated alert during a {flood.elapsed:.0f} s flood of {flood.requests:,} (nself)", "",
-                         f"p50 {p50} / p99 {p99}",
+            where = "SQLite" if backend == "sqlite" else f"PostgreSQL, {serves} serves"
+            rows.append((f"unrelated alert during a {flood.elapsed:.0f} s flood of {flood.requests:,} (nself, {where})",
+                         "", f"p50 {p50} / p99 {p99}",
                          f"{len(late)}/20 applied, {declared} declared; first send → applied; target p99 < 250 ms; "
                          f"flood: {flood.statuses.get(503, 0):,} got 503, "
                          f"backlog peak {flood_lag.peak:.2f} s"))  # fmt: skip
@@ -899,6 +911,7 @@ async def main(quick: bool, phases: set[str], json_path: Path | None) -> int:
         await phase("postgresql", postgresql_rounds)
         await phase("latency", latency)
         await phase("unrelated", unrelated_in_flood)
+        await phase("pg-unrelated", lambda: unrelated_in_flood("postgresql", serves=2))
         await phase("storm", storm)
         await phase("rss", rss)
 

@@ -141,6 +141,9 @@ ROWS: list[Row | Section] = [
     R("intake_bench", "unrelated_p99_ms", "20 unrelated alerts spread over a {unrelated_flood_seconds} s flood of "
       "{unrelated_flood} single alerts, first send → applied, p99", "ms", target=Target("<", 250.0),
       detail="{unrelated_applied} of {unrelated_sent} applied, {unrelated_declared} declared"),
+    R("intake_bench", "pg2_unrelated_p99_ms", "the same on PostgreSQL with two serves, the flood "
+      "({pg2_unrelated_flood} alerts) and the 20 spread over both", "ms", target=Target("<", 250.0),
+      detail="{pg2_unrelated_applied} of {pg2_unrelated_sent} applied, {pg2_unrelated_declared} declared"),
     R("intake_bench", "storm_correct", "storm of {storm_sent} alerts in {storm_seconds} s for 50 services (so1): "
       "exactly one incident and one page, every alert stored", "", target=Target("==", "yes"),
       detail="{storm_incidents} incident(s), {storm_pages} page(s), {storm_stored} stored"),
