@@ -466,6 +466,12 @@ class Round:
         return (self.stored - self.single_rows) / self.batch_applied if self.batch_applied else 0.0
 
     @property
+    def drain_after_load(self) -> float:
+        """Seconds from the end of the load (its last answer) until every accepted alert was applied, the longer of
+        the two loads: what the backlog's bound promises to keep within it."""
+        return max(self.single_applied - self.wr_single.elapsed, self.batch_applied - self.wr_batch.elapsed)
+
+    @property
     def single_ratio(self) -> float:
         return self.wr_single.ok_rate / self.am_single.ok_rate if self.am_single.ok_rate else 0.0
 
@@ -704,6 +710,7 @@ def round_figures(prefix: str, done: list[Round]) -> dict[str, Any]:
         ),
         **({f"{prefix}sqlite_floor_alerts_per_s": med(d.floor for d in done)} if all(d.floor for d in done) else {}),
         f"{prefix}backlog_peak_s": max(max(d.peak_single, d.peak_batch) for d in done),
+        f"{prefix}drain_after_load_s": max(d.drain_after_load for d in done),
         f"{prefix}pushed_back_503": sum(d.pushed_back for d in done),
         f"{prefix}stored": sum(d.stored for d in done),
         f"{prefix}sent": sum(d.sent for d in done),
@@ -737,7 +744,9 @@ def round_rows(label: str, done: list[Round]) -> list[tuple[str, str, str, str]]
                      f"bound {d.stats.get('max_lag_seconds', '?')} s; "
                      f"{d.stats.get('pushed_back', 0):,} pushed back"))  # fmt: skip
         rows.append((f"{label} {i}: all applied", "",
-                     f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first",
+                     f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first, "
+                     f"{d.single_applied - d.wr_single.elapsed:.1f} s / {d.batch_applied - d.wr_batch.elapsed:.1f} s "
+                     "after the last",
                      f"{d.stored:,}/{d.sent:,} stored; {d.stats.get('quick_checked', 0):,} of "
                      f"{d.stats.get('requests', 0):,} quick-checked"))  # fmt: skip
     if done:

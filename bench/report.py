@@ -122,6 +122,8 @@ def intake_rows(prefix: str) -> list[Row | Section]:
         R(b, f"{prefix}single_p99_ms", "single-alert webhook answered, p99", "ms", f"{prefix}am_single_p99_ms", AM),
         R(b, f"{prefix}batch_p99_ms", "batch of 100 answered, p99", "ms", f"{prefix}am_batch_p99_ms", AM),
         R(b, f"{prefix}backlog_peak_s", "backlog's peak, seconds of applying (bound 2 s)", "s"),
+        R(b, f"{prefix}drain_after_load_s", "backlog applied after the load's last answer, the longest round",
+          "s", target=Target("<=", 2.0)),
         R(b, f"{prefix}pushed_back_503", "webhooks pushed back (503, Retry-After)", ""),
         R(b, f"{prefix}stored", "alerts stored (503s are not retried)", "",
           detail="of {" + prefix + "sent} sent, in {" + prefix + "rounds} round(s)"),
