@@ -466,10 +466,18 @@ class Round:
         return (self.stored - self.single_rows) / self.batch_applied if self.batch_applied else 0.0
 
     @property
+    def single_drain(self) -> float:
+        """Seconds from the single-alert load's last answer until every accepted alert was applied."""
+        return self.single_applied - self.wr_single.elapsed
+
+    @property
+    def batch_drain(self) -> float:
+        return self.batch_applied - self.wr_batch.elapsed
+
+    @property
     def drain_after_load(self) -> float:
-        """Seconds from the end of the load (its last answer) until every accepted alert was applied, the longer of
-        the two loads: what the backlog's bound promises to keep within it."""
-        return max(self.single_applied - self.wr_single.elapsed, self.batch_applied - self.wr_batch.elapsed)
+        """The longer of the two drains: what the backlog's bound promises to keep within it."""
+        return max(self.single_drain, self.batch_drain)
 
     @property
     def single_ratio(self) -> float:
@@ -745,8 +753,7 @@ def round_rows(label: str, done: list[Round]) -> list[tuple[str, str, str, str]]
                      f"{d.stats.get('pushed_back', 0):,} pushed back"))  # fmt: skip
         rows.append((f"{label} {i}: all applied", "",
                      f"{d.single_applied:.1f} s / {d.batch_applied:.1f} s after the first, "
-                     f"{d.single_applied - d.wr_single.elapsed:.1f} s / {d.batch_applied - d.wr_batch.elapsed:.1f} s "
-                     "after the last",
+                     f"{d.single_drain:.1f} s / {d.batch_drain:.1f} s after the last",
                      f"{d.stored:,}/{d.sent:,} stored; {d.stats.get('quick_checked', 0):,} of "
                      f"{d.stats.get('requests', 0):,} quick-checked"))  # fmt: skip
     if done:

@@ -354,10 +354,13 @@ def classify(policy: Policy, seen: Backlog, rid: int, alerts: int, source: str, 
     """Read a pending request for its priority (`priority.shape_of`) into `seen`, its alerts kept for applying.
 
     True when, as far as the last look at the open incidents tells (`Backlog.cover`), it can page someone.
+    A request already held (a pass in a worker thread read it ahead meanwhile) is not parsed again.
     """
-    items = read_alerts(source, body, headers)
-    shape, keys = shape_of(policy, items)
-    seen.add(rid, alerts, shape, keys, items, advance=False)
+    shape = seen.where.get(rid)
+    if shape is None:
+        items = read_alerts(source, body, headers)
+        shape, keys = shape_of(policy, items)
+        seen.add(rid, alerts, shape, keys, items, advance=False)
     return seen.cover is not None and not seen.cover.routine(shape)
 
 

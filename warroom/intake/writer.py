@@ -659,7 +659,7 @@ class Writer:
             if rid in applied:
                 continue
             self._pending = True  # the pass may have looked before it was committed
-            if job.alerts <= LARGE and rid not in self._seen and self._classify(rid, job):  # the pass may have read it
+            if job.alerts <= LARGE and self._classify(rid, job):
                 self._urgent = True
         self.pacer.ran(spent, self._last_pass, busy)
         self._arm(GAP if ran else RETRY)
