@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.notify.conftest import WebhookSink, channel, on_call, person
 from warroom.domain.clock import FakeClock
 from warroom.engine.loop import EngineLoop
 from warroom.incidents import service
 from warroom.incidents.schemas import DeclareRequest
-from warroom.notify import views
+from warroom.notify import routing, views
 from warroom.notify.delivery import deliver_due
 from warroom.notify.settings import NotifySettings
 from warroom.store.engine_models import Page
-from warroom.store.unit import Context
+from warroom.store.models import Incident
+from warroom.store.unit import Context, run
 
 
 def _setup(ctx: Context, webhook: WebhookSink) -> None:
@@ -131,3 +132,31 @@ def test_p3_at_three_in_the_morning_waits_for_business_hours(
     clock.set(datetime(2026, 5, 9, 12, 0, tzinfo=UTC))
     iid3 = _declare(nctx, "P3", "Disk at 70%")
     assert _rows(nctx, iid3)["#ops-low"].next_attempt_at == datetime(2026, 5, 11, 9, 0, tzinfo=UTC)
+
+
+def test_the_matrix_reads_the_incident_for_its_texts_once(
+    nctx: Context, unwired: None, webhook: WebhookSink, settings: NotifySettings
+) -> None:
+    """The page and the channel post come from one read of the incident's record: on PostgreSQL every table that
+    read covers is a round trip, and a flood's new incidents are declared while the server is at its busiest."""
+    _setup(nctx, webhook)
+    iid = _declare(nctx, "P0")
+    assert _rows(nctx, iid) == {}
+    reads: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM hypotheses" in statement:
+            reads.append(statement)
+
+    event.listen(nctx.db.engine, "before_cursor_execute", seen)
+    try:
+        run(nctx, lambda s, now: routing.on_declared(s, nctx.policy, s.get_one(Incident, iid), now, settings))
+    finally:
+        event.remove(nctx.db.engine, "before_cursor_execute", seen)
+    assert len(reads) == 1, reads
+    assert set(_rows(nctx, iid)) == {"person:alice:push", "@engineers", "war-room"}
+    assert deliver_due(nctx, "w1", settings=settings).sent == 3
+    (page,) = webhook.delivered("alice/push")
+    (post,) = webhook.delivered("slack/incident-2026-05-07-auth-down-for-all-users")
+    assert page.body["message"].split("\n")[0] in post.body["message"]
+    assert "Notified: alice" in post.body["message"]

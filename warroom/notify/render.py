@@ -66,9 +66,9 @@ def one_tap(url: str) -> str:
 
 
 def page(
-    session: Session, policy: Policy, inc: Incident, now: datetime, reason: str, public_url: str | None = None
+    policy: Policy, inc: Incident, ctx: dict[str, Any], reason: str, public_url: str | None = None
 ) -> tuple[str, str]:
-    ctx = context(session, policy, inc, now)
+    """The page's title and text, from the incident's template context (`context`)."""
     sev = policy.severity(inc.severity)
     plain = f"{inc.severity} {sev.label}: {inc.summary or inc.title}".strip()
     lines = [template(policy, "page", ctx, plain)]
@@ -79,16 +79,14 @@ def page(
 
 
 def declared(
-    session: Session,
     policy: Policy,
     inc: Incident,
-    now: datetime,
+    ctx: dict[str, Any],
     told: list[str],
     public_url: str | None = None,
     raised_from: str | None = None,
 ) -> tuple[str, str]:
-    """The matrix post in a channel: the page text, the war room, who was paged."""
-    ctx = context(session, policy, inc, now)
+    """The matrix post in a channel: the page text, the war room, who was paged (from `context`, as `page`)."""
     sev = policy.severity(inc.severity)
     plain = f"{inc.severity} {sev.label}: {inc.summary or inc.title}".strip()
     lines = [template(policy, "page", ctx, plain)]

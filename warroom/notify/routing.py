@@ -168,7 +168,7 @@ def enqueue_page(
         return []
     key = page_event_key(page)
     base = acklinks.base_url(settings.public_url)
-    title, body = render.page(session, policy, inc, now, page.reason, base)
+    title, body = render.page(policy, inc, render.context(session, policy, inc, now), page.reason, base)
     spec = policy.targets.get(page.target)
     asked = list(page.methods) or (list(spec.methods) if spec else []) or ["page"]
     kind = "page" if page.kind == "page" else "escalation"
@@ -297,20 +297,16 @@ def on_declared(
     directory = Directory()
     created: list[int] = []
     notify_type = _type(policy, inc)
+    # Read once for every rule's texts: on PostgreSQL each of the incident's tables it reads is a round trip, and
+    # the matrix's messages change none of them.
+    view = render.context(session, policy, inc, now)
     for rule in sev.notify:
         not_before, due_by = _timing(policy, sev, rule, now)
         person_asked = [m for m in rule.methods if not (m == "chat" and rule.channels)]
         paging = any(m in PAGING_METHODS for m in person_asked)
         told: list[str] = []
         messages: list[Message] = []
-        ptitle, pbody = render.page(
-            session,
-            policy,
-            inc,
-            now,
-            f"{what}: the notification matrix tells you now",
-            base,
-        )
+        ptitle, pbody = render.page(policy, inc, view, f"{what}: the notification matrix tells you now", base)
         for target in rule.who:
             reached: Reached = directory.reach(session, policy, target, now)
             if reached.person:
@@ -354,7 +350,7 @@ def on_declared(
             else:
                 told.append(f"{target} (nobody: {reached.note})")
         if rule.channels:
-            title, body = render.declared(session, policy, inc, now, told, base, raised_from)
+            title, body = render.declared(policy, inc, view, told, base, raised_from)
             for ch in rule.channels:
                 messages.append(
                     channel_message(
