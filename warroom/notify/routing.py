@@ -293,20 +293,22 @@ def on_declared(
         else f"Declared {hhmm_utc(inc.declared_at)}"
     )
     sev = policy.severity(inc.severity)
+    if not sev.notify:
+        return []
     base = acklinks.base_url(settings.public_url)
     directory = Directory()
     created: list[int] = []
     notify_type = _type(policy, inc)
     # Read once for every rule's texts: on PostgreSQL each of the incident's tables it reads is a round trip, and
-    # the matrix's messages change none of them.
+    # the matrix's messages change none of them. The page's text is the same for every rule.
     view = render.context(session, policy, inc, now)
+    ptitle, pbody = render.page(policy, inc, view, f"{what}: the notification matrix tells you now", base)
     for rule in sev.notify:
         not_before, due_by = _timing(policy, sev, rule, now)
         person_asked = [m for m in rule.methods if not (m == "chat" and rule.channels)]
         paging = any(m in PAGING_METHODS for m in person_asked)
         told: list[str] = []
         messages: list[Message] = []
-        ptitle, pbody = render.page(policy, inc, view, f"{what}: the notification matrix tells you now", base)
         for target in rule.who:
             reached: Reached = directory.reach(session, policy, target, now)
             if reached.person:
