@@ -95,6 +95,10 @@ def test_a_new_group_during_a_flood_is_applied_before_the_floods_backlog(
     rows = alert_ids(url, flood, other)
     first_flood = min(rows[f"{flood}-{n}"][0][0] for n in range(200))
     assert rows[f"{other}-down"][0][0] < first_flood, "the other outage went before the 120 flood alerts sent before it"
+    alone = done[120]["processed_at"]
+    assert all(d["processed_at"] != alone for n, d in enumerate(done) if n != 120), (
+        "its pass took it alone: the flood's alerts did not hold back its commit, and so its page"
+    )
 
 
 def test_a_resolve_in_a_flood_keeps_its_place_after_the_fire_it_resolves(
@@ -137,6 +141,22 @@ def test_the_order_follows_alerts_groups_and_incidents_shared_with_earlier_routi
     assert order[1:5] == [2, 3, 4, 6], "the resolve follows the routine work of its incident (storm-joined b too)"
     assert order[5:8] == [1, 8, 9], "the worse alert follows its group's earlier flood, not the other incident's"
     assert order == [5, 2, 3, 4, 6, 1, 8, 9, 7], "then the rest of the flood, oldest first"
+
+
+def test_of_a_new_groups_flood_only_the_first_goes_ahead_of_routine_work() -> None:
+    """The first request of a new group's flood opens the group and declares; the rest fire into what it opened, so
+    they wait with the routine work and the pass that declares is short. A group that exists without an incident
+    (a ticket) keeps every request ahead: any of them may be the one that pages."""
+    policy = load_policy("so1")
+    cover = Cover(policy, {"service=a": ("INC-1", "SEV2")}, {"service=a", "service=t"})
+    flood_a, new_n, ticket_t, new_m = (Shape(True, frozenset({f"service={g}"}), frozenset()) for g in "antm")
+    backlog = Backlog()
+    for rid, shape in ((1, flood_a), (2, ticket_t), (3, new_n), (4, flood_a), (5, new_n), (6, ticket_t), (7, new_n),
+                       (8, new_m)):  # fmt: skip
+        backlog.add(rid, 1, shape, {f"k{rid}"})
+    assert backlog.urgent(cover) == {2, 3, 6, 8}
+    assert list(backlog.order(cover)) == [2, 3, 6, 8, 1, 4, 5, 7]
+    assert backlog.buckets[new_n].rids == [3, 5, 7], "ordering changes no bucket"
 
 
 def test_a_request_read_twice_is_held_once_and_forgotten_once() -> None:

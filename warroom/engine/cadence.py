@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from warroom.domain.clock import hhmm_utc, iso_z, stamp
 from warroom.domain.durations import format_seconds
 from warroom.engine import timers
@@ -59,15 +57,14 @@ def plan(f: Facts) -> list[Plan]:
     return out
 
 
-def on_event(session: Session, policy: Policy, inc: Incident, event: str, entry_id: int, now: datetime) -> None:
+def on_event(policy: Policy, inc: Incident, event: str, entry_id: int, now: datetime) -> list[Plan]:
     """`on: [state_change, mitigated, resolved, declared]`: one reminder per audience when it happens."""
     sev = policy.severity(inc.severity)
-    plans = [
+    return [
         Plan(f"cadon:{inc.id}:{audience}:{entry_id}", "reminder", now, {"audience": audience, "event": event})
         for audience, cadence in sev.cadence.items()
         if event in cadence.on and may_post(policy, inc, audience)
     ]
-    timers.schedule(session, inc.id, plans, now)
 
 
 def _first_due(cadence: Cadence, base: datetime, last: datetime | None, inc: Incident) -> int:

@@ -25,14 +25,18 @@ from warroom.store.models import Incident
 KINDS = ("page", "exhausted")
 
 
-def start(session: Session, policy: Policy, inc: Incident, now: datetime) -> None:
-    """Begin the severity's escalation policy at tier 1, now."""
+def first_page(policy: Policy, inc: Incident, now: datetime) -> list[Plan]:
+    """The timer that begins the severity's escalation policy at tier 1, now (none without a policy)."""
     name = policy.severity(inc.severity).escalation_policy
     if name is None:
-        return
+        return []
     gen = f"{stamp(now)}-{inc.severity}"
     payload = {"policy": name, "tier": 0, "round": 0, "gen": gen}
-    timers.schedule(session, inc.id, [Plan(f"page:{inc.id}:{gen}:0:0", "page", now, payload)], now)
+    return [Plan(f"page:{inc.id}:{gen}:0:0", "page", now, payload)]
+
+
+def start(session: Session, policy: Policy, inc: Incident, now: datetime) -> None:
+    timers.schedule(session, inc.id, first_page(policy, inc, now), now)
 
 
 def stop(session: Session, inc: Incident, now: datetime, why: str) -> None:

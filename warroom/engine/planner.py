@@ -9,6 +9,7 @@ not, and inserts the missing ones (keys make this idempotent).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -81,32 +82,44 @@ def on_entries(session: Session, policy: Policy, entries: list[TimelineEntry], n
             # Only when an item changed or was reminded: every other change of the incident skips its items.
             action_items.sync(session, policy, inc, now)
             touched = True
-        if _apply_events(session, policy, inc, items, now):
-            reconcile(session, policy, inc, now)
+        planned: list[Plan] = []
+        if _apply_events(session, policy, inc, items, now, planned):
+            reconcile(session, policy, inc, now, planned)
             touched = True
+        elif planned:
+            timers.schedule(session, inc.id, planned, now)
     if touched:
         timers_planned.raise_after_commit(session)
 
 
-def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[TimelineEntry], now: datetime) -> bool:
-    """Paging and event-cadence follow events; returns whether the rest needs reconciling."""
+def _apply_events(session: Session, policy: Policy, inc: Incident, items: list[TimelineEntry], now: datetime,
+                  planned: list[Plan]) -> bool:  # fmt: skip
+    """Paging and event-cadence follow events; returns whether the rest needs reconciling.
+
+    The timers they start are added to `planned`, to go in with the reconciled ones in one statement (a
+    declared incident's three were three round trips); one that a later event stops goes in first.
+    """
     kinds = {e.kind for e in items}
     declared = "declared" in kinds
     for e in items:
         if e.kind == "declared":
-            escalation.start(session, policy, inc, now)
-            cadence.on_event(session, policy, inc, "declared", e.id, now)
+            planned += escalation.first_page(policy, inc, now)
+            planned += cadence.on_event(policy, inc, "declared", e.id, now)
         elif e.kind in ("acknowledged", "resolved", "alerts_cleared"):
+            timers.schedule(session, inc.id, planned, now)
+            planned.clear()
             escalation.stop(session, inc, now, e.kind)
             if e.kind == "acknowledged":
                 escalation.clear_unacknowledged(session, inc, now)
         elif e.kind == "severity_changed" and not declared:
+            timers.schedule(session, inc.id, planned, now)
+            planned.clear()
             escalation.on_severity_change(session, policy, inc, str(e.data.get("from", "")), now)
         elif e.kind == "status":
             target = e.data.get("to")
-            cadence.on_event(session, policy, inc, "state_change", e.id, now)
+            planned += cadence.on_event(policy, inc, "state_change", e.id, now)
             if target in ("mitigated", "resolved"):
-                cadence.on_event(session, policy, inc, str(target), e.id, now)
+                planned += cadence.on_event(policy, inc, str(target), e.id, now)
     return not kinds <= (ENGINE_KINDS | QUIET_KINDS)
 
 
@@ -121,8 +134,9 @@ def desired(f: facts_mod.Facts) -> list[Plan]:
     ]
 
 
-def reconcile(session: Session, policy: Policy, inc: Incident, now: datetime) -> None:
-    """Make the incident's live state-driven timers exactly the ones its current state calls for."""
+def reconcile(session: Session, policy: Policy, inc: Incident, now: datetime, planned: Sequence[Plan] = ()) -> None:
+    """Make the incident's live state-driven timers exactly the ones its current state calls for; `planned`
+    (event-driven timers, whose keys no state-driven plan shares) go in with the missing ones."""
     session.flush()
     f = facts_mod.load(session, policy, inc, now)
     plans = desired(f)
@@ -139,7 +153,7 @@ def reconcile(session: Session, policy: Policy, inc: Incident, now: datetime) ->
     timers.cancel_ids(session, stale, now, f"no longer due: {inc.status}")
     have = {row.key for row in live}
     missing = [p for p in plans if p.key not in have and not (p.family and _has_family(have, p.family))]
-    timers.schedule(session, inc.id, missing, now)
+    timers.schedule(session, inc.id, [*planned, *missing], now)
 
 
 def _has_family(keys: set[str], family: str) -> bool:

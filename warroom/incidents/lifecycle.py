@@ -79,9 +79,9 @@ def declare_in(session: Session, ctx: Context, req: DeclareRequest, now: datetim
         reopened_count=0,
         updated_at=now,
     )
+    render_channel(ctx.policy, inc, None, now, session)  # before its INSERT, which then needs no UPDATE
     session.add(inc)
     session.flush()
-    render_channel(ctx.policy, inc, None, now, session)
     entry(
         session,
         inc,

@@ -70,7 +70,7 @@ def entry(
         corrects=corrects,
     )
     session.add(row)
-    record(session, row)
+    record(session, row, inc)
     inc.updated_at = at
     return row
 

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from warroom.domain import actors
 from warroom.incidents import service as incidents
@@ -110,6 +112,7 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
         self.services = {}
         self.serving = {}
         self.joined = {}
+        self.opened = set()
         self.grouped = {}
         self.known = {}
         self.verdicts = {}
@@ -308,13 +311,12 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
             for r, new_id in zip(new, self._ids(len(new)), strict=True):
                 r.id = new_id
             self._insert(new)
+        self._store_counts()
         for incident_id in sorted(set(self.counts) | self.resolved | set(self.fired)):
             inc = self.incident(incident_id)
             if inc is None:
                 continue
             by = self.touched.get(incident_id, self.actor)
-            if incident_id in self.counts:
-                count_alerts(inc, self.counts[incident_id], self.services.get(incident_id, set()))
             if inc.status not in OPEN:
                 continue
             if incident_id in self.resolved and inc.source == "alert" and not self._still_firing(incident_id):
@@ -329,6 +331,39 @@ class Batch(GroupingMixin, StormMixin, DecisionMixin, LinkingMixin):
                 incidents.signals_cleared(self.session, self.ctx, inc, self.now, by, "all its alerts resolved")
                 why = self.fired.get(incident_id, "an alert fired again after every alert had resolved")
                 incidents.restart_watch(self.session, inc, self.now, by, why)
+
+    def _store_counts(self) -> None:
+        """Every incident's alert count and services (`count_alerts`), in one statement on PostgreSQL.
+
+        Through the ORM each would be an UPDATE of its own: a pass of a flood's repeats for 20 services spent 20
+        of its 35 round trips on them. The rows were read FOR UPDATE (`incident`), so nobody changed them since;
+        the version still goes up, as an edit of the incident, and the session is told what the row now holds.
+        """
+        counted = [(inc, self.counts[i]) for i in sorted(self.counts) if (inc := self.incident(i)) is not None]
+        if not counted:
+            return
+        self.session.flush()  # what the ORM still holds for these rows goes first, with its own version check
+        rows = []
+        for inc, added in counted:
+            count_alerts(inc, added, self.services.get(inc.id, set()))
+            rows.append({"id": inc.id, "impact": inc.impact, "version": inc.version})
+            set_committed_value(inc, "impact", inc.impact)
+        conn = self.session.connection()
+        if self.pg:
+            done = conn.exec_driver_sql(
+                "UPDATE incidents AS i SET impact = m.impact, version = i.version + 1 FROM json_to_recordset(%s::json) "
+                "AS m(id text, impact json, version integer) WHERE i.id = m.id AND i.version = m.version",
+                (orjson.dumps(rows).decode(),),
+            )
+        else:
+            done = conn.exec_driver_sql(
+                "UPDATE incidents SET impact = ?, version = version + 1 WHERE id = ? AND version = ?",
+                [(orjson.dumps(r["impact"]).decode(), r["id"], r["version"]) for r in rows],
+            )
+        if done.rowcount != len(rows):
+            raise StaleDataError(f"incidents changed under a pass: {len(rows)} counted, {done.rowcount} updated")
+        for inc, _ in counted:
+            set_committed_value(inc, "version", inc.version + 1)
 
     def _db(self, column: str, value: Any) -> Any:
         """A value as the driver takes it, the way the ORM types would have stored it."""

@@ -104,6 +104,8 @@ class BatchState(ABC):
     ranks: dict[str, int]
     hints: dict[str | None, tuple[str, int] | None]
     """a sender's severity word → the policy level it points at (`triage.hint_severity`)"""
+    opened: set[AlertGroup]
+    """groups this batch created: no stored alert is in them yet (the batch's alerts go in when it finishes)"""
     joined: dict[int, tuple[AlertGroup, Sample, Sample]]
     """per group with an incident (by object id): distinct new alerts that joined it in this batch, and
     those beyond the sample that their sender rates worse (see `DecisionMixin._joined`)"""

@@ -138,7 +138,7 @@ class GroupingMixin(BatchState):
         self.stats.clear()
 
     def _new_group(self, key: str, storm: bool, at: datetime) -> AlertGroup:
-        return AlertGroup(
+        group = AlertGroup(
             key=key,
             status="open",
             storm=storm,
@@ -152,6 +152,8 @@ class GroupingMixin(BatchState):
             history=[],
             triage={},
         )
+        self.opened.add(group)
+        return group
 
     def _open(self, key: str, rec: Rec, item: Incoming, at: datetime) -> AlertGroup:
         group = self._new_group(key, False, at)

@@ -75,6 +75,8 @@ class Processed:
     """requests left pending that can page someone (`priority`): the next pass should not wait long"""
     read: int = 0
     """alerts of requests not in this pass that it parsed ahead for their priority (kept for the passes to come)"""
+    cut: bool = False
+    """the pass stopped after the work that can page someone (it says little of what a full pass costs)"""
 
 
 def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -133,12 +135,16 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     candidates: list[tuple[int, int]] = [(rid, count) for rid, count in session.execute(stmt)]
     urgent: set[int] = set()
     read: dict[int, int] = {}
+    cut = False
     fits = len(candidates) <= limit and sum(count for _, count in candidates) <= limit
     """everything pending goes in this pass: the order among them changes nothing, so it is not read"""
     if seen is not None and only is None and candidates and not fits:
         candidates, ahead, urgent, read = _prioritised(session, ctx, seen, candidates, max(2 * limit, 2000))
-        if urgent_only:  # the order puts urgent work first: up to the last of it
-            last = max((i for i, (rid, _) in enumerate(candidates) if rid in urgent), default=-1)
+        # The order puts urgent work first: a pass that has any takes it alone (with the routine work it must
+        # follow), so the flood's share does not hold back its commit, and its page; the flood goes next pass.
+        last = max((i for i, (rid, _) in enumerate(candidates) if rid in urgent), default=-1)
+        if urgent_only or last >= 0:
+            cut = True
             candidates = candidates[: last + 1]
     else:
         ahead = len(candidates)
@@ -241,7 +247,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         seen.forget(finished)
     return Processed(len(order), applied, more, finished, sliced=bool(partial),
                      urgent=len(urgent - set(finished)),
-                     read=sum(n for rid, n in read.items() if rid not in by_id))  # fmt: skip
+                     read=sum(n for rid, n in read.items() if rid not in by_id), cut=cut)  # fmt: skip
 
 
 @dataclass(slots=True)

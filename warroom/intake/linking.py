@@ -57,13 +57,15 @@ class LinkingMixin(BatchState):
 
     def _link(self, group: AlertGroup, incident_id: str) -> None:
         """Point a group's firing alerts (stored and in this batch) at an incident."""
-        result = self.session.execute(
-            update(Alert)
-            .where(Alert.group_id == group.id, Alert.status == "firing", Alert.incident_id.is_(None))
-            .values(incident_id=incident_id)
-            .execution_options(synchronize_session=False)
-        )
-        stored = result.rowcount or 0  # type: ignore[attr-defined]
+        stored = 0
+        if group not in self.opened:
+            result = self.session.execute(
+                update(Alert)
+                .where(Alert.group_id == group.id, Alert.status == "firing", Alert.incident_id.is_(None))
+                .values(incident_id=incident_id)
+                .execution_options(synchronize_session=False)
+            )
+            stored = result.rowcount or 0  # type: ignore[attr-defined]
         for r in self.grouped.get(group.id, ()):
             if r.group_id == group.id and r.incident_id is None and r.status == "firing":
                 r.incident_id = incident_id

@@ -156,8 +156,11 @@ class Backlog:
             self.forget(stale)
 
     def urgent(self, cover: Cover) -> set[int]:
-        """The requests that can page someone or change an incident."""
-        return {rid for s, b in self.buckets.items() if not cover.routine(s) for rid in b.rids}
+        """The requests that can page someone or change an incident.
+
+        Of a bucket whose alerts all fire (a new group's flood), only the first: it opens the group and declares,
+        and the rest are more of the same once it is applied (`order` puts them with the routine work)."""
+        return {rid for s, b in self.buckets.items() if not cover.routine(s) for rid in cover.heads(s, b)}
 
     def order(self, cover: Cover) -> Iterator[int]:
         """Request ids in the order to apply them: urgent first, each after the routine ones it must follow.
@@ -165,8 +168,11 @@ class Backlog:
         An urgent request follows the routine ones before it that share an alert key, a group, or the
         incident their alerts join (a resolve must not mitigate an incident before a fire that joins it)."""
         kind = {s: cover.routine(s) for s in self.buckets}
-        urgent = [b.rids for s, b in self.buckets.items() if not kind[s]]
+        urgent = [cover.heads(s, b) for s, b in self.buckets.items() if not kind[s]]
         later = {s: b for s, b in self.buckets.items() if kind[s]}
+        for s, b in self.buckets.items():  # the rest of a new group's flood follows its first as routine work
+            if not kind[s] and len(b.rids) > len(cover.heads(s, b)):
+                later[s] = Bucket(s, b.rids[1:], b.keys)
         at = dict.fromkeys(later, 0)
         """per routine bucket: how many of its requests were already given"""
         joining: dict[str, set[Shape]] = {}
@@ -199,6 +205,17 @@ class Cover:
     policy: Policy
     joins: dict[str, tuple[str, str]]
     """group key → (incident id, severity)"""
+    opened: set[str] = field(default_factory=set)
+    """group keys that have an open group (with an incident or not)"""
+
+    def heads(self, shape: Shape, bucket: Bucket) -> list[int]:
+        """A bucket's requests that go first when it is not routine: all of them, or only the first when every
+        alert fires and one opens a new group (it declares; the rest fire into what it opened). A resolve, a body
+        that failed, or more for a group that has no incident (a ticket: any of them may be the one that pages)
+        each go first."""
+        if shape.plain and not shape.groups <= self.opened:
+            return bucket.rids[:1]
+        return bucket.rids
 
     def incidents(self, shape: Shape) -> set[str]:
         return {self.joins[g][0] for g in shape.groups if g in self.joins}
@@ -245,4 +262,4 @@ def cover(session: Session, policy: Policy, shapes: list[Shape], now: datetime) 
         ).first()  # fmt: skip
         if storm is not None:
             joins.update((key, (storm[0], storm[1])) for key in wanted if key not in own)
-    return Cover(policy, joins)
+    return Cover(policy, joins, own)

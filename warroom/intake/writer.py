@@ -607,10 +607,10 @@ class Writer:
             # A request larger than a pass is applied a slice per pass in a worker thread: a 1 MiB
             # webhook is seconds of work, and the loop keeps answering (/healthz, the API) meanwhile.
             self._away = self._loop.run_in_executor(None, self._pass_away, limit, urgent_only)
-            self._away.add_done_callback(lambda future: self._back(future, now, busy, urgent_only))
+            self._away.add_done_callback(lambda future: self._back(future, now, busy))
             return
         try:
-            ran = self._after(self._pass(limit, urgent_only), time.monotonic() - now, busy, urgent_only)
+            ran = self._after(self._pass(limit, urgent_only), time.monotonic() - now, busy)
         except Exception as exc:  # the database is away: the rows stay pending, look again shortly
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -635,8 +635,7 @@ class Writer:
         fit = done.alerts * (target / seconds) * (PASS_SECONDS / target)
         self._size = max(BUSY_PASS, min(self._size * 2, max(self._size * 0.7, fit)))
 
-    def _back(self, future: asyncio.Future[tuple[Processed | None, float]], started: float, busy: bool,
-              urgent_only: bool) -> None:  # fmt: skip
+    def _back(self, future: asyncio.Future[tuple[Processed | None, float]], started: float, busy: bool) -> None:
         """A pass that ran off the loop is done: its bookkeeping happens here, on the loop.
 
         On PostgreSQL the pass pays its CPU time out of the share (the loop went on while it waited for the
@@ -649,7 +648,7 @@ class Writer:
         try:
             done, cpu = future.result()
             spent = cpu if self._threaded else spent
-            ran = self._after(done, self._last_pass - started, busy, urgent_only, spent)
+            ran = self._after(done, self._last_pass - started, busy, spent)
         except Exception as exc:
             log.warning("applying accepted alerts failed: %s", exc)
             ran = False
@@ -683,14 +682,13 @@ class Writer:
             self._seen = Backlog()  # what it forgot as applied was rolled back: read the backlog afresh
             return self._apply_alone(limit)
 
-    def _after(self, done: Processed | None, seconds: float, busy: bool = False, urgent_only: bool = False,
-               held: float | None = None) -> bool:  # fmt: skip
+    def _after(self, done: Processed | None, seconds: float, busy: bool = False, held: float | None = None) -> bool:
         """Record a pass that took `seconds` and kept the loop from answering for `held` of them (all of them
         unless it ran in a worker thread); False when another replica is applying requests (look again after
         RETRY)."""
         if done is None:
             return False
-        if done.more and done.alerts >= 10 and not urgent_only:  # a pass that took all it could: a short one is
+        if done.more and done.alerts >= 10 and not done.cut:  # a pass that took all it could: a short one is
             # Mostly its fixed cost; one that read more ahead than it applied is mostly that reading, done once for
             # later. Counting those too (PostgreSQL's every pass in a flood) put a busy machine's backlog at 11 s
             # where it drained in 3, and a lag past URGENT_LAG turns away the webhooks that can page someone.

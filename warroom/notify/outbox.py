@@ -43,6 +43,10 @@ class Message:
     fallback_of: int | None = None
 
 
+CHANNEL_ATTEMPTS = "warroom.notify.channel_attempts"
+"""in a session's info: each channel's max_attempts as this transaction read it (None: no such channel)"""
+
+
 def person_destination(person: str, method: str | None) -> str:
     return f"{PERSON_PREFIX}{person}:{method}" if method else f"{PERSON_PREFIX}{person}"
 
@@ -60,9 +64,15 @@ def split_person(destination: str) -> tuple[str, str | None] | None:
 
 def max_attempts_for(session: Session, destination: str, settings: NotifySettings) -> int:
     if split_person(destination) is None:
-        channel = session.get(Channel, destination)
-        if channel is not None and channel.max_attempts:
-            return channel.max_attempts
+        # Once per transaction: a pass that declares 20 incidents asked for the same (often missing) channels
+        # 40 times, and the session keeps neither a row nobody holds nor a row that is not there.
+        known: dict[str, int | None] = session.info.setdefault(CHANNEL_ATTEMPTS, {})
+        if destination not in known:
+            channel = session.get(Channel, destination)
+            known[destination] = channel.max_attempts if channel is not None else None
+        attempts = known[destination]
+        if attempts:
+            return attempts
     return settings.max_attempts
 
 

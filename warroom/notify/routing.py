@@ -32,6 +32,8 @@ WAR_ROOM = "war-room"
 STATUS_PAGE = "status-page"
 CUSTOMER_EMAIL = "customer-email"
 ROUTED = "warroom.notify.routed"
+DIRECTORY = "warroom.notify.directory"
+"""in a session's info: the on-call directory its routing reads schedules through, once each"""
 STRICT = False
 """Re-raise routing errors (tests); in production a routing bug is logged and never blocks the incident."""
 
@@ -296,7 +298,8 @@ def on_declared(
     if not sev.notify:
         return []
     base = acklinks.base_url(settings.public_url)
-    directory = Directory()
+    # One per transaction: a pass declaring 20 incidents looked up the same schedules for each of them.
+    directory: Directory = session.info.setdefault(DIRECTORY, Directory(remember=True))
     created: list[int] = []
     notify_type = _type(policy, inc)
     # Read once for every rule's texts: on PostgreSQL each of the incident's tables it reads is a round trip, and

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from warroom.oncall.rotation import OnCall
 from warroom.oncall.service import on_call_in
 from warroom.policy.model import Policy
 
@@ -28,8 +29,10 @@ class Reached:
 class Directory:
     """Resolves targets through schedules, fixed people and channels; `fixed` pins targets (drills)."""
 
-    def __init__(self, fixed: Mapping[str, str] | None = None) -> None:
+    def __init__(self, fixed: Mapping[str, str] | None = None, remember: bool = False) -> None:
         self.fixed = dict(fixed or {})
+        self.remembered: dict[tuple[str, datetime], OnCall | None] | None = {} if remember else None
+        """with `remember` (one transaction's directory): each schedule's on-call at a moment, read once"""
 
     def reach(self, session: Session, policy: Policy, target: str, at: datetime) -> Reached:
         spec = policy.targets.get(target)
@@ -43,7 +46,12 @@ class Directory:
             return Reached(target, ref, None, "person")
         if spec.via == "channel":
             return Reached(target, None, policy.channels.get(ref, ref), "channel")
-        found = on_call_in(session, ref, at)
+        if self.remembered is None:
+            found = on_call_in(session, ref, at)
+        elif (ref, at) in self.remembered:
+            found = self.remembered[ref, at]
+        else:
+            found = self.remembered[ref, at] = on_call_in(session, ref, at)
         if found is None:
             return Reached(target, None, None, "schedule", f"no on-call schedule named '{ref}'")
         if found.person is None:

@@ -36,6 +36,8 @@ log = logging.getLogger("warroom.store")
 
 NEW_ENTRIES = "warroom.new_timeline_entries"
 """in a session's info: the timeline entries this transaction wrote that no subscriber has seen yet"""
+HELD = "warroom.incidents_written"
+"""in a session's info: the incidents whose timelines it wrote (`record`)"""
 
 
 class Subscriber(Protocol):
@@ -130,9 +132,14 @@ auditing: ContextVar[AuditNote | None] = ContextVar("warroom_audit", default=Non
 """the audit note of the request or command being served, set by its face"""
 
 
-def record(session: Session, row: TimelineEntry) -> None:
-    """Note a new timeline entry for the subscribers (the timeline's writer calls this for every entry)."""
+def record(session: Session, row: TimelineEntry, inc: Incident) -> None:
+    """Note a new timeline entry for the subscribers (the timeline's writer calls this for every entry).
+
+    Its incident is held until the session ends: the session keeps a clean object only while someone
+    refers to it, and the subscribers, which run after the use case let go of it, would read it again
+    (two round trips more for each incident an alert declared)."""
     session.info.setdefault(NEW_ENTRIES, []).append(row)
+    session.info.setdefault(HELD, {})[inc.id] = inc
 
 
 def recorded(session: Session) -> bool:
