@@ -84,10 +84,8 @@ def on_entries(session: Session, policy: Policy, entries: list[TimelineEntry], n
             touched = True
         planned: list[Plan] = []
         if _apply_events(session, policy, inc, items, now, planned):
-            reconcile(session, policy, inc, now, planned)
+            reconcile(session, policy, inc, now, planned)  # an event that plans a timer is never a quiet one
             touched = True
-        elif planned:
-            timers.schedule(session, inc.id, planned, now)
     if touched:
         timers_planned.raise_after_commit(session)
 

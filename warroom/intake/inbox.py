@@ -136,6 +136,7 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
     urgent: set[int] = set()
     read: dict[int, int] = {}
     cut = False
+    """the pass stops after the urgent work (`Processed.cut`)"""
     fits = len(candidates) <= limit and sum(count for _, count in candidates) <= limit
     """everything pending goes in this pass: the order among them changes nothing, so it is not read"""
     if seen is not None and only is None and candidates and not fits:
@@ -143,8 +144,8 @@ def process(session: Session, ctx: Context, now: datetime, cfg: IntakeSettings, 
         # The order puts urgent work first: a pass that has any takes it alone (with the routine work it must
         # follow), so the flood's share does not hold back its commit, and its page; the flood goes next pass.
         last = max((i for i, (rid, _) in enumerate(candidates) if rid in urgent), default=-1)
-        if urgent_only or last >= 0:
-            cut = True
+        cut = urgent_only or last >= 0
+        if cut:
             candidates = candidates[: last + 1]
     else:
         ahead = len(candidates)

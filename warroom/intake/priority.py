@@ -168,11 +168,16 @@ class Backlog:
         An urgent request follows the routine ones before it that share an alert key, a group, or the
         incident their alerts join (a resolve must not mitigate an incident before a fire that joins it)."""
         kind = {s: cover.routine(s) for s in self.buckets}
-        urgent = [cover.heads(s, b) for s, b in self.buckets.items() if not kind[s]]
-        later = {s: b for s, b in self.buckets.items() if kind[s]}
-        for s, b in self.buckets.items():  # the rest of a new group's flood follows its first as routine work
-            if not kind[s] and len(b.rids) > len(cover.heads(s, b)):
-                later[s] = Bucket(s, b.rids[1:], b.keys)
+        urgent: list[list[int]] = []
+        later: dict[Shape, Bucket] = {}
+        for s, b in self.buckets.items():
+            if kind[s]:
+                later[s] = b
+                continue
+            head = cover.heads(s, b)
+            urgent.append(head)
+            if len(head) < len(b.rids):  # the rest of a new group's flood follows its first as routine work
+                later[s] = Bucket(s, b.rids[len(head) :], b.keys)
         at = dict.fromkeys(later, 0)
         """per routine bucket: how many of its requests were already given"""
         joining: dict[str, set[Shape]] = {}
